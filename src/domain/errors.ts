@@ -1,0 +1,83 @@
+/**
+ * Typed errors thrown by the domain and its adapters. The HTTP layer maps them to status codes in
+ * one place (`src/http/error_handler.ts`); nothing else decides a status code.
+ */
+
+/** Base class: every error the gateway raises on purpose carries a stable machine-readable code. */
+export abstract class GatewayError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A value supplied by a caller is not acceptable. */
+export class ValidationError extends GatewayError {
+  readonly code = "invalid_input";
+  constructor(message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+/** A session id does not match the allowed pattern. */
+export class InvalidSessionIdError extends GatewayError {
+  readonly code = "invalid_session_id";
+  constructor(readonly sessionId: string) {
+    super("Invalid session id: must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'");
+  }
+}
+
+/** No session with this id exists. */
+export class SessionNotFoundError extends GatewayError {
+  readonly code = "session_not_found";
+  constructor(readonly sessionId: string) {
+    super(`Session '${sessionId}' not found`);
+  }
+}
+
+/** A session with this id already exists. */
+export class SessionAlreadyExistsError extends GatewayError {
+  readonly code = "session_exists";
+  constructor(readonly sessionId: string) {
+    super(`Session '${sessionId}' already exists`);
+  }
+}
+
+/** The session is not in a state that allows the operation (e.g. sending while disconnected). */
+export class SessionStateError extends GatewayError {
+  readonly code: string;
+  constructor(message: string, code = "session_state_conflict") {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The session has no QR code pending (not started, already linked, or between QR refreshes). */
+export class QrNotAvailableError extends GatewayError {
+  readonly code = "qr_not_available";
+}
+
+/** The gateway is shutting down and no longer accepts work. */
+export class ShuttingDownError extends GatewayError {
+  readonly code = "shutting_down";
+  constructor() {
+    super("The gateway is shutting down");
+  }
+}
+
+/** Another process holds the data directory. */
+export class DataDirectoryLockedError extends GatewayError {
+  readonly code = "data_directory_locked";
+  constructor(readonly lockPath: string) {
+    super(
+      `Another gateway process holds the lock ${lockPath}; ` +
+        "only one process may use a data directory at a time",
+    );
+  }
+}
+
+/** Persisted data could not be read or written. */
+export class PersistenceError extends GatewayError {
+  readonly code = "persistence_error";
+}
