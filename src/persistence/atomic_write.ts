@@ -1,0 +1,155 @@
+import { basename, dirname, join } from "node:path";
+import { TEMP_FILE_PREFIX } from "./data_dir_layout.ts";
+
+/** Files hold credentials: readable by the owner only. */
+const FILE_MODE = 0o600;
+
+/** Options for {@linkcode writeFilesAtomic}. */
+export interface WriteFilesOptions {
+  /** How many temporary files are written at once. */
+  concurrency?: number;
+}
+
+/**
+ * Replaces one file atomically and durably: after a crash at any moment the path holds either the
+ * old or the new content, complete.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/data/sessions-metadata.json", new TextEncoder().encode("{}"));
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await writeFilesAtomic(dirname(path), new Map([[basename(path), data]]));
+}
+
+/**
+ * Applies a batch of changes to files of one directory: bytes replace a file atomically, `null`
+ * deletes it. Every new file is written to a temporary file and synced before any rename, and the
+ * directory is synced once for the whole batch, so the batch costs one directory sync however
+ * many files it holds. Each file is atomic on its own; the batch as a whole is not.
+ *
+ * @example
+ * ```ts
+ * await writeFilesAtomic("/data/shop-1", new Map([
+ *   ["creds.json", bytes],
+ *   ["pre-key-1.json", null],
+ * ]));
+ * ```
+ */
+export async function writeFilesAtomic(
+  dir: string,
+  changes: ReadonlyMap<string, Uint8Array | null>,
+  options: WriteFilesOptions = {},
+): Promise<void> {
+  const writes: [string, Uint8Array][] = [];
+  const deletions: string[] = [];
+  for (const [name, data] of changes) {
+    if (data === null) deletions.push(name);
+    else writes.push([name, data]);
+  }
+  const concurrency = options.concurrency ?? 8;
+
+  const staged: { temp: string; target: string }[] = [];
+  let renamed = 0;
+  try {
+    await forEachLimited(writes, concurrency, async ([name, data]) => {
+      const temp = join(dir, `${TEMP_FILE_PREFIX}${crypto.randomUUID()}`);
+      staged.push({ temp, target: join(dir, name) });
+      await writeSynced(temp, data);
+    });
+    for (const { temp, target } of staged) {
+      await Deno.rename(temp, target);
+      renamed++;
+    }
+  } catch (error) {
+    await Promise.all(staged.slice(renamed).map(({ temp }) => Deno.remove(temp).catch(() => {})));
+    throw error;
+  }
+  await forEachLimited(deletions, concurrency, async (name) => {
+    try {
+      await Deno.remove(join(dir, name));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  });
+  await syncDirectory(dir);
+}
+
+/**
+ * Makes a directory's entries (created, renamed or removed files) durable.
+ *
+ * @example
+ * ```ts
+ * await Deno.rename("/data/a.tmp", "/data/a");
+ * await syncDirectory("/data");
+ * ```
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+/**
+ * Removes the temporary files a crash left in a directory; returns how many it removed. Only
+ * call it while no write into that directory is in progress (the store does, on open).
+ *
+ * @example
+ * ```ts
+ * const removed = await removeStaleTempFiles("/data/shop-1");
+ * ```
+ */
+export async function removeStaleTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.startsWith(TEMP_FILE_PREFIX)) {
+        await Deno.remove(join(dir, entry.name)).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+        removed++;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return removed;
+}
+
+async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+  // createNew: never reuse an existing name, and never follow a symlink planted at it.
+  const file = await Deno.open(path, { write: true, createNew: true, mode: FILE_MODE });
+  try {
+    let written = 0;
+    while (written < data.length) written += await file.write(data.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; after a failure starts no new item. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, worker));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,73 @@
+/**
+ * Names of everything the file store keeps in its data directory:
+ *
+ * ```
+ * <dataDir>/
+ *   .lock                                   held by the process that uses the directory
+ *   sessions-metadata.json                  { "<sessionId>": SessionRecord, … }
+ *   sessions-metadata.json.corrupt-<time>   an unreadable metadata file, set aside
+ *   sessions-metadata.quarantine-<time>.json entries that failed validation, with the reason
+ *   <sessionId>/creds.json, pre-key-1.json, … Baileys' `useMultiFileAuthState` layout
+ *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
+ *   .trash-<uuid>/                          a deleted session folder; removed on open
+ * ```
+ *
+ * Session ids contain no dot, so none of these names can be taken for a session folder, and auth
+ * file names may not start with a dot, so temporary files cannot be taken for auth files.
+ */
+
+/** The lock file that keeps a second process out. */
+export const LOCK_FILE_NAME = ".lock";
+
+/** The session metadata file. */
+export const METADATA_FILE_NAME = "sessions-metadata.json";
+
+/** Prefix of temporary files written before an atomic rename. */
+export const TEMP_FILE_PREFIX = ".tmp-";
+
+/** Prefix a session folder is renamed to while it is being deleted. */
+export const TRASH_PREFIX = ".trash-";
+
+/**
+ * The name an unreadable metadata file is moved to.
+ *
+ * @example
+ * ```ts
+ * corruptMetadataName("2025-01-02T03-04-05-678Z"); // "sessions-metadata.json.corrupt-2025-01-02T03-04-05-678Z"
+ * ```
+ */
+export function corruptMetadataName(stamp: string): string {
+  return `${METADATA_FILE_NAME}.corrupt-${stamp}`;
+}
+
+/**
+ * The name of the file that keeps metadata entries which failed validation.
+ *
+ * @example
+ * ```ts
+ * quarantineFileName("2025-01-02T03-04-05-678Z"); // "sessions-metadata.quarantine-2025-01-02T03-04-05-678Z.json"
+ * ```
+ */
+export function quarantineFileName(stamp: string): string {
+  return `sessions-metadata.quarantine-${stamp}.json`;
+}
+
+/** Whether a data directory entry is one of the store's own files rather than a session folder. */
+export function isStoreFileName(name: string): boolean {
+  return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME ||
+    name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX) ||
+    name.startsWith(`${METADATA_FILE_NAME}.corrupt-`) ||
+    name.startsWith("sessions-metadata.quarantine-");
+}
+
+/**
+ * A timestamp usable in a file name (no `:`), from a date.
+ *
+ * @example
+ * ```ts
+ * fileStamp(new Date("2025-01-02T03:04:05.678Z")); // "2025-01-02T03-04-05-678Z"
+ * ```
+ */
+export function fileStamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, "-");
+}
