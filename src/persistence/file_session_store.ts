@@ -1,0 +1,367 @@
+import { join } from "node:path";
+import { InvalidSessionIdError, PersistenceError, ValidationError } from "../domain/errors.ts";
+import { type SessionRecord, SessionRecordSchema } from "../domain/session.ts";
+import { isSessionId, type SessionId } from "../domain/session_id.ts";
+import type {
+  AuthFiles,
+  QuarantinedEntry,
+  SessionStore,
+  StoreLoadReport,
+} from "../domain/session_store.ts";
+import type { Logger } from "../logger.ts";
+import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
+import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
+import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
+import {
+  corruptMetadataName,
+  fileStamp,
+  isStoreFileName,
+  LOCK_FILE_NAME,
+  METADATA_FILE_NAME,
+  quarantineFileName,
+  TEMP_FILE_PREFIX,
+  TRASH_PREFIX,
+} from "./data_dir_layout.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { parseMetadata, recoveredRecord, serializeMetadata } from "./metadata_file.ts";
+import { readRegularFile } from "./read_regular_file.ts";
+
+/** Options of {@linkcode FileSessionStore}. */
+export interface FileSessionStoreOptions {
+  /** The data directory; created (mode 0700) if absent. */
+  dataDir: string;
+  logger: Logger;
+  /** Source of the current time, for file stamps and recovered records. */
+  clock?: () => Date;
+  /** How auth file contents are stored; as they are by default. */
+  codec?: AuthFileCodec;
+  /** How many auth files of one batch are written at once (default 8). */
+  writeConcurrency?: number;
+}
+
+type State = "new" | "opening" | "open" | "closing" | "closed";
+
+/**
+ * The durable, single-process file implementation of `SessionStore`. See `data_dir_layout.ts` for
+ * what lies where. Metadata lives in memory and is written whole, atomically, by one
+ * group-committing writer, so concurrent saves never lose each other and a burst of saves costs
+ * a few writes. After `open()`, every session folder holding auth files has a metadata record:
+ * one missing from the metadata (dropped in, or lost to corruption) is recreated as
+ * `disconnected` and listed in `rebuiltFromAuth`. So delete a session's auth files before
+ * removing its record.
+ *
+ * @example
+ * ```ts
+ * const store = new FileSessionStore({ dataDir: "sessions_data", logger });
+ * const report = await store.open();
+ * await store.save({ ...record, status: "connected" });
+ * await store.auth(record.id).write(new Map([["creds.json", bytes]]));
+ * await store.close();
+ * ```
+ */
+export class FileSessionStore implements SessionStore {
+  readonly #dataDir: string;
+  readonly #metadataPath: string;
+  readonly #logger: Logger;
+  readonly #clock: () => Date;
+  readonly #codec: AuthFileCodec;
+  readonly #writeConcurrency: number;
+  readonly #records = new Map<SessionId, SessionRecord>();
+  readonly #authFolders = new Map<SessionId, AuthFolder>();
+  readonly #metadataWriter = new GroupCommit(() => this.#commitMetadata());
+  #state: State = "new";
+  #lock: DataDirLock | null = null;
+  #closing: Promise<void> | null = null;
+  /** Bumped on every in-memory change; compared with what the last successful write held. */
+  #version = 0;
+  #durableVersion = 0;
+  #metadataWrites = 0;
+
+  constructor(options: FileSessionStoreOptions) {
+    this.#dataDir = options.dataDir;
+    this.#metadataPath = join(options.dataDir, METADATA_FILE_NAME);
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#codec = options.codec ?? plainCodec;
+    this.#writeConcurrency = options.writeConcurrency ?? 8;
+  }
+
+  /** How many times the metadata file has been written since this store was created. */
+  get metadataWrites(): number {
+    return this.#metadataWrites;
+  }
+
+  /**
+   * Creates the data directory if needed, takes its lock (or fails with
+   * `DataDirectoryLockedError`), removes what a crash left half-done, and loads the metadata.
+   * Unreadable metadata is moved aside and rebuilt; invalid entries are quarantined.
+   */
+  async open(): Promise<StoreLoadReport> {
+    if (this.#state !== "new") {
+      throw new PersistenceError(`Cannot open a store that is ${this.#state}`);
+    }
+    this.#state = "opening";
+    try {
+      await this.#prepareDirectory();
+      this.#lock = await DataDirLock.acquire(join(this.#dataDir, LOCK_FILE_NAME));
+      const folders = await this.#sweepAndScan();
+      const report = await this.#load(folders);
+      this.#state = "open";
+      return report;
+    } catch (error) {
+      await this.#lock?.release();
+      this.#lock = null;
+      this.#records.clear();
+      this.#state = "new";
+      throw error;
+    }
+  }
+
+  /** Inserts or replaces a session's metadata; resolves once it is durable. */
+  async save(record: SessionRecord): Promise<void> {
+    this.#assertUsable();
+    const id = this.#checkId(record?.id);
+    const parsed = SessionRecordSchema.safeParse(record);
+    if (!parsed.success) {
+      // Never write what the next open would quarantine.
+      throw new ValidationError(`Session record '${id}' is invalid`, parsed.error.issues);
+    }
+    this.#records.set(id, parsed.data);
+    this.#version++;
+    await this.#metadataWriter.request();
+  }
+
+  /** Removes a session's metadata; resolves once that is durable. Unknown ids are a no-op. */
+  async remove(id: SessionId): Promise<void> {
+    this.#assertUsable();
+    this.#checkId(id);
+    if (this.#records.delete(id)) this.#version++;
+    // Even a no-op waits, so that an earlier removal of the same id in flight is durable.
+    await this.#metadataWriter.request();
+  }
+
+  /** The auth files of one session; throws `InvalidSessionIdError` for an invalid id. */
+  auth(id: SessionId): AuthFiles {
+    const checked = this.#checkId(id);
+    let folder = this.#authFolders.get(checked);
+    if (!folder) {
+      folder = new AuthFolder({
+        dataDir: this.#dataDir,
+        sessionId: checked,
+        codec: this.#codec,
+        logger: this.#logger,
+        writeConcurrency: this.#writeConcurrency,
+        assertUsable: () => this.#assertUsable(),
+      });
+      this.#authFolders.set(checked, folder);
+    }
+    return folder;
+  }
+
+  /** Ids of the session folders that hold at least one auth file. */
+  async listAuth(): Promise<SessionId[]> {
+    this.#assertUsable();
+    await Promise.all([...this.#authFolders.values()].map((folder) => folder.settled()));
+    return [...(await this.#scanAuthFolders()).keys()];
+  }
+
+  /** Waits until every write accepted so far is durable; rejects if metadata cannot be written. */
+  async flush(): Promise<void> {
+    this.#assertUsable();
+    await this.#flushAll();
+  }
+
+  /** Flushes, then releases the lock. Later calls of other methods reject; closing again is a no-op. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const wasOpen = this.#state === "open";
+    this.#state = "closing";
+    try {
+      if (wasOpen) await this.#flushAll();
+    } finally {
+      await this.#lock?.release();
+      this.#lock = null;
+      this.#state = "closed";
+    }
+  }
+
+  async #flushAll(): Promise<void> {
+    await Promise.all([...this.#authFolders.values()].map((folder) => folder.settled()));
+    await this.#metadataWriter.settled();
+    // A failed write leaves memory ahead of the file: try once more, and say so if it fails.
+    if (this.#version !== this.#durableVersion) await this.#metadataWriter.request();
+  }
+
+  #assertUsable(): void {
+    if (this.#state === "open") return;
+    throw new PersistenceError(
+      this.#state === "closing" || this.#state === "closed"
+        ? "The session store is closed"
+        : "The session store is not open",
+    );
+  }
+
+  #checkId(id: unknown): SessionId {
+    if (!isSessionId(id)) throw new InvalidSessionIdError(String(id));
+    return id;
+  }
+
+  async #commitMetadata(): Promise<void> {
+    const version = this.#version;
+    if (version === this.#durableVersion) return;
+    await this.#writeMetadata();
+    this.#durableVersion = version;
+  }
+
+  async #writeMetadata(): Promise<void> {
+    await writeFileAtomic(this.#metadataPath, serializeMetadata(this.#records.values()));
+    this.#metadataWrites++;
+  }
+
+  async #prepareDirectory(): Promise<void> {
+    await Deno.mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    try {
+      await Deno.chmod(this.#dataDir, 0o700);
+    } catch (error) {
+      this.#logger.warn(
+        { dataDir: this.#dataDir, err: error },
+        "could not make data directory 0700",
+      );
+    }
+  }
+
+  /**
+   * Removes leftovers of interrupted writes and deletions (safe: the lock is held and nothing is
+   * being written yet), and returns the session folders that hold auth files.
+   */
+  async #sweepAndScan(): Promise<Map<SessionId, Deno.FileInfo>> {
+    let swept = 0;
+    for await (const entry of Deno.readDir(this.#dataDir)) {
+      const path = join(this.#dataDir, entry.name);
+      if (entry.name.startsWith(TRASH_PREFIX)) {
+        await removeTree(path);
+        swept++;
+      } else if (entry.name.startsWith(TEMP_FILE_PREFIX) && entry.isFile) {
+        await Deno.remove(path);
+        swept++;
+      } else if (entry.isDirectory && isSessionId(entry.name)) {
+        swept += await removeStaleTempFiles(path);
+      }
+    }
+    if (swept > 0) this.#logger.info({ removed: swept }, "removed leftovers of interrupted writes");
+    return await this.#scanAuthFolders();
+  }
+
+  /** Valid session folders (real directories, never symlinks) that hold auth files. */
+  async #scanAuthFolders(): Promise<Map<SessionId, Deno.FileInfo>> {
+    const folders = new Map<SessionId, Deno.FileInfo>();
+    for await (const entry of Deno.readDir(this.#dataDir)) {
+      if (isStoreFileName(entry.name)) continue;
+      if (!isSessionId(entry.name) || !entry.isDirectory) {
+        this.#logger.warn(
+          { entry: entry.name, symlink: entry.isSymlink },
+          "ignoring data directory entry that is not a session folder",
+        );
+        continue;
+      }
+      const path = join(this.#dataDir, entry.name);
+      if ((await authFileNames(path, 1)).length === 0) continue;
+      folders.set(entry.name, await Deno.lstat(path));
+    }
+    return folders;
+  }
+
+  async #load(folders: Map<SessionId, Deno.FileInfo>): Promise<StoreLoadReport> {
+    const report: StoreLoadReport = {
+      sessions: [],
+      quarantined: [],
+      corruptMetadata: null,
+      rebuiltFromAuth: [],
+    };
+    let rewrite = false;
+    const read = await readRegularFile(this.#metadataPath);
+    if (read.kind === "missing") {
+      this.#logger.info({ path: this.#metadataPath }, "creating session metadata file");
+      rewrite = true;
+    } else {
+      const parsed = read.kind === "file"
+        ? parseMetadata(read.data)
+        : { ok: false as const, reason: "not a regular file" };
+      if (!parsed.ok) {
+        const movedTo = await this.#setAside(corruptMetadataName(fileStamp(this.#clock())));
+        report.corruptMetadata = { movedTo, reason: parsed.reason };
+        this.#logger.error(
+          { path: this.#metadataPath, movedTo, reason: parsed.reason },
+          "session metadata is unreadable: moved aside, rebuilding it from the auth folders",
+        );
+        rewrite = true;
+      } else {
+        for (const record of parsed.records) this.#records.set(record.id, record);
+        if (parsed.rejected.length > 0) {
+          report.quarantined = await this.#quarantine(parsed.rejected);
+          rewrite = true;
+        }
+      }
+    }
+
+    for (const [id, info] of folders) {
+      if (this.#records.has(id)) continue;
+      const createdAt = info.birthtime ?? info.mtime ?? this.#clock();
+      this.#records.set(id, recoveredRecord(id, createdAt));
+      report.rebuiltFromAuth.push(id);
+      rewrite = true;
+    }
+    if (report.rebuiltFromAuth.length > 0) {
+      this.#logger.warn(
+        { sessions: report.rebuiltFromAuth },
+        "recreated metadata for session folders that had none",
+      );
+    }
+
+    if (rewrite) await this.#writeMetadata();
+    report.sessions = [...this.#records.values()];
+    return report;
+  }
+
+  /** Moves the metadata file aside under `name` (made unique), durably; returns the new path. */
+  async #setAside(name: string): Promise<string> {
+    const target = await this.#unusedPath(name);
+    await Deno.rename(this.#metadataPath, target);
+    await syncDirectory(this.#dataDir);
+    return target;
+  }
+
+  async #quarantine(
+    rejected: { key: string; reason: string; value: unknown }[],
+  ): Promise<QuarantinedEntry[]> {
+    const path = await this.#unusedPath(quarantineFileName(fileStamp(this.#clock())));
+    const kept = Object.fromEntries(
+      rejected.map(({ key, reason, value }) => [key, { reason, entry: value }]),
+    );
+    // Written before the metadata is rewritten without them, so the entries are never lost.
+    await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(kept, null, 2)}\n`));
+    const quarantined = rejected.map(({ key, reason }) => ({ key, reason }));
+    this.#logger.error(
+      { path, entries: quarantined },
+      "invalid session metadata entries quarantined",
+    );
+    return quarantined;
+  }
+
+  async #unusedPath(name: string): Promise<string> {
+    for (let n = 1;; n++) {
+      const path = join(this.#dataDir, n === 1 ? name : `${name}-${n}`);
+      try {
+        await Deno.lstat(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return path;
+        throw error;
+      }
+    }
+  }
+}
