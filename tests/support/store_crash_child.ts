@@ -1,0 +1,76 @@
+/**
+ * Child process for the crash test: opens a FileSessionStore on `<dataDir>` and writes as fast as
+ * it can until it is killed, printing a line on stdout after each write has resolved (is durable):
+ *
+ * - `ready` once the store is open;
+ * - `meta <id> <seq>` after saving record `<id>` with name `t<trial>-n<seq>`;
+ * - `auth <id> <seq> <name>,<name>…` after writing those files of session `<id>`, each holding
+ *   `{"trial":…,"seq":<seq>,"pad":"…"}`.
+ *
+ * `seq` grows with every call made, so a later call of the same id always has a larger one.
+ *
+ * Usage: deno run store_crash_child.ts <dataDir> <trial>
+ */
+import { createLogger } from "../../src/logger.ts";
+import { SessionRecordSchema } from "../../src/domain/session.ts";
+import type { SessionId } from "../../src/domain/session_id.ts";
+import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+
+export const META_SESSIONS = 200;
+export const AUTH_SESSIONS = ["auth-0", "auth-1", "auth-2"];
+
+if (import.meta.main) {
+  const [dataDir, trialArg] = Deno.args;
+  const trial = Number(trialArg);
+  const encoder = new TextEncoder();
+  const say = (line: string) => {
+    const bytes = encoder.encode(`${line}\n`);
+    for (let written = 0; written < bytes.length;) {
+      written += Deno.stdout.writeSync(bytes.subarray(written));
+    }
+  };
+
+  const store = new FileSessionStore({
+    dataDir,
+    logger: createLogger({ level: "silent", format: "json" }),
+  });
+  await store.open();
+  say("ready");
+
+  let seq = 0;
+  const record = (id: string, n: number) =>
+    SessionRecordSchema.parse({
+      id,
+      name: `t${trial}-n${n}`,
+      status: "connected",
+      createdAt: "2025-01-01T00:00:00.000Z",
+    });
+
+  const saveLoop = async (worker: number) => {
+    for (let i = 0;; i++) {
+      const n = ++seq;
+      const id = `s${(worker * 7 + i * 13) % META_SESSIONS}`;
+      await store.save(record(id, n));
+      say(`meta ${id} ${n}`);
+    }
+  };
+
+  const authLoop = async (sessionId: string) => {
+    const auth = store.auth(sessionId as SessionId);
+    for (let i = 0;; i++) {
+      const n = ++seq;
+      const names = ["creds.json", `pre-key-${i % 10}.json`, `session-${i % 3}.json`];
+      // Sizes vary up to 64 KiB so that writes take long enough to be cut in the middle.
+      const body = encoder.encode(
+        JSON.stringify({ trial, seq: n, pad: "x".repeat(Math.floor(Math.random() * 65_536)) }),
+      );
+      await auth.write(new Map(names.map((name) => [name, body])));
+      say(`auth ${sessionId} ${n} ${names.join(",")}`);
+    }
+  };
+
+  await Promise.all([
+    ...Array.from({ length: 16 }, (_, worker) => saveLoop(worker)),
+    ...AUTH_SESSIONS.flatMap((id) => [authLoop(id), authLoop(id)]),
+  ]);
+}
