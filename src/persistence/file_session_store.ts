@@ -24,7 +24,7 @@ import {
   TRASH_PREFIX,
 } from "./data_dir_layout.ts";
 import { GroupCommit } from "./group_commit.ts";
-import { parseMetadata, recoveredRecord, serializeMetadata } from "./metadata_file.ts";
+import { MetadataDocument, parseMetadata, recoveredRecord } from "./metadata_file.ts";
 import { readRegularFile } from "./read_regular_file.ts";
 
 /** Options of {@linkcode FileSessionStore}. */
@@ -68,6 +68,8 @@ export class FileSessionStore implements SessionStore {
   readonly #codec: AuthFileCodec;
   readonly #writeConcurrency: number;
   readonly #records = new Map<SessionId, SessionRecord>();
+  /** The metadata file's content, in step with `#records`. */
+  readonly #document = new MetadataDocument();
   readonly #authFolders = new Map<SessionId, AuthFolder>();
   readonly #metadataWriter = new GroupCommit(() => this.#commitMetadata());
   #state: State = "new";
@@ -113,6 +115,7 @@ export class FileSessionStore implements SessionStore {
       await this.#lock?.release();
       this.#lock = null;
       this.#records.clear();
+      this.#document.clear();
       this.#state = "new";
       throw error;
     }
@@ -127,7 +130,7 @@ export class FileSessionStore implements SessionStore {
       // Never write what the next open would quarantine.
       throw new ValidationError(`Session record '${id}' is invalid`, parsed.error.issues);
     }
-    this.#records.set(id, parsed.data);
+    this.#setRecord(parsed.data);
     this.#version++;
     await this.#metadataWriter.request();
   }
@@ -136,7 +139,10 @@ export class FileSessionStore implements SessionStore {
   async remove(id: SessionId): Promise<void> {
     this.#assertUsable();
     this.#checkId(id);
-    if (this.#records.delete(id)) this.#version++;
+    if (this.#records.delete(id)) {
+      this.#document.delete(id);
+      this.#version++;
+    }
     // Even a no-op waits, so that an earlier removal of the same id in flight is durable.
     await this.#metadataWriter.request();
   }
@@ -197,6 +203,11 @@ export class FileSessionStore implements SessionStore {
     if (this.#version !== this.#durableVersion) await this.#metadataWriter.request();
   }
 
+  #setRecord(record: SessionRecord): void {
+    this.#records.set(record.id, record);
+    this.#document.set(record);
+  }
+
   #assertUsable(): void {
     if (this.#state === "open") return;
     throw new PersistenceError(
@@ -219,7 +230,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   async #writeMetadata(): Promise<void> {
-    await writeFileAtomic(this.#metadataPath, serializeMetadata(this.#records.values()));
+    await writeFileAtomic(this.#metadataPath, this.#document.toBytes());
     this.#metadataWrites++;
   }
 
@@ -301,7 +312,7 @@ export class FileSessionStore implements SessionStore {
         );
         rewrite = true;
       } else {
-        for (const record of parsed.records) this.#records.set(record.id, record);
+        for (const record of parsed.records) this.#setRecord(record);
         if (parsed.rejected.length > 0) {
           report.quarantined = await this.#quarantine(parsed.rejected);
           rewrite = true;
@@ -312,7 +323,7 @@ export class FileSessionStore implements SessionStore {
     for (const [id, info] of folders) {
       if (this.#records.has(id)) continue;
       const createdAt = info.birthtime ?? info.mtime ?? this.#clock();
-      this.#records.set(id, recoveredRecord(id, createdAt));
+      this.#setRecord(recoveredRecord(id, createdAt));
       report.rebuiltFromAuth.push(id);
       rewrite = true;
     }

@@ -66,21 +66,78 @@ function checkEntry(key: string, value: unknown): { record: SessionRecord } | { 
   return { record: parsed.data };
 }
 
+const OPEN = encoder.encode("{\n");
+const SEPARATOR = encoder.encode(",\n");
+const CLOSE = encoder.encode("\n}\n");
+
 /**
- * Serialises records into the metadata file format: one entry per line, so the file stays
- * readable and diffable without paying for full pretty-printing of thousands of sessions.
+ * The metadata file's content, kept encoded entry by entry so that writing it after a change
+ * re-encodes only the changed entry: with 10,000 sessions, encoding them all again on every write
+ * would cost more than the write itself. One entry per line keeps the file readable and diffable.
  *
  * @example
  * ```ts
- * await writeFileAtomic(path, serializeMetadata(records.values()));
+ * const document = new MetadataDocument();
+ * document.set(record);
+ * await writeFileAtomic(path, document.toBytes());
+ * ```
+ */
+export class MetadataDocument {
+  readonly #entries = new Map<string, Uint8Array>();
+
+  /** Adds or replaces a record's entry. */
+  set(record: SessionRecord): void {
+    this.#entries.set(
+      record.id,
+      encoder.encode(`  ${JSON.stringify(record.id)}: ${JSON.stringify(record)}`),
+    );
+  }
+
+  /** Removes a session's entry; returns whether there was one. */
+  delete(id: string): boolean {
+    return this.#entries.delete(id);
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** The whole file: a JSON object keyed by session id. */
+  toBytes(): Uint8Array {
+    if (this.#entries.size === 0) return encoder.encode("{}\n");
+    let length = OPEN.length + CLOSE.length + SEPARATOR.length * (this.#entries.size - 1);
+    for (const entry of this.#entries.values()) length += entry.length;
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    const put = (chunk: Uint8Array) => {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    };
+    put(OPEN);
+    let first = true;
+    for (const entry of this.#entries.values()) {
+      if (!first) put(SEPARATOR);
+      put(entry);
+      first = false;
+    }
+    put(CLOSE);
+    return bytes;
+  }
+}
+
+/**
+ * Serialises records into the metadata file format.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic(path, serializeMetadata(records));
  * ```
  */
 export function serializeMetadata(records: Iterable<SessionRecord>): Uint8Array {
-  const lines: string[] = [];
-  for (const record of records) {
-    lines.push(`  ${JSON.stringify(record.id)}: ${JSON.stringify(record)}`);
-  }
-  return encoder.encode(lines.length ? `{\n${lines.join(",\n")}\n}\n` : "{}\n");
+  const document = new MetadataDocument();
+  for (const record of records) document.set(record);
+  return document.toBytes();
 }
 
 /**

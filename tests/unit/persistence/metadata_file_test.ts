@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { parseMetadata, serializeMetadata } from "../../../src/persistence/metadata_file.ts";
+import {
+  MetadataDocument,
+  parseMetadata,
+  serializeMetadata,
+} from "../../../src/persistence/metadata_file.ts";
 import { sessionRecord } from "../../support/persistence_fixtures.ts";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -46,4 +50,22 @@ Deno.test("parseMetadata() rejects bad entries one by one, with a reason, and ke
   assert.match(reasons.wrongkey, /does not match its key/);
   assert.match(reasons.badstatus, /status/);
   assert.deepEqual(parsed.rejected.find((r) => r.key === "notobject")?.value, 7);
+});
+
+Deno.test("MetadataDocument re-encodes replaced entries and drops deleted ones", () => {
+  const document = new MetadataDocument();
+  document.set(sessionRecord("a", { status: "qr" }));
+  document.set(sessionRecord("b"));
+  document.set(sessionRecord("c"));
+  document.set(sessionRecord("a", { status: "connected" }));
+  assert.equal(document.delete("b"), true);
+  assert.equal(document.delete("missing"), false);
+  const text = new TextDecoder().decode(document.toBytes());
+  assert.deepEqual(JSON.parse(text), {
+    a: sessionRecord("a", { status: "connected" }),
+    c: sessionRecord("c"),
+  });
+  assert.equal(text.split("\n").length, 5, "one line per entry");
+  document.clear();
+  assert.equal(new TextDecoder().decode(document.toBytes()), "{}\n");
 });
