@@ -74,6 +74,7 @@ export class FileSessionStore implements SessionStore {
   readonly #metadataWriter = new GroupCommit(() => this.#commitMetadata());
   #state: State = "new";
   #lock: DataDirLock | null = null;
+  #opening: Promise<StoreLoadReport> | null = null;
   #closing: Promise<void> | null = null;
   /** Bumped on every in-memory change; compared with what the last successful write held. */
   #version = 0;
@@ -104,6 +105,15 @@ export class FileSessionStore implements SessionStore {
       throw new PersistenceError(`Cannot open a store that is ${this.#state}`);
     }
     this.#state = "opening";
+    this.#opening = this.#open();
+    try {
+      return await this.#opening;
+    } finally {
+      this.#opening = null;
+    }
+  }
+
+  async #open(): Promise<StoreLoadReport> {
     try {
       await this.#prepareDirectory();
       this.#lock = await DataDirLock.acquire(join(this.#dataDir, LOCK_FILE_NAME));
@@ -121,7 +131,11 @@ export class FileSessionStore implements SessionStore {
     }
   }
 
-  /** Inserts or replaces a session's metadata; resolves once it is durable. */
+  /**
+   * Inserts or replaces a session's metadata; resolves once it is durable. Rejects with
+   * `ValidationError` for a record the next open would quarantine. If the write fails the promise
+   * rejects, and the change, still in memory, goes out with the next write.
+   */
   async save(record: SessionRecord): Promise<void> {
     this.#assertUsable();
     const id = this.#checkId(record?.id);
@@ -185,6 +199,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   async #close(): Promise<void> {
+    // An open in progress finishes first, so that its lock is released here, not leaked.
+    await this.#opening?.catch(() => {});
     const wasOpen = this.#state === "open";
     this.#state = "closing";
     try {
@@ -254,14 +270,22 @@ export class FileSessionStore implements SessionStore {
     let swept = 0;
     for await (const entry of Deno.readDir(this.#dataDir)) {
       const path = join(this.#dataDir, entry.name);
-      if (entry.name.startsWith(TRASH_PREFIX)) {
-        await removeTree(path);
-        swept++;
-      } else if (entry.name.startsWith(TEMP_FILE_PREFIX) && entry.isFile) {
-        await Deno.remove(path);
-        swept++;
-      } else if (entry.isDirectory && isSessionId(entry.name)) {
-        swept += await removeStaleTempFiles(path);
+      try {
+        if (entry.name.startsWith(TRASH_PREFIX)) {
+          await removeTree(path);
+          swept++;
+        } else if (entry.name.startsWith(TEMP_FILE_PREFIX) && entry.isFile) {
+          await Deno.remove(path);
+          swept++;
+        } else if (entry.isDirectory && isSessionId(entry.name)) {
+          swept += await removeStaleTempFiles(path);
+        }
+      } catch (error) {
+        // Leftovers are inert (no session reads them): not a reason to refuse to start.
+        this.#logger.warn(
+          { path, err: error },
+          "could not remove a leftover of an interrupted write",
+        );
       }
     }
     if (swept > 0) this.#logger.info({ removed: swept }, "removed leftovers of interrupted writes");
@@ -271,7 +295,9 @@ export class FileSessionStore implements SessionStore {
   /** Valid session folders (real directories, never symlinks) that hold auth files. */
   async #scanAuthFolders(): Promise<Map<SessionId, Deno.FileInfo>> {
     const folders = new Map<SessionId, Deno.FileInfo>();
-    for await (const entry of Deno.readDir(this.#dataDir)) {
+    const entries = await Array.fromAsync(Deno.readDir(this.#dataDir));
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
       if (isStoreFileName(entry.name)) continue;
       if (!isSessionId(entry.name) || !entry.isDirectory) {
         this.#logger.warn(

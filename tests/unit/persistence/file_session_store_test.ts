@@ -322,6 +322,19 @@ Deno.test("every method rejects after close(), and closing twice is harmless", a
   });
 });
 
+Deno.test("close() called while open() runs waits for it and releases the lock", async () => {
+  await withTempDir(async (dataDir) => {
+    const store = newStore(dataDir);
+    const opening = store.open();
+    await store.close();
+    await opening;
+    await assert.rejects(store.save(sessionRecord("a")), /closed/);
+    const next = newStore(dataDir);
+    await next.open();
+    await next.close();
+  });
+});
+
 Deno.test("flush() resolves once every accepted save is on disk", async () => {
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
