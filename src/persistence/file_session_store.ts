@@ -46,10 +46,10 @@ type State = "new" | "opening" | "open" | "closing" | "closed";
  * The durable, single-process file implementation of `SessionStore`. See `data_dir_layout.ts` for
  * what lies where. Metadata lives in memory and is written whole, atomically, by one
  * group-committing writer, so concurrent saves never lose each other and a burst of saves costs
- * a few writes. After `open()`, every session folder holding auth files has a metadata record:
- * one missing from the metadata (dropped in, or lost to corruption) is recreated as
- * `disconnected` and listed in `rebuiltFromAuth`. So delete a session's auth files before
- * removing its record.
+ * a few writes. A session whose metadata is lost (the file was unreadable, or its entry was
+ * quarantined) but whose auth folder exists is recreated as `disconnected` and listed in
+ * `rebuiltFromAuth`. Auth folders that never had metadata (dropped in) are left to the caller:
+ * `listAuth()` lists them.
  *
  * @example
  * ```ts
@@ -321,6 +321,8 @@ export class FileSessionStore implements SessionStore {
       rebuiltFromAuth: [],
     };
     let rewrite = false;
+    /** Ids whose metadata was lost here, and so is rebuilt if they have auth files. */
+    let lost: (id: SessionId) => boolean = () => false;
     const read = await readRegularFile(this.#metadataPath);
     if (read.kind === "missing") {
       this.#logger.info({ path: this.#metadataPath }, "creating session metadata file");
@@ -336,18 +338,21 @@ export class FileSessionStore implements SessionStore {
           { path: this.#metadataPath, movedTo, reason: parsed.reason },
           "session metadata is unreadable: moved aside, rebuilding it from the auth folders",
         );
+        lost = () => true;
         rewrite = true;
       } else {
         for (const record of parsed.records) this.#setRecord(record);
         if (parsed.rejected.length > 0) {
           report.quarantined = await this.#quarantine(parsed.rejected);
+          const quarantined = new Set(parsed.rejected.map((entry) => entry.key));
+          lost = (id) => quarantined.has(id);
           rewrite = true;
         }
       }
     }
 
     for (const [id, info] of folders) {
-      if (this.#records.has(id)) continue;
+      if (this.#records.has(id) || !lost(id)) continue;
       const createdAt = info.birthtime ?? info.mtime ?? this.#clock();
       this.#setRecord(recoveredRecord(id, createdAt));
       report.rebuiltFromAuth.push(id);
@@ -356,7 +361,7 @@ export class FileSessionStore implements SessionStore {
     if (report.rebuiltFromAuth.length > 0) {
       this.#logger.warn(
         { sessions: report.rebuiltFromAuth },
-        "recreated metadata for session folders that had none",
+        "recreated lost metadata of sessions that have auth folders",
       );
     }
 

@@ -72,7 +72,8 @@ Deno.test("an existing Baileys auth folder dropped into the data directory is re
     const store = new FileSessionStore({ dataDir, logger: silentLogger });
     const report = await store.open();
     try {
-      assert.deepEqual(report.rebuiltFromAuth, ["legacy"]);
+      assert.deepEqual(report.rebuiltFromAuth, []);
+      assert.deepEqual(await store.listAuth(), ["legacy"]);
       const auth = store.auth(id("legacy"));
       assert.equal(text(await auth.read("creds.json")), '{"registrationId":1}');
       assert.deepEqual(await auth.list(), ["app-state-sync-key-AAAA.json", "creds.json"]);

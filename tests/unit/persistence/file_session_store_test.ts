@@ -152,20 +152,22 @@ Deno.test("concurrent saves are coalesced into far fewer metadata writes", async
   });
 });
 
-Deno.test("a missing metadata file with auth folders present recreates their records", async () => {
+Deno.test("auth folders without metadata are listed but not given records", async () => {
   await withTempDir(async (dataDir) => {
     await writeAuthFolder(dataDir, "dropped-in");
-    await Deno.mkdir(`${dataDir}/empty-folder`); // no auth files: not a session
-    const store = newStore(dataDir);
-    const report = await store.open();
-    await store.close();
-    assert.deepEqual(report.rebuiltFromAuth, ["dropped-in"]);
-    assert.equal(report.corruptMetadata, null);
-    assert.deepEqual(report.sessions.map((s) => [s.id, s.status]), [[
-      "dropped-in",
-      "disconnected",
-    ]]);
-    assert.deepEqual(Object.keys(await readMetadata(dataDir)), ["dropped-in"]);
+    const first = newStore(dataDir);
+    const fresh = await first.open(); // no metadata file yet
+    assert.deepEqual(await first.listAuth(), ["dropped-in"]);
+    await first.close();
+    await writeAuthFolder(dataDir, "dropped-later");
+    const second = newStore(dataDir);
+    const existing = await second.open(); // valid metadata file without them
+    await second.close();
+    for (const report of [fresh, existing]) {
+      assert.deepEqual(report.sessions, []);
+      assert.deepEqual(report.rebuiltFromAuth, []);
+    }
+    assert.deepEqual(await readMetadata(dataDir), {});
   });
 });
 
@@ -228,6 +230,7 @@ Deno.test("invalid entries are quarantined with their reason while the others ar
     const good = sessionRecord("good", { name: "Good" });
     const broken = { ...sessionRecord("broken-with-auth"), status: "dancing" };
     await writeAuthFolder(dataDir, "broken-with-auth");
+    await writeAuthFolder(dataDir, "orphan"); // never had metadata: not rebuilt
     await Deno.writeTextFile(
       `${dataDir}/${META}`,
       JSON.stringify({
