@@ -1,0 +1,50 @@
+import type { Logger } from "../logger.ts";
+import type { DisconnectInfo, SessionStatus } from "./session.ts";
+import type { SessionId } from "./session_id.ts";
+import type { AuthFiles } from "./session_store.ts";
+
+/**
+ * The port through which the session manager drives a WhatsApp connection. The Baileys adapter
+ * in `src/whatsapp/` implements it; the domain never sees a socket.
+ */
+export interface ConnectionFactory {
+  /** Builds (but does not start) the connection of one session. */
+  create(options: ConnectionOptions): SessionConnection;
+}
+
+export interface ConnectionOptions {
+  sessionId: SessionId;
+  /** Where the connection keeps its credentials. */
+  auth: AuthFiles;
+  logger: Logger;
+  /** Receives everything the connection reports. Must not throw. */
+  listener: ConnectionListener;
+}
+
+/** One session's link to WhatsApp. */
+export interface SessionConnection {
+  /** Opens the connection; it then keeps itself connected (reconnecting with backoff). */
+  start(): Promise<void>;
+  /** Closes the connection without logging out; credentials stay. No reconnect follows. */
+  stop(): Promise<void>;
+  /** Logs the device out on WhatsApp (when linked) and closes. Credentials become invalid. */
+  logout(): Promise<void>;
+  /** The QR string waiting to be scanned, if any. */
+  readonly qr: string | null;
+}
+
+/** What a connection reports to the session manager. */
+export interface ConnectionListener {
+  /** The connection changed state. */
+  onStatus(update: ConnectionStatusUpdate): void;
+  /** A new QR code is waiting to be scanned. */
+  onQr(qr: string): void;
+}
+
+export interface ConnectionStatusUpdate {
+  status: SessionStatus;
+  /** Set when the connection is linked and knows its account. */
+  account?: { phoneNumber: string; pushName: string | null };
+  /** Set when a connection ended. */
+  disconnect?: Omit<DisconnectInfo, "at">;
+}

@@ -1,0 +1,559 @@
+import type { Logger } from "../logger.ts";
+import { KeyedLock } from "../lib/keyed_lock.ts";
+import type { ConnectionFactory, ConnectionStatusUpdate, SessionConnection } from "./connection.ts";
+import {
+  InvalidSessionIdError,
+  QrNotAvailableError,
+  SessionAlreadyExistsError,
+  SessionNotFoundError,
+  SessionStateError,
+  ShuttingDownError,
+} from "./errors.ts";
+import type { EventBus } from "./events.ts";
+import type { SessionRecord, SessionStatus } from "./session.ts";
+import { isSessionId, type SessionId } from "./session_id.ts";
+import type { SessionStore, StoreLoadReport } from "./session_store.ts";
+
+export interface SessionManagerOptions {
+  store: SessionStore;
+  logger: Logger;
+  events: EventBus;
+  /** Opens WhatsApp connections. Without it, sessions are metadata only (no sockets). */
+  connections?: ConnectionFactory;
+  /** How many restored sessions may be logging in at once. */
+  restoreConcurrency?: number;
+  /** How long one restored session may take to settle before its restore slot is freed. */
+  restoreSettleTimeoutMs?: number;
+  clock?: () => Date;
+  newId?: () => string;
+}
+
+export interface CreateSessionInput {
+  /** Caller-chosen id; a UUID when absent. */
+  id?: string;
+  name?: string | null;
+}
+
+export interface UpdateSessionInput {
+  name?: string | null;
+}
+
+/** What `restore()` did, for logging and for the startup banner. */
+export interface RestoreReport {
+  load: StoreLoadReport;
+  restored: SessionId[];
+  /** Metadata entries dropped because their session had no credentials left. */
+  cleanedUp: SessionId[];
+  /** Auth folders without metadata that became sessions. */
+  adopted: SessionId[];
+}
+
+/** Restore progress, as `/ready` reports it. */
+export interface Readiness {
+  ready: boolean;
+  restoreStarted: boolean;
+  total: number;
+  settled: number;
+}
+
+/** Statuses after which a restored session no longer holds up readiness. */
+const SETTLED: ReadonlySet<SessionStatus> = new Set([
+  "connected",
+  "qr",
+  "reconnecting",
+  "disconnected",
+  "logged_out",
+  "failed",
+]);
+
+/**
+ * Owns every session: its metadata (persisted through the `SessionStore` on every change), its
+ * connection (through the `ConnectionFactory` port) and its lifecycle. Lifecycle operations on one
+ * session are serialised; different sessions proceed in parallel.
+ */
+export class SessionManager {
+  readonly #store: SessionStore;
+  readonly #logger: Logger;
+  readonly #events: EventBus;
+  readonly #connections?: ConnectionFactory;
+  readonly #clock: () => Date;
+  readonly #newId: () => string;
+  readonly #restoreConcurrency: number;
+  readonly #restoreSettleTimeoutMs: number;
+
+  readonly #records = new Map<SessionId, SessionRecord>();
+  readonly #live = new Map<SessionId, SessionConnection>();
+  /** Guards each session's lifecycle operations against interleaving. */
+  readonly #lifecycle = new KeyedLock();
+  readonly #settleWaiters = new Map<SessionId, () => void>();
+  readonly #pendingSaves = new Set<Promise<void>>();
+
+  #opened = false;
+  #shuttingDown = false;
+  #restore = { started: false, finished: false, total: 0, settled: 0 };
+
+  constructor(options: SessionManagerOptions) {
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#events = options.events;
+    this.#connections = options.connections;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#newId = options.newId ?? (() => crypto.randomUUID());
+    this.#restoreConcurrency = Math.max(1, options.restoreConcurrency ?? 16);
+    this.#restoreSettleTimeoutMs = options.restoreSettleTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * Opens the store and loads every persisted session into memory. Sessions whose credentials
+   * are gone are cleaned up (except `logged_out` ones, kept so operators see what happened);
+   * auth folders without metadata are adopted. Does not connect anything: see `connectRestored`.
+   */
+  async restore(): Promise<RestoreReport> {
+    if (this.#opened) throw new Error("SessionManager.restore() called twice");
+    const load = await this.#store.open();
+    this.#opened = true;
+    const withAuth = new Set(await this.#store.listAuth());
+    const report: RestoreReport = { load, restored: [], cleanedUp: [], adopted: [] };
+
+    for (const record of load.sessions) {
+      if (withAuth.has(record.id) || record.status === "logged_out") {
+        const status = record.status === "logged_out" ? "logged_out" : "disconnected";
+        this.#records.set(record.id, { ...record, status });
+        report.restored.push(record.id);
+      } else {
+        await this.#store.auth(record.id).delete();
+        await this.#store.remove(record.id);
+        report.cleanedUp.push(record.id);
+      }
+    }
+    for (const id of withAuth) {
+      if (this.#records.has(id)) continue;
+      const now = this.#now();
+      const record = this.#newRecord(id, null, now);
+      await this.#store.save(record);
+      this.#records.set(id, record);
+      report.adopted.push(id);
+      report.restored.push(id);
+    }
+    if (report.cleanedUp.length) {
+      this.#logger.warn(
+        { sessionIds: report.cleanedUp },
+        "removed metadata of sessions whose credentials are gone",
+      );
+    }
+    if (report.adopted.length) {
+      this.#logger.warn({ sessionIds: report.adopted }, "adopted auth folders without metadata");
+    }
+    return report;
+  }
+
+  /**
+   * Connects every restored session that should run, `restoreConcurrency` at a time. Resolves
+   * once each has settled (connected, waiting for a QR, failed, …) or timed out.
+   */
+  async connectRestored(): Promise<void> {
+    this.#assertOpen();
+    const toStart = [...this.#records.values()]
+      .filter((r) => r.desiredState === "running" && r.status !== "logged_out")
+      .map((r) => r.id);
+    this.#restore = { started: true, finished: false, total: toStart.length, settled: 0 };
+    if (!this.#connections) {
+      this.#restore = { ...this.#restore, finished: true, settled: toStart.length };
+      return;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < toStart.length && !this.#shuttingDown) {
+        const id = toStart[next++];
+        await this.#startRestored(id);
+        this.#restore.settled++;
+        this.#logger.info(
+          `restored ${this.#restore.settled}/${this.#restore.total}`,
+        );
+      }
+    };
+    const workers = Array.from(
+      { length: Math.min(this.#restoreConcurrency, toStart.length) },
+      worker,
+    );
+    await Promise.all(workers);
+    this.#restore.finished = true;
+  }
+
+  /** Whether restore has finished and every restored session has settled. */
+  get readiness(): Readiness {
+    const r = this.#restore;
+    return {
+      ready: r.started && r.finished && !this.#shuttingDown,
+      restoreStarted: r.started,
+      total: r.total,
+      settled: r.settled,
+    };
+  }
+
+  /** Every session, oldest first. */
+  list(): SessionRecord[] {
+    return [...this.#records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** One session; throws `SessionNotFoundError` or `InvalidSessionIdError`. */
+  get(id: string): SessionRecord {
+    return this.#require(id);
+  }
+
+  /** Creates a session, persists it, and starts its connection. */
+  create(input: CreateSessionInput): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const id = input.id ?? this.#newId();
+    if (!isSessionId(id)) throw new InvalidSessionIdError(id);
+    return this.#lifecycle.run(id, async () => {
+      this.#assertAcceptingWork();
+      if (this.#records.has(id)) throw new SessionAlreadyExistsError(id);
+      const record = this.#newRecord(id, input.name ?? null, this.#now());
+      await this.#store.save(record);
+      this.#records.set(id, record);
+      this.#logger.info({ sessionId: id }, "session created");
+      this.#publishStatus(record, null);
+      if (this.#connections) await this.#openConnection(id);
+      return this.#records.get(id)!;
+    });
+  }
+
+  /** Changes a session's operator-facing fields. */
+  update(id: string, input: UpdateSessionInput): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      const record = this.#require(id);
+      const next: SessionRecord = {
+        ...record,
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        updatedAt: this.#now(),
+      };
+      await this.#store.save(next);
+      this.#records.set(next.id, next);
+      return next;
+    });
+  }
+
+  /**
+   * Deletes a session: logs it out on WhatsApp when it is connected, then removes its credentials
+   * and its metadata. Credentials go first so that a crash in between leaves metadata without
+   * credentials, which the next restore cleans up.
+   */
+  delete(id: string): Promise<void> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      const record = this.#require(id);
+      const connection = this.#live.get(record.id);
+      this.#live.delete(record.id);
+      if (connection) {
+        if (record.status === "connected") await connection.logout();
+        else await connection.stop();
+      }
+      await this.#store.auth(record.id).delete();
+      await this.#store.remove(record.id);
+      this.#records.delete(record.id);
+      this.#settle(record.id);
+      this.#logger.info({ sessionId: record.id }, "session deleted");
+      this.#events.publish({ type: "session.deleted", sessionId: record.id, at: this.#now() });
+    });
+  }
+
+  /** Starts (or keeps running) a session's connection and remembers that it should run. */
+  start(id: string): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      const record = this.#require(id);
+      this.#requireConnections();
+      if (record.desiredState !== "running") {
+        await this.#commit({ ...record, desiredState: "running", updatedAt: this.#now() });
+      }
+      if (!this.#live.has(record.id)) await this.#openConnection(record.id);
+      return this.#records.get(record.id)!;
+    });
+  }
+
+  /** Closes a session's connection without logging out; it stays stopped across restarts. */
+  stop(id: string): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      const record = this.#require(id);
+      await this.#closeConnection(record.id);
+      const latest = this.#records.get(record.id)!;
+      await this.#commit({
+        ...latest,
+        desiredState: "stopped",
+        status: latest.status === "logged_out" ? "logged_out" : "disconnected",
+        updatedAt: this.#now(),
+      });
+      return this.#records.get(record.id)!;
+    });
+  }
+
+  /** Closes and reopens a session's connection (credentials kept). */
+  restart(id: string): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      this.#requireConnections();
+      await this.#closeConnection(current.id);
+      const record = this.#require(id);
+      await this.#commit({ ...record, desiredState: "running", updatedAt: this.#now() });
+      await this.#openConnection(record.id);
+      return this.#records.get(record.id)!;
+    });
+  }
+
+  /**
+   * Logs a connected session out on WhatsApp and deletes its credentials. The metadata stays,
+   * with status `logged_out`, so the session can be linked again with `start`.
+   */
+  logout(id: string): Promise<SessionRecord> {
+    this.#assertAcceptingWork();
+    const current = this.#require(id);
+    return this.#lifecycle.run(current.id, async () => {
+      const record = this.#require(id);
+      const connection = this.#live.get(record.id);
+      if (!connection || record.status !== "connected") {
+        throw new SessionStateError(
+          `Session '${record.id}' is not connected (status: ${record.status}); ` +
+            "only a connected session can be logged out. DELETE removes it regardless.",
+          "session_not_connected",
+        );
+      }
+      this.#live.delete(record.id);
+      await connection.logout();
+      await this.#store.auth(record.id).delete();
+      const now = this.#now();
+      await this.#commit({
+        ...this.#records.get(record.id)!,
+        status: "logged_out",
+        lastDisconnectedAt: now,
+        lastDisconnect: { code: 401, reason: "logged_out", message: "logged out via API", at: now },
+        updatedAt: now,
+      });
+      return this.#records.get(record.id)!;
+    });
+  }
+
+  /** The QR code a session is waiting to have scanned; throws when there is none. */
+  qr(id: string): string {
+    const record = this.#require(id);
+    const qr = this.#live.get(record.id)?.qr ?? null;
+    if (!qr) {
+      throw new QrNotAvailableError(
+        `Session '${record.id}' has no QR code pending (status: ${record.status})`,
+      );
+    }
+    return qr;
+  }
+
+  /**
+   * Stops accepting work and closes every connection without logging it out, then waits for
+   * every pending write. Sessions keep their desired state, so a restart reconnects them.
+   */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const wake of this.#settleWaiters.values()) wake();
+    const connections = [...this.#live.entries()];
+    this.#live.clear();
+    await Promise.allSettled(
+      connections.map(async ([id, connection]) => {
+        try {
+          await connection.stop();
+        } catch (error) {
+          this.#logger.error({ sessionId: id, err: error }, "closing connection failed");
+        }
+      }),
+    );
+    await Promise.allSettled([...this.#pendingSaves]);
+    if (this.#opened) await this.#store.flush();
+  }
+
+  // --- connection plumbing -------------------------------------------------------------------
+
+  async #startRestored(id: SessionId): Promise<void> {
+    const settled = new Promise<void>((resolve) => this.#settleWaiters.set(id, resolve));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#restoreSettleTimeoutMs);
+    });
+    try {
+      await this.#lifecycle.run(id, async () => {
+        if (this.#shuttingDown || !this.#records.has(id) || this.#live.has(id)) {
+          this.#settle(id);
+          return;
+        }
+        await this.#openConnection(id);
+      });
+    } catch (error) {
+      this.#logger.error({ sessionId: id, err: error }, "restoring session failed");
+      this.#settle(id);
+    }
+    await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
+    this.#settleWaiters.delete(id);
+  }
+
+  async #openConnection(id: SessionId): Promise<void> {
+    const factory = this.#requireConnections();
+    const connection: SessionConnection = factory.create({
+      sessionId: id,
+      auth: this.#store.auth(id),
+      logger: this.#logger.child({ sessionId: id }),
+      listener: {
+        onStatus: (update) => {
+          if (this.#live.get(id) === connection) this.#onConnectionStatus(id, update);
+        },
+        onQr: (qr) => {
+          if (this.#live.get(id) !== connection) return;
+          this.#events.publish({ type: "session.qr", sessionId: id, qr, at: this.#now() });
+        },
+      },
+    });
+    this.#live.set(id, connection);
+    try {
+      await connection.start();
+    } catch (error) {
+      this.#live.delete(id);
+      this.#logger.error({ sessionId: id, err: error }, "starting connection failed");
+      const record = this.#records.get(id);
+      if (record) {
+        await this.#commit({
+          ...record,
+          status: "failed",
+          lastDisconnect: {
+            code: null,
+            reason: "start_failed",
+            message: String((error as Error)?.message ?? error).slice(0, 500),
+            at: this.#now(),
+          },
+          updatedAt: this.#now(),
+        });
+      }
+    }
+  }
+
+  async #closeConnection(id: SessionId): Promise<void> {
+    const connection = this.#live.get(id);
+    if (!connection) return;
+    this.#live.delete(id);
+    await connection.stop();
+  }
+
+  #onConnectionStatus(id: SessionId, update: ConnectionStatusUpdate): void {
+    const record = this.#records.get(id);
+    if (!record) return;
+    const now = this.#now();
+    const next: SessionRecord = { ...record, status: update.status, updatedAt: now };
+    if (update.account) {
+      next.phoneNumber = update.account.phoneNumber;
+      next.pushName = update.account.pushName ?? record.pushName;
+    }
+    if (update.status === "connected" && record.status !== "connected") next.connectedAt = now;
+    if (update.disconnect) {
+      next.lastDisconnect = { ...update.disconnect, at: now };
+      if (record.status === "connected") next.lastDisconnectedAt = now;
+    }
+    if (update.status === "logged_out") {
+      // WhatsApp ended the link: the credentials are worthless now. The connection has stopped
+      // writing them before reporting, so the folder can go.
+      this.#live.delete(id);
+      this.#track(
+        this.#lifecycle.run(id, () => this.#store.auth(id).delete()).catch((error) => {
+          this.#logger.error({ sessionId: id, err: error }, "deleting credentials failed");
+        }),
+      );
+    }
+    if (update.status === "failed" || update.status === "disconnected") {
+      // The connection gave up or was replaced: it is finished, and `start` may open a new one.
+      this.#live.delete(id);
+    }
+    this.#track(this.#commit(next).catch(() => {}));
+    if (SETTLED.has(update.status)) this.#settle(id);
+  }
+
+  // --- records -------------------------------------------------------------------------------
+
+  /** Stores a new version of a record in memory and on disk, and publishes status changes. */
+  async #commit(next: SessionRecord): Promise<void> {
+    const previous = this.#records.get(next.id);
+    if (!previous) return;
+    this.#records.set(next.id, next);
+    if (previous.status !== next.status) this.#publishStatus(next, previous.status);
+    try {
+      await this.#store.save(next);
+    } catch (error) {
+      this.#logger.error({ sessionId: next.id, err: error }, "persisting session failed");
+      throw error;
+    }
+  }
+
+  #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {
+    this.#events.publish({
+      type: "session.status",
+      sessionId: record.id,
+      status: record.status,
+      previousStatus,
+      session: record,
+      at: this.#now(),
+    });
+  }
+
+  #newRecord(id: SessionId, name: string | null, now: string): SessionRecord {
+    return {
+      id,
+      name,
+      status: this.#connections ? "initializing" : "disconnected",
+      desiredState: "running",
+      phoneNumber: null,
+      pushName: null,
+      createdAt: now,
+      updatedAt: now,
+      connectedAt: null,
+      lastDisconnectedAt: null,
+      lastDisconnect: null,
+    };
+  }
+
+  #track(promise: Promise<void>): void {
+    this.#pendingSaves.add(promise);
+    promise.finally(() => this.#pendingSaves.delete(promise));
+  }
+
+  #settle(id: SessionId): void {
+    this.#settleWaiters.get(id)?.();
+  }
+
+  #require(id: string): SessionRecord {
+    this.#assertOpen();
+    if (!isSessionId(id)) throw new InvalidSessionIdError(id);
+    const record = this.#records.get(id);
+    if (!record) throw new SessionNotFoundError(id);
+    return record;
+  }
+
+  #requireConnections(): ConnectionFactory {
+    if (!this.#connections) {
+      throw new SessionStateError("This gateway has no WhatsApp connector configured");
+    }
+    return this.#connections;
+  }
+
+  #assertOpen(): void {
+    if (!this.#opened) throw new Error("SessionManager used before restore()");
+  }
+
+  #assertAcceptingWork(): void {
+    this.#assertOpen();
+    if (this.#shuttingDown) throw new ShuttingDownError();
+  }
+
+  #now(): string {
+    return this.#clock().toISOString();
+  }
+}
