@@ -18,6 +18,20 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   /** Largest request body accepted, in bytes. */
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /** How many restored sessions log in at once during startup. */
+  RESTORE_CONCURRENCY: integer(1, 1000).default(16),
+  RECONNECT_INITIAL_DELAY_MS: integer(10, 600_000).default(1_000),
+  RECONNECT_MAX_DELAY_MS: integer(100, 3_600_000).default(60_000),
+  BAILEYS_LOG_LEVEL: z.enum(LOG_LEVELS).default("warn"),
+  /** Shown on the phone under "Linked devices". */
+  WA_DEVICE_NAME: z.string().min(1).max(50).default("WA Gateway"),
+  /** Test/staging only: WhatsApp WebSocket URL (Baileys' `waWebSocketUrl`). */
+  WA_WS_URL: z.url({ protocol: /^wss?$/ }).optional(),
+  /** Test/staging only: base64 of the 32-byte root key that signs the server certificate. */
+  WA_TEST_ROOT_PUBKEY: z
+    .string()
+    .refine((v) => decodeBase64(v)?.length === 32, "must be the base64 of exactly 32 bytes")
+    .optional(),
 });
 
 /** The gateway's validated configuration. Built once, at startup, by `loadConfig`. */
@@ -29,6 +43,15 @@ export interface Config {
   logFormat: "json" | "pretty";
   shutdownTimeoutMs: number;
   maxBodyBytes: number;
+  restoreConcurrency: number;
+  whatsapp: {
+    wsUrl?: string;
+    testRootPublicKey?: Uint8Array;
+    baileysLogLevel: (typeof LOG_LEVELS)[number];
+    deviceName: string;
+    reconnectInitialDelayMs: number;
+    reconnectMaxDelayMs: number;
+  };
 }
 
 /** The environment could not be turned into a configuration; the message lists every problem. */
@@ -68,5 +91,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    restoreConcurrency: e.RESTORE_CONCURRENCY,
+    whatsapp: {
+      wsUrl: e.WA_WS_URL,
+      testRootPublicKey: e.WA_TEST_ROOT_PUBKEY ? decodeBase64(e.WA_TEST_ROOT_PUBKEY)! : undefined,
+      baileysLogLevel: e.BAILEYS_LOG_LEVEL,
+      deviceName: e.WA_DEVICE_NAME,
+      reconnectInitialDelayMs: e.RECONNECT_INITIAL_DELAY_MS,
+      reconnectMaxDelayMs: e.RECONNECT_MAX_DELAY_MS,
+    },
   };
+}
+
+function decodeBase64(value: string): Uint8Array | undefined {
+  try {
+    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
 }
