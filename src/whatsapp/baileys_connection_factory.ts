@@ -1,0 +1,64 @@
+import { Buffer } from "node:buffer";
+import makeWASocket, { type SocketConfig, WA_CERT_DETAILS } from "@whiskeysockets/baileys";
+import type {
+  ConnectionFactory,
+  ConnectionOptions,
+  SessionConnection,
+} from "../domain/connection.ts";
+import type { Logger } from "../logger.ts";
+import { BaileysConnection, type MakeSocket } from "./baileys_connection.ts";
+import type { BackoffOptions } from "./reconnect_policy.ts";
+
+export interface WhatsAppSettings {
+  /** Overrides WhatsApp's WebSocket URL (test and staging only). */
+  wsUrl?: string;
+  /** Replaces the root key that must sign the server's certificate (test and staging only). */
+  testRootPublicKey?: Uint8Array;
+  /** Level of Baileys' own log lines. */
+  baileysLogLevel: string;
+  /** Shown on the phone under "Linked devices". */
+  deviceName: string;
+  backoff: BackoffOptions;
+}
+
+/**
+ * Builds Baileys connections with the gateway's socket settings. It never asks the internet for
+ * the current WhatsApp Web version: the version bundled with Baileys is used.
+ */
+export class BaileysConnectionFactory implements ConnectionFactory {
+  readonly #settings: WhatsAppSettings;
+  readonly #socketConfig: Partial<SocketConfig>;
+  readonly #makeSocket: MakeSocket;
+
+  constructor(settings: WhatsAppSettings, makeSocket: MakeSocket = makeWASocket) {
+    this.#settings = settings;
+    this.#makeSocket = makeSocket;
+    if (settings.testRootPublicKey) {
+      // The equivalent of trusting a test CA; it must be the module instance that makes sockets.
+      WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(settings.testRootPublicKey);
+    }
+    this.#socketConfig = {
+      ...(settings.wsUrl ? { waWebSocketUrl: settings.wsUrl } : {}),
+      browser: [settings.deviceName, "Chrome", "1.0.0"],
+      // Stay "offline" so the phone keeps getting notifications, and skip history sync: a
+      // gateway relays new messages, it does not mirror old chats.
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      shouldSyncHistoryMessage: () => false,
+      generateHighQualityLinkPreview: false,
+    };
+  }
+
+  create(options: ConnectionOptions): SessionConnection {
+    return new BaileysConnection({
+      ...options,
+      makeSocket: this.#makeSocket,
+      socketConfig: this.#socketConfig,
+      baileysLogger: options.logger.child(
+        { component: "baileys" },
+        { level: this.#settings.baileysLogLevel },
+      ) as Logger,
+      backoff: this.#settings.backoff,
+    });
+  }
+}

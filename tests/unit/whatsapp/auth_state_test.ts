@@ -1,0 +1,174 @@
+import { strict as assert } from "node:assert";
+import { Buffer } from "node:buffer";
+import { proto, useMultiFileAuthState } from "@whiskeysockets/baileys";
+import type { AuthFiles } from "../../../src/domain/session_store.ts";
+import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
+import { SessionIdSchema } from "../../../src/domain/session_id.ts";
+import {
+  CredentialsUnreadableError,
+  keyFileName,
+  openAuthState,
+} from "../../../src/whatsapp/auth_state.ts";
+import { testLogger } from "../../support/logger.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
+
+const logger = testLogger();
+const ID = SessionIdSchema.parse("s1");
+
+async function withStore(fn: (store: FileSessionStore, dir: string) => Promise<void>) {
+  await withTempDir(async (dir) => {
+    const store = new FileSessionStore({ dataDir: dir, logger });
+    await store.open();
+    try {
+      await fn(store, dir);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+Deno.test("keyFileName() matches Baileys' multi-file layout", () => {
+  assert.equal(keyFileName("pre-key", "12"), "pre-key-12.json");
+  assert.equal(keyFileName("session", "15550001111:1"), "session-15550001111-1.json");
+  assert.equal(keyFileName("sender-key", "g@g.us/a:1"), "sender-key-g@g.us__a-1.json");
+});
+
+Deno.test("openAuthState() writes fresh credentials at once and reloads them", async () => {
+  await withStore(async (store, dir) => {
+    const first = await openAuthState(store.auth(ID), { logger });
+    assert.equal(first.linked, false);
+    const onDisk = JSON.parse(await Deno.readTextFile(`${dir}/s1/creds.json`));
+    assert.equal(onDisk.registrationId, first.state.creds.registrationId);
+    await first.close();
+
+    const second = await openAuthState(store.auth(ID), { logger });
+    assert.deepEqual(
+      Buffer.from(second.state.creds.noiseKey.public),
+      Buffer.from(first.state.creds.noiseKey.public),
+    );
+    await second.close();
+  });
+});
+
+Deno.test("keys set are durable when set() resolves and read back from disk", async () => {
+  await withStore(async (store, dir) => {
+    const auth = await openAuthState(store.auth(ID), { logger });
+    const pub = new Uint8Array(32).fill(7);
+    const priv = new Uint8Array(32).fill(9);
+    await auth.state.keys.set({
+      "pre-key": { "1": { public: pub, private: priv } },
+      session: { "15550001111:1": new Uint8Array([1, 2, 3]) },
+    });
+    assert.ok((await Deno.stat(`${dir}/s1/pre-key-1.json`)).isFile);
+    assert.ok((await Deno.stat(`${dir}/s1/session-15550001111-1.json`)).isFile);
+
+    const reopened = await openAuthState(store.auth(ID), { logger });
+    const keys = await reopened.state.keys.get("pre-key", ["1", "2"]);
+    assert.deepEqual(Buffer.from(keys["1"].public), Buffer.from(pub));
+    assert.equal(keys["2"], undefined);
+    const sessions = await reopened.state.keys.get("session", ["15550001111:1"]);
+    assert.deepEqual([...sessions["15550001111:1"]], [1, 2, 3]);
+  });
+});
+
+Deno.test("setting a key to null deletes its file", async () => {
+  await withStore(async (store, dir) => {
+    const auth = await openAuthState(store.auth(ID), { logger });
+    await auth.state.keys.set({
+      "pre-key": { "5": { public: new Uint8Array(32), private: new Uint8Array(32) } },
+    });
+    await auth.state.keys.set({ "pre-key": { "5": null } });
+    await assert.rejects(Deno.stat(`${dir}/s1/pre-key-5.json`), Deno.errors.NotFound);
+    assert.equal((await auth.state.keys.get("pre-key", ["5"]))["5"], undefined);
+  });
+});
+
+Deno.test("a folder written by Baileys' useMultiFileAuthState loads unchanged", async () => {
+  await withStore(async (store, dir) => {
+    const baileys = await useMultiFileAuthState(`${dir}/s1`);
+    await baileys.saveCreds();
+    await baileys.state.keys.set({
+      "pre-key": {
+        "3": { public: new Uint8Array(32).fill(1), private: new Uint8Array(32).fill(2) },
+      },
+      "app-state-sync-key": {
+        AAAA: proto.Message.AppStateSyncKeyData.fromObject({
+          keyData: new Uint8Array([5, 6]),
+          timestamp: 1,
+        }),
+      },
+    });
+
+    const ours = await openAuthState(store.auth(ID), { logger });
+    assert.equal(ours.state.creds.registrationId, baileys.state.creds.registrationId);
+    assert.equal(ours.state.creds.advSecretKey, baileys.state.creds.advSecretKey);
+    const preKeys = await ours.state.keys.get("pre-key", ["3"]);
+    assert.deepEqual([...preKeys["3"].private], new Array(32).fill(2));
+    const syncKeys = await ours.state.keys.get("app-state-sync-key", ["AAAA"]);
+    assert.ok(syncKeys["AAAA"] instanceof proto.Message.AppStateSyncKeyData);
+    assert.deepEqual([...syncKeys["AAAA"].keyData!], [5, 6]);
+  });
+});
+
+Deno.test("unreadable creds.json fails loudly and is left untouched", async () => {
+  await withStore(async (store, dir) => {
+    await Deno.mkdir(`${dir}/s1`);
+    await Deno.writeTextFile(`${dir}/s1/creds.json`, '{"noiseKey": {"pub');
+    await assert.rejects(openAuthState(store.auth(ID), { logger }), CredentialsUnreadableError);
+    assert.equal(await Deno.readTextFile(`${dir}/s1/creds.json`), '{"noiseKey": {"pub');
+
+    await Deno.writeTextFile(`${dir}/s1/creds.json`, '{"registrationId": 5}');
+    await assert.rejects(
+      openAuthState(store.auth(ID), { logger }),
+      (error: Error) =>
+        error instanceof CredentialsUnreadableError && /noiseKey/.test(error.message),
+    );
+  });
+});
+
+Deno.test("an unreadable key file reads as missing", async () => {
+  await withStore(async (store, dir) => {
+    const auth = await openAuthState(store.auth(ID), { logger });
+    await Deno.writeTextFile(`${dir}/s1/pre-key-9.json`, '{"public": ');
+    assert.deepEqual(await auth.state.keys.get("pre-key", ["9"]), {});
+  });
+});
+
+Deno.test("after close(), writes are ignored so a deleted folder stays deleted", async () => {
+  await withStore(async (store, dir) => {
+    const files = store.auth(ID);
+    const auth = await openAuthState(files, { logger });
+    await auth.close();
+    await files.delete();
+    await auth.state.keys.set({ session: { "1": new Uint8Array([1]) } });
+    await auth.saveCreds();
+    await assert.rejects(Deno.stat(`${dir}/s1`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("key writes that arrive during a write are batched together", async () => {
+  await withStore(async (store) => {
+    const real = store.auth(ID);
+    let batches = 0;
+    const counting: AuthFiles = {
+      exists: () => real.exists(),
+      read: (name) => real.read(name),
+      list: () => real.list(),
+      delete: () => real.delete(),
+      write: (changes) => {
+        batches++;
+        return real.write(changes);
+      },
+    };
+    const auth = await openAuthState(counting, { logger });
+    batches = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        auth.state.keys.set({
+          "pre-key": { [String(i)]: { public: new Uint8Array(32), private: new Uint8Array(32) } },
+        })),
+    );
+    assert.ok(batches <= 3, `expected at most 3 batches, got ${batches}`);
+    assert.equal((await real.list()).filter((n) => n.startsWith("pre-key-")).length, 200);
+  });
+});
