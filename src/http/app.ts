@@ -1,0 +1,54 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { SessionManager } from "../domain/session_manager.ts";
+import type { Logger } from "../logger.ts";
+import { errorResponse, validationErrorResponse } from "./error_handler.ts";
+import { registerHealthRoutes } from "./routes/health_routes.ts";
+import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
+import { registerSessionRoutes } from "./routes/session_routes.ts";
+
+export interface AppDependencies {
+  manager: SessionManager;
+  logger: Logger;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+}
+
+/**
+ * Builds the HTTP application. It holds no state of its own: everything lives in the injected
+ * dependencies, so tests drive it with `app.request()` against real objects on a temp dir.
+ */
+export function createApp(deps: AppDependencies): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationErrorResponse(result.error, c);
+    },
+  });
+
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        c.json({
+          error: {
+            code: "payload_too_large",
+            message: `Request body exceeds ${deps.maxBodyBytes} bytes`,
+          },
+        }, 413),
+    }),
+  );
+
+  registerHealthRoutes(app, () => deps.manager.readiness);
+  registerSessionRoutes(app, deps.manager);
+  registerSessionLifecycleRoutes(app, deps.manager);
+
+  app.notFound((c) =>
+    c.json(
+      { error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
+  app.onError((error, c) => errorResponse(error, c, deps.logger));
+  return app;
+}

@@ -1,0 +1,80 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import {
+  DataDirectoryLockedError,
+  GatewayError,
+  InvalidSessionIdError,
+  PersistenceError,
+  QrNotAvailableError,
+  SessionAlreadyExistsError,
+  SessionNotFoundError,
+  SessionStateError,
+  ShuttingDownError,
+  ValidationError,
+} from "../domain/errors.ts";
+import type { Logger } from "../logger.ts";
+
+/** The one JSON shape of every error response. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** The single place where errors become HTTP statuses. */
+export function statusOf(error: GatewayError): ContentfulStatusCode {
+  if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
+  if (error instanceof SessionNotFoundError) return 404;
+  if (
+    error instanceof SessionAlreadyExistsError ||
+    error instanceof SessionStateError ||
+    error instanceof QrNotAvailableError
+  ) return 409;
+  if (error instanceof ShuttingDownError) return 503;
+  if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;
+  return 500;
+}
+
+const HTTP_EXCEPTION_CODES: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "too_many_requests",
+};
+
+/** Builds the JSON error response for `error`. Unexpected errors are logged and hidden. */
+export function errorResponse(error: unknown, c: Context, logger: Logger): Response {
+  if (error instanceof GatewayError) {
+    const status = statusOf(error);
+    if (status >= 500) logger.error({ err: error }, "request failed");
+    const details = error instanceof ValidationError ? error.details : undefined;
+    return c.json(body(error.code, error.message, details), status);
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code = /malformed json/i.test(error.message)
+      ? "malformed_json"
+      : HTTP_EXCEPTION_CODES[status] ?? "http_error";
+    return c.json(body(code, error.message || code), status);
+  }
+  logger.error({ err: error }, "unexpected error while handling a request");
+  return c.json(body("internal_error", "Internal server error"), 500);
+}
+
+/** Turns a zod validation failure into a 400 response listing each problem. */
+export function validationErrorResponse(error: ZodError, c: Context): Response {
+  const details = error.issues.map((issue) => ({
+    path: issue.path.join("."),
+    message: issue.message,
+  }));
+  const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
+  return c.json(body("invalid_input", `Invalid request: ${summary}`, details), 400);
+}
+
+function body(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

@@ -1,0 +1,103 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { SessionManager } from "../../domain/session_manager.ts";
+import { QR_FORMATS, renderQr } from "../qr_image.ts";
+import { errorResponses, ErrorSchema, SessionIdParamsSchema, SessionSchema } from "../schemas.ts";
+import { toView } from "./session_routes.ts";
+
+const sessionResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: SessionSchema } },
+});
+
+function lifecycleRoute(action: string, summary: string, description: string) {
+  return createRoute({
+    method: "post",
+    path: `/api/sessions/{id}/${action}`,
+    tags: ["Session lifecycle"],
+    summary,
+    description,
+    request: { params: SessionIdParamsSchema },
+    responses: { 200: sessionResponse("The session after the operation"), ...errorResponses },
+  });
+}
+
+const startRoute = lifecycleRoute(
+  "start",
+  "Connect a session",
+  "Opens the session's WhatsApp connection (a new QR code when it is not linked) and keeps it " +
+    "connected across restarts. No-op when it is already running.",
+);
+const stopRoute = lifecycleRoute(
+  "stop",
+  "Disconnect a session, keeping its credentials",
+  "Closes the connection without logging out. The session stays stopped, also across gateway " +
+    "restarts, until started again.",
+);
+const restartRoute = lifecycleRoute(
+  "restart",
+  "Reconnect a session",
+  "Closes the connection and opens a new one with the same credentials.",
+);
+const logoutRoute = lifecycleRoute(
+  "logout",
+  "Log a session out of WhatsApp",
+  "Unlinks the device on WhatsApp and deletes its credentials. The session's metadata stays, " +
+    "with status `logged_out`; `start` links it again with a new QR code. 409 when the session " +
+    "is not connected.",
+);
+
+const qrRoute = createRoute({
+  method: "get",
+  path: "/api/sessions/{id}/qr",
+  tags: ["Session lifecycle"],
+  summary: "The QR code to link a session",
+  description: "PNG by default; `?format=svg` for SVG, `?format=raw` for the string Baileys " +
+    "emitted. 409 when no QR code is pending (already linked, stopped, or not started yet).",
+  request: {
+    params: SessionIdParamsSchema,
+    query: z.object({
+      format: z.enum(QR_FORMATS).default("png").openapi({ param: { name: "format", in: "query" } }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The QR code",
+      content: {
+        "image/png": { schema: z.string().openapi({ format: "binary" }) },
+        "image/svg+xml": { schema: z.string() },
+        "text/plain": { schema: z.string() },
+      },
+    },
+    404: {
+      description: "Unknown session",
+      content: { "application/json": { schema: ErrorSchema } },
+    },
+    409: {
+      description: "No QR code pending",
+      content: { "application/json": { schema: ErrorSchema } },
+    },
+  },
+});
+
+/** Registers start/stop/restart/logout and the QR code route. */
+export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: SessionManager): void {
+  app.openapi(startRoute, async (c) => {
+    return c.json(toView(await manager.start(c.req.valid("param").id)), 200);
+  });
+  app.openapi(stopRoute, async (c) => {
+    return c.json(toView(await manager.stop(c.req.valid("param").id)), 200);
+  });
+  app.openapi(restartRoute, async (c) => {
+    return c.json(toView(await manager.restart(c.req.valid("param").id)), 200);
+  });
+  app.openapi(logoutRoute, async (c) => {
+    return c.json(toView(await manager.logout(c.req.valid("param").id)), 200);
+  });
+  app.openapi(qrRoute, async (c) => {
+    const qr = manager.qr(c.req.valid("param").id);
+    const image = await renderQr(qr, c.req.valid("query").format);
+    c.header("cache-control", "no-store");
+    c.header("content-type", image.contentType);
+    return c.body(image.body as string, 200);
+  });
+}

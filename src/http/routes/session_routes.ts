@@ -1,0 +1,97 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { SessionManager } from "../../domain/session_manager.ts";
+import type { SessionRecord } from "../../domain/session.ts";
+import {
+  bodyErrorResponses,
+  CreateSessionBodySchema,
+  errorResponses,
+  SessionIdParamsSchema,
+  SessionListSchema,
+  SessionSchema,
+  UpdateSessionBodySchema,
+} from "../schemas.ts";
+
+const json = <T>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const createSession = createRoute({
+  method: "post",
+  path: "/api/sessions",
+  tags: ["Sessions"],
+  summary: "Create a session and start linking it",
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateSessionBodySchema } } },
+  },
+  responses: { 201: json(SessionSchema, "Session created"), ...bodyErrorResponses },
+});
+
+const listSessions = createRoute({
+  method: "get",
+  path: "/api/sessions",
+  tags: ["Sessions"],
+  summary: "List every session",
+  responses: { 200: json(SessionListSchema, "All sessions, oldest first") },
+});
+
+const getSession = createRoute({
+  method: "get",
+  path: "/api/sessions/{id}",
+  tags: ["Sessions"],
+  summary: "Get one session",
+  request: { params: SessionIdParamsSchema },
+  responses: { 200: json(SessionSchema, "The session"), ...errorResponses },
+});
+
+const updateSession = createRoute({
+  method: "patch",
+  path: "/api/sessions/{id}",
+  tags: ["Sessions"],
+  summary: "Rename a session",
+  request: {
+    params: SessionIdParamsSchema,
+    body: { required: true, content: { "application/json": { schema: UpdateSessionBodySchema } } },
+  },
+  responses: { 200: json(SessionSchema, "The updated session"), ...bodyErrorResponses },
+});
+
+const deleteSession = createRoute({
+  method: "delete",
+  path: "/api/sessions/{id}",
+  tags: ["Sessions"],
+  summary: "Delete a session",
+  description:
+    "Logs the session out on WhatsApp when it is connected, then removes its credentials and " +
+    "metadata from disk.",
+  request: { params: SessionIdParamsSchema },
+  responses: { 204: { description: "Deleted" }, ...errorResponses },
+});
+
+/** Registers the session resource routes. */
+export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager): void {
+  app.openapi(createSession, async (c) => {
+    const body = c.req.valid("json");
+    const record = await manager.create({ id: body.id, name: body.name ?? null });
+    return c.json(toView(record), 201);
+  });
+
+  app.openapi(listSessions, (c) => c.json({ sessions: manager.list().map(toView) }, 200));
+
+  app.openapi(getSession, (c) => c.json(toView(manager.get(c.req.valid("param").id)), 200));
+
+  app.openapi(updateSession, async (c) => {
+    const record = await manager.update(c.req.valid("param").id, c.req.valid("json"));
+    return c.json(toView(record), 200);
+  });
+
+  app.openapi(deleteSession, async (c) => {
+    await manager.delete(c.req.valid("param").id);
+    return c.body(null, 204);
+  });
+}
+
+/** The API representation of a session. */
+export function toView(record: SessionRecord) {
+  return { ...record };
+}

@@ -1,0 +1,83 @@
+import { z } from "@hono/zod-openapi";
+import { SESSION_ID_PATTERN } from "../domain/session_id.ts";
+import { DesiredStateSchema, SessionStatusSchema } from "../domain/session.ts";
+
+/** `{error: {code, message}}`, the body of every error response. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "session_not_found" }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+const sessionIdField = z
+  .string()
+  .regex(
+    SESSION_ID_PATTERN,
+    "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-', starting with a letter or digit",
+  );
+
+export const SessionIdParamsSchema = z.object({
+  id: sessionIdField.openapi({ param: { name: "id", in: "path" }, example: "shop-1" }),
+});
+
+export const SessionSchema = z
+  .object({
+    id: z.string().openapi({ example: "shop-1" }),
+    name: z.string().nullable(),
+    status: SessionStatusSchema,
+    desiredState: DesiredStateSchema,
+    phoneNumber: z.string().nullable().openapi({ example: "15550001111" }),
+    pushName: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string().optional(),
+    connectedAt: z.string().nullable(),
+    lastDisconnectedAt: z.string().nullable(),
+    lastDisconnect: z
+      .object({
+        code: z.number().nullable(),
+        reason: z.string(),
+        message: z.string().nullable(),
+        at: z.string(),
+      })
+      .nullable(),
+  })
+  .openapi("Session");
+
+const nameField = z.string().trim().min(1).max(200).nullable();
+
+export const CreateSessionBodySchema = z
+  .object({
+    id: sessionIdField.optional().openapi({ example: "shop-1" }),
+    name: nameField.optional().openapi({ example: "Shop front desk" }),
+  })
+  .strict()
+  .openapi("CreateSession");
+
+export const UpdateSessionBodySchema = z
+  .object({ name: nameField.optional() })
+  .strict()
+  .openapi("UpdateSession");
+
+export const SessionListSchema = z
+  .object({ sessions: z.array(SessionSchema) })
+  .openapi("SessionList");
+
+/** Standard error responses, spread into each route's `responses`. */
+export const errorResponses = {
+  400: { description: "Invalid input", content: { "application/json": { schema: ErrorSchema } } },
+  404: { description: "Unknown session", content: { "application/json": { schema: ErrorSchema } } },
+  409: { description: "Conflict", content: { "application/json": { schema: ErrorSchema } } },
+} as const;
+
+export const bodyErrorResponses = {
+  ...errorResponses,
+  413: { description: "Body too large", content: { "application/json": { schema: ErrorSchema } } },
+  415: {
+    description: "Wrong content type",
+    content: { "application/json": { schema: ErrorSchema } },
+  },
+} as const;
