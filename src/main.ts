@@ -1,0 +1,101 @@
+/**
+ * Composition root: read the configuration, start the gateway, drain on SIGTERM/SIGINT.
+ * Run with `deno task start`.
+ */
+import { ConfigError, loadConfig } from "./config.ts";
+import { DataDirectoryLockedError } from "./domain/errors.ts";
+import { startGateway } from "./gateway.ts";
+import { createLogger } from "./logger.ts";
+import { BaileysConnectionFactory } from "./whatsapp/baileys_connection_factory.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+  const permissionProblem = await dataDirPermissionProblem(config.dataDir);
+  if (permissionProblem) {
+    logger.fatal(permissionProblem);
+    return 2;
+  }
+
+  let gateway;
+  try {
+    const connections = new BaileysConnectionFactory({
+      wsUrl: config.whatsapp.wsUrl,
+      testRootPublicKey: config.whatsapp.testRootPublicKey,
+      baileysLogLevel: config.whatsapp.baileysLogLevel,
+      deviceName: config.whatsapp.deviceName,
+      backoff: {
+        initialDelayMs: config.whatsapp.reconnectInitialDelayMs,
+        maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
+      },
+    });
+    if (config.whatsapp.wsUrl || config.whatsapp.testRootPublicKey) {
+      logger.warn(
+        { wsUrl: config.whatsapp.wsUrl },
+        "WA_WS_URL / WA_TEST_ROOT_PUBKEY are set: connecting to a test server, not WhatsApp",
+      );
+    }
+    gateway = await startGateway({ config, logger, connections });
+  } catch (error) {
+    if (error instanceof DataDirectoryLockedError) {
+      logger.fatal(error.message);
+      return 1;
+    }
+    throw error;
+  }
+
+  const drained = Promise.withResolvers<number>();
+  let draining = false;
+  const drain = (signal: Deno.Signal) => {
+    if (draining) return;
+    draining = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "draining");
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, "drain deadline passed; exiting");
+      drained.resolve(1);
+    }, config.shutdownTimeoutMs);
+    gateway.shutdown().then(
+      () => {
+        clearTimeout(deadline);
+        logger.info("drained; bye");
+        drained.resolve(0);
+      },
+      (error) => {
+        clearTimeout(deadline);
+        logger.error({ err: error }, "drain failed");
+        drained.resolve(1);
+      },
+    );
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => drain(signal));
+  }
+  return await drained.promise;
+}
+
+/** Explains how to grant access when the data directory is outside the permitted paths. */
+async function dataDirPermissionProblem(dataDir: string): Promise<string | null> {
+  for (const name of ["read", "write"] as const) {
+    const status = await Deno.permissions.query({ name, path: dataDir });
+    if (status.state !== "granted") {
+      return `No ${name} permission for SESSIONS_DATA_PATH=${dataDir}. ` +
+        `Run with --allow-read=${dataDir} --allow-write=${dataDir} ` +
+        "(deno task start only grants ./sessions_data).";
+    }
+  }
+  return null;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,83 @@
+import { strict as assert } from "node:assert";
+import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { spawnGateway } from "../support/gateway_process.ts";
+import { testLogger } from "../support/logger.ts";
+import { withTempDir } from "../support/temp_dir.ts";
+
+const processTest = { sanitizeOps: false, sanitizeResources: false };
+
+async function post(url: string, body: unknown): Promise<Response> {
+  return await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+Deno.test(
+  "SIGTERM drains the gateway: exit 0 within the deadline, store intact",
+  processTest,
+  async () => {
+    await withTempDir(async (dir) => {
+      const gateway = await spawnGateway({ dataDir: dir, env: { SHUTDOWN_TIMEOUT_MS: "5000" } });
+      try {
+        for (const id of ["one", "two", "three"]) {
+          const res = await post(`${gateway.url}/api/sessions`, { id, name: `Session ${id}` });
+          assert.equal(res.status, 201);
+          await res.body?.cancel();
+        }
+        const started = Date.now();
+        gateway.kill("SIGTERM");
+        const status = await gateway.exited;
+        assert.equal(status.code, 0, JSON.stringify(gateway.logs));
+        assert.ok(Date.now() - started < 5000);
+        assert.ok(gateway.logs.some((line) => line.msg === "drained; bye"));
+
+        const metadata = JSON.parse(await Deno.readTextFile(`${dir}/sessions-metadata.json`));
+        assert.deepEqual(Object.keys(metadata).sort(), ["one", "three", "two"]);
+        // The lock was released: another store can open the directory.
+        const store = new FileSessionStore({ dataDir: dir, logger: testLogger() });
+        await store.open();
+        await store.close();
+      } finally {
+        await gateway.dispose();
+      }
+    });
+  },
+);
+
+Deno.test(
+  "a second gateway on the same data directory exits with a clear error",
+  processTest,
+  async () => {
+    await withTempDir(async (dir) => {
+      const first = await spawnGateway({ dataDir: dir });
+      try {
+        const second = await spawnGateway({ dataDir: dir, noWait: true });
+        const status = await second.exited;
+        assert.equal(status.code, 1);
+        assert.ok(
+          second.logs.some((line) => /lock/i.test(String(line.msg))),
+          JSON.stringify(second.logs),
+        );
+        const health = await fetch(`${first.url}/health`);
+        assert.equal(health.status, 200);
+        await health.body?.cancel();
+      } finally {
+        await first.dispose();
+      }
+    });
+  },
+);
+
+Deno.test("invalid configuration stops startup with a clear message", processTest, async () => {
+  await withTempDir(async (dir) => {
+    const gateway = await spawnGateway({ dataDir: dir, env: { PORT: "not-a-port" }, noWait: true });
+    const status = await gateway.exited;
+    assert.equal(status.code, 2);
+    assert.ok(
+      gateway.logs.some((line) => String(line.msg).includes("PORT")),
+      JSON.stringify(gateway.logs),
+    );
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * Runs the gateway as a real `deno run` child process, with the same permission flags as
+ * `deno task start` (read from deno.json) but pointed at a test data directory.
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export interface GatewayProcess {
+  url: string;
+  dataDir: string;
+  child: Deno.ChildProcess;
+  /** Every log line the child wrote so far (parsed JSON). */
+  logs: Record<string, unknown>[];
+  /** Resolves with the exit status once the child has exited. */
+  exited: Promise<Deno.CommandStatus>;
+  /** Waits for a log line matching `predicate`. */
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  kill(signal: Deno.Signal): void;
+  /** Sends SIGKILL if still running and waits for exit. */
+  dispose(): Promise<void>;
+}
+
+/** The `deno run` flags of `deno task start`, with the data directory swapped for `dataDir`. */
+export async function startTaskFlags(dataDir: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task: string = config.tasks.start;
+  const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
+  return flags.map((flag) =>
+    flag.replace(/^(--allow-(?:read|write))=sessions_data$/, `$1=${dataDir}`)
+  );
+}
+
+export interface SpawnOptions {
+  dataDir: string;
+  env?: Record<string, string>;
+  /** Resolve as soon as the process is spawned instead of waiting until it listens. */
+  noWait?: boolean;
+}
+
+/** Starts the gateway and waits until it listens. */
+export async function spawnGateway(options: SpawnOptions): Promise<GatewayProcess> {
+  const flags = await startTaskFlags(options.dataDir);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
+    cwd: ROOT,
+    env: {
+      PORT: "0",
+      SESSIONS_DATA_PATH: options.dataDir,
+      LOG_LEVEL: "info",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const rawLines: string[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoderStream();
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(decoder)) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        rawLines.push(line);
+        try {
+          logs.push(JSON.parse(line));
+        } catch {
+          logs.push({ msg: line, raw: true });
+        }
+        for (const wake of waiters) wake();
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const exited = pumps.then(() => child.status);
+
+  const waitForLog = async (
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+  ) => {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    while (true) {
+      for (; seen < logs.length; seen++) if (predicate(logs[seen])) return logs[seen];
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(`timed out waiting for a log line; got:\n${rawLines.join("\n")}`);
+      }
+      let finished = false;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+          setTimeout(wake, Math.min(remaining, 200));
+        }),
+        exited.then(() => {
+          finished = true;
+        }),
+      ]);
+      if (finished) {
+        for (; seen < logs.length; seen++) if (predicate(logs[seen])) return logs[seen];
+        throw new Error(`gateway exited; output:\n${rawLines.join("\n")}`);
+      }
+    }
+  };
+
+  const process: GatewayProcess = {
+    url: "",
+    dataDir: options.dataDir,
+    child,
+    logs,
+    exited,
+    waitForLog,
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+        // already exited
+      }
+    },
+    async dispose() {
+      process.kill("SIGKILL");
+      await exited;
+    },
+  };
+  if (options.noWait) return process;
+  try {
+    const listening = await waitForLog((line) => line.msg === "gateway listening");
+    process.url = String(listening.url);
+  } catch (error) {
+    await process.dispose();
+    throw error;
+  }
+  return process;
+}
