@@ -1,0 +1,23 @@
+/**
+ * Runs every benchmark under `bench/` in turn, each in its own process so one's heap and open
+ * files never skew the next. Pass-through arguments go to every benchmark (e.g. `--runs 3`).
+ *
+ * Usage: deno task bench [--runs N]
+ */
+import { fromFileUrl } from "node:url";
+
+const BENCHMARKS = ["store_bench.ts"];
+
+for (const name of BENCHMARKS) {
+  const path = fromFileUrl(new URL(name, import.meta.url));
+  console.log(`\n## ${name}\n`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--frozen", path, ...Deno.args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    console.error(`${name} failed with exit code ${code}`);
+    Deno.exit(code);
+  }
+}
