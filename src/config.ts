@@ -83,6 +83,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const e = parsed.data;
+  if (e.RECONNECT_MAX_DELAY_MS < e.RECONNECT_INITIAL_DELAY_MS) {
+    throw new ConfigError([
+      `RECONNECT_MAX_DELAY_MS: must be at least RECONNECT_INITIAL_DELAY_MS (${e.RECONNECT_INITIAL_DELAY_MS})`,
+    ]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,

@@ -32,3 +32,11 @@ Deno.test("loadConfig() lists every invalid variable at once", () => {
     assert.match(error.message, /LOG_LEVEL/);
   }
 });
+
+Deno.test("loadConfig() rejects a reconnect ceiling below the first delay", () => {
+  assert.throws(
+    () => loadConfig({ RECONNECT_INITIAL_DELAY_MS: "5000", RECONNECT_MAX_DELAY_MS: "1000" }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems[0].startsWith("RECONNECT_MAX_DELAY_MS"),
+  );
+});
