@@ -4,12 +4,12 @@
  *
  * Usage: deno task bench [--runs N]
  */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const BENCHMARKS = ["store_bench.ts"];
 
 for (const name of BENCHMARKS) {
-  const path = fromFileUrl(new URL(name, import.meta.url));
+  const path = fileURLToPath(new URL(name, import.meta.url));
   console.log(`\n## ${name}\n`);
   const { code } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--frozen", path, ...Deno.args],
