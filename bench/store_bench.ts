@@ -15,6 +15,7 @@ import { createLogger } from "../src/logger.ts";
 import { FileSessionStore } from "../src/persistence/file_session_store.ts";
 import { serializeMetadata } from "../src/persistence/metadata_file.ts";
 import { NaiveSessionStore } from "./naive_session_store.ts";
+import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
 
 const METADATA = "sessions-metadata.json";
 const logger = createLogger({ level: "silent", format: "json" });
@@ -52,17 +53,8 @@ interface ConcurrentResult {
   fileWrites: number | null;
 }
 
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "store-bench-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 async function concurrentDurable(count: number): Promise<ConcurrentResult> {
-  return await withDir(async (dir) => {
+  return await withBenchDir(async (dir) => {
     const store = new FileSessionStore({ dataDir: dir, logger });
     await store.open();
     const writesBefore = store.metadataWrites;
@@ -78,7 +70,7 @@ async function concurrentDurable(count: number): Promise<ConcurrentResult> {
 }
 
 async function concurrentNaive(count: number): Promise<ConcurrentResult> {
-  return await withDir(async (dir) => {
+  return await withBenchDir(async (dir) => {
     const store = new NaiveSessionStore(`${dir}/${METADATA}`);
     const records = Array.from({ length: count }, (_, i) => record(i));
     const started = performance.now();
@@ -100,7 +92,7 @@ async function sequential(
   stored: number,
   saves: number,
 ): Promise<{ ms: number; lost: number }> {
-  return await withDir(async (dir) => {
+  return await withBenchDir(async (dir) => {
     const path = `${dir}/${METADATA}`;
     await Deno.writeFile(
       path,
@@ -125,25 +117,12 @@ async function sequential(
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const fmt = (value: number, digits = 0) =>
-  value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 /** Runs both scenarios and returns the report as markdown. */
 export async function runStoreBench(runs = 5): Promise<string> {
   const CONCURRENT = 1000;
   const out: string[] = [];
-  const cpu = Deno.build.os === "linux"
-    ? (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1]
-    : undefined;
   out.push(
-    `Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}, ` +
-      `${navigator.hardwareConcurrency} CPUs${cpu ? ` (${cpu})` : ""}; median of ${runs} runs.`,
+    await machineLine(runs),
     "",
     `### ${fmt(CONCURRENT)} concurrent saves of distinct ids`,
     "",
@@ -206,7 +185,5 @@ export async function runStoreBench(runs = 5): Promise<string> {
 }
 
 if (import.meta.main) {
-  const runsFlag = Deno.args.indexOf("--runs");
-  const runs = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 5;
-  console.log(await runStoreBench(runs));
+  console.log(await runStoreBench(runsFromArgs(5)));
 }
