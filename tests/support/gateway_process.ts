@@ -95,6 +95,7 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
         throw new Error(`timed out waiting for a log line; got:\n${rawLines.join("\n")}`);
       }
       let finished = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           const wake = () => {
@@ -102,12 +103,13 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
             resolve();
           };
           waiters.add(wake);
-          setTimeout(wake, Math.min(remaining, 200));
+          timer = setTimeout(wake, remaining);
         }),
         exited.then(() => {
           finished = true;
         }),
       ]);
+      clearTimeout(timer);
       if (finished) {
         for (; seen < logs.length; seen++) if (predicate(logs[seen])) return logs[seen];
         throw new Error(`gateway exited; output:\n${rawLines.join("\n")}`);
