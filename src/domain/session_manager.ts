@@ -494,6 +494,10 @@ export class SessionManager {
   }
 
   #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {
+    this.#logger.info(
+      { sessionId: record.id, status: record.status, previousStatus },
+      "session status changed",
+    );
     this.#events.publish({
       type: "session.status",
       sessionId: record.id,

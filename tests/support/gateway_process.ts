@@ -7,6 +7,8 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 export interface GatewayProcess {
   url: string;
+  /** The API key requests must carry, when the gateway requires one. */
+  apiKey?: string;
   dataDir: string;
   child: Deno.ChildProcess;
   /** Every log line the child wrote so far (parsed JSON). */
