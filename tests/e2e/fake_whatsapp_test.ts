@@ -1,0 +1,177 @@
+/**
+ * Proof that the fake WhatsApp server speaks enough of the protocol for the real Baileys client:
+ * plain Baileys sockets (no gateway code) pair, log in again, and get logged out, replaced and
+ * dropped.
+ */
+import { strict as assert } from "node:assert";
+import makeWASocket, {
+  type AuthenticationState,
+  type ConnectionState,
+  useMultiFileAuthState,
+} from "@whiskeysockets/baileys";
+import pino from "pino";
+import {
+  type FakeWhatsApp,
+  startFakeWhatsApp,
+  trustFakeRoot,
+} from "../support/fake_whatsapp/server.ts";
+import { withTempDir } from "../support/temp_dir.ts";
+
+// Baileys leaves caches and timers behind after `end()`.
+const e2e = { sanitizeOps: false, sanitizeResources: false };
+
+type Socket = ReturnType<typeof makeWASocket>;
+
+/** A Baileys socket and a way to wait for its connection updates. */
+function connect(fake: FakeWhatsApp, auth: AuthenticationState, saveCreds: () => Promise<void>) {
+  const socket: Socket = makeWASocket({
+    auth,
+    waWebSocketUrl: fake.wsUrl,
+    logger: pino({ level: "silent" }),
+    markOnlineOnConnect: false,
+    syncFullHistory: false,
+    shouldSyncHistoryMessage: () => false,
+  });
+  const updates: Partial<ConnectionState>[] = [];
+  const waiters: (() => void)[] = [];
+  socket.ev.on("creds.update", () => void saveCreds());
+  socket.ev.on("connection.update", (update) => {
+    updates.push(update);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const waitFor = async (predicate: (u: Partial<ConnectionState>) => boolean, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    for (let seen = 0;;) {
+      for (; seen < updates.length; seen++) if (predicate(updates[seen])) return updates[seen];
+      if (Date.now() > deadline) throw new Error(`no such update; got ${JSON.stringify(updates)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  const closeCode = async () => {
+    const update = await waitFor((u) => u.connection === "close");
+    return (update.lastDisconnect?.error as { output?: { statusCode?: number } })?.output
+      ?.statusCode;
+  };
+  return { socket, updates, waitFor, closeCode };
+}
+
+async function withFake(fn: (fake: FakeWhatsApp, dir: string) => Promise<void>) {
+  const fake = await startFakeWhatsApp();
+  trustFakeRoot(fake.rootPublicKey);
+  try {
+    await withTempDir((dir) => fn(fake, dir));
+  } finally {
+    await fake.close();
+  }
+}
+
+/** Pairs a fresh auth folder and returns it logged in (open). */
+async function pairFresh(fake: FakeWhatsApp, dir: string, phoneNumber: string) {
+  const { state, saveCreds } = await useMultiFileAuthState(dir);
+  const first = connect(fake, state, saveCreds);
+  const { qr } = await first.waitFor((u) => Boolean(u.qr));
+  await fake.pairWithQr(qr!, { phoneNumber, pushName: "Alice" });
+  assert.equal(await first.closeCode(), 515);
+  const second = connect(fake, state, saveCreds);
+  await second.waitFor((u) => u.connection === "open");
+  await saveCreds();
+  return { state, saveCreds, socket: second };
+}
+
+Deno.test(
+  "a fresh auth folder pairs by QR, restarts on 515 and opens with creds.me set",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { state, socket } = await pairFresh(fake, dir, "15550001111");
+      try {
+        assert.match(state.creds.me!.id, /^15550001111:\d+@s\.whatsapp\.net$/);
+        assert.equal(state.creds.me!.name, "Alice");
+        assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[
+          "15550001111",
+          true,
+        ]]);
+      } finally {
+        socket.socket.end(undefined);
+      }
+    }),
+);
+
+Deno.test(
+  "saved credentials log in again without a QR, in this process and in another",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const paired = await pairFresh(fake, dir, "15550001111");
+      paired.socket.socket.end(undefined);
+      await paired.socket.closeCode();
+
+      const { state, saveCreds } = await useMultiFileAuthState(dir);
+      const again = connect(fake, state, saveCreds);
+      try {
+        await again.waitFor((u) => u.connection === "open");
+        assert.ok(!again.updates.some((u) => u.qr), "no QR on login");
+      } finally {
+        again.socket.end(undefined);
+        await again.closeCode();
+      }
+
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../support/fake_whatsapp/login_child.ts", import.meta.url).pathname,
+        ],
+        env: {
+          WA_WS_URL: fake.wsUrl,
+          WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
+          AUTH_DIR: dir,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const { code, stdout, stderr } = await child.output();
+      const out = new TextDecoder().decode(stdout);
+      assert.equal(code, 0, out + new TextDecoder().decode(stderr));
+      assert.match(out, /"connection":"open"/);
+    }),
+);
+
+Deno.test(
+  "the phone removing the device logs the client out and refuses its next login",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { state, saveCreds, socket } = await pairFresh(fake, dir, "15550001111");
+      await fake.removeDevice("15550001111");
+      assert.equal(await socket.closeCode(), 401);
+      const again = connect(fake, state, saveCreds);
+      assert.equal(await again.closeCode(), 401);
+    }),
+);
+
+Deno.test(
+  "a replaced connection gets 440 and a dropped one can reconnect",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { state, saveCreds, socket } = await pairFresh(fake, dir, "15550001111");
+      await fake.replaceConnection("15550001111");
+      assert.equal(await socket.closeCode(), 440);
+
+      const again = connect(fake, state, saveCreds);
+      await again.waitFor((u) => u.connection === "open");
+      await fake.dropConnection("15550001111");
+      const code = await again.closeCode();
+      assert.ok(code === 428 || code === 408, `closed with ${code}`);
+      const third = connect(fake, state, saveCreds);
+      try {
+        await third.waitFor((u) => u.connection === "open");
+      } finally {
+        third.socket.end(undefined);
+      }
+    }),
+);

@@ -1,0 +1,233 @@
+/**
+ * A fake WhatsApp server on loopback that the real, unmodified Baileys client talks to: Noise
+ * handshake with its own test PKI, QR registration, a simulated phone that pairs devices, login
+ * of linked devices, and the disconnects the real server causes (removal, replacement, drops).
+ * See docs/testing.md.
+ */
+import {
+  type BinaryNode,
+  getBinaryNodeChild,
+  hmacSign,
+  proto,
+  WA_CERT_DETAILS,
+} from "@whiskeysockets/baileys";
+import { Curve } from "@whiskeysockets/baileys";
+import { type FakeCertificates, makeCertificates } from "./certificates.ts";
+import { type ConnectionContext, FakeConnection } from "./connection.ts";
+import { DeviceRegistry, type FakeDevice } from "./devices.ts";
+import { concat } from "./noise.ts";
+
+export type { FakeDevice } from "./devices.ts";
+
+/** A device as `devices()` reports it. */
+export interface DeviceView {
+  phoneNumber: string;
+  jid: string;
+  lid: string;
+  removed: boolean;
+  online: boolean;
+}
+
+export interface FakeWhatsApp {
+  /** For Baileys' `waWebSocketUrl` (the gateway's `WA_WS_URL`). */
+  wsUrl: string;
+  /** The test root key to trust in place of WhatsApp's (`WA_CERT_DETAILS.PUBLIC_KEY`). */
+  rootPublicKey: Uint8Array;
+  /** The same, base64 (the gateway's `WA_TEST_ROOT_PUBKEY`). */
+  rootPublicKeyBase64: string;
+  /** The simulated phone scans `qr`: pairs the device, then forces the 515 restart. */
+  pairWithQr(qr: string, phone: { phoneNumber: string; pushName?: string }): Promise<DeviceView>;
+  devices(): DeviceView[];
+  /** The phone removes the device(s): online clients get 401, later logins are refused. */
+  removeDevice(phoneOrJid: string): Promise<void>;
+  /** Another client took over: online clients get 440 (conflict, replaced). */
+  replaceConnection(phoneOrJid: string): Promise<void>;
+  /** The connection drops without a word (the client reconnects). */
+  dropConnection(phoneOrJid: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Makes Baileys (this process's module instance) trust a fake server's root key. */
+export function trustFakeRoot(rootPublicKey: Uint8Array): void {
+  WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(rootPublicKey);
+}
+
+const SERVER = "@s.whatsapp.net";
+const ACCOUNT_SIGNATURE_PREFIX = new Uint8Array([6, 0]);
+const DEVICE_SIGNATURE_PREFIX = new Uint8Array([6, 1]);
+const equal = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+function base64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Starts a fake server on 127.0.0.1 at a random port. */
+export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
+  const certificates: FakeCertificates = makeCertificates();
+  const registry = new DeviceRegistry();
+  const refs = new Map<string, FakeConnection>();
+  const connections = new Set<FakeConnection>();
+  const onlineByJid = new Map<string, FakeConnection>();
+
+  const context: ConnectionContext = {
+    certificates,
+    issueRef(connection) {
+      const ref = `2@${base64(crypto.getRandomValues(new Uint8Array(24)))}`;
+      refs.set(ref, connection);
+      return ref;
+    },
+    authorizeLogin(phoneNumber, deviceNumber, noiseKey) {
+      const device = registry.find(phoneNumber, deviceNumber);
+      if (!device || device.removed || !equal(device.noiseKey, noiseKey)) return null;
+      return device;
+    },
+    online(connection, device) {
+      const previous = onlineByJid.get(device.jid);
+      onlineByJid.set(device.jid, connection);
+      if (previous && previous !== connection) {
+        previous.streamError(null, { tag: "conflict", attrs: { type: "replaced" } });
+      }
+    },
+    loggedOut(device) {
+      device.removed = true;
+    },
+    closed(connection) {
+      connections.delete(connection);
+      for (const [ref, owner] of refs) if (owner === connection) refs.delete(ref);
+      if (connection.device && onlineByJid.get(connection.device.jid) === connection) {
+        onlineByJid.delete(connection.device.jid);
+      }
+    },
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("fake whatsapp: websocket only", { status: 426 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    connections.add(new FakeConnection(socket, context));
+    return response;
+  });
+
+  const view = (device: FakeDevice): DeviceView => ({
+    phoneNumber: device.phoneNumber,
+    jid: device.jid,
+    lid: device.lid,
+    removed: device.removed,
+    online: onlineByJid.get(device.jid)?.isOpen ?? false,
+  });
+
+  const onlineOf = (phoneOrJid: string) =>
+    registry.match(phoneOrJid).map((d) => onlineByJid.get(d.jid)).filter((c) => c !== undefined);
+
+  async function pairWithQr(
+    qr: string,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView> {
+    const [ref, noiseKeyB64, identityKeyB64, advSecretB64] = qr.slice(qr.indexOf("#") + 1).split(
+      ",",
+    );
+    const connection = refs.get(ref);
+    if (!connection?.registration) throw new Error("QR ref unknown or expired");
+    const registration = connection.registration;
+    const identityKey = fromBase64(identityKeyB64);
+    if (!equal(fromBase64(noiseKeyB64), registration.noiseKey)) {
+      throw new Error("QR noise key does not match the connection");
+    }
+    if (!equal(identityKey, registration.identityKey)) {
+      throw new Error("QR identity key does not match the registration");
+    }
+
+    const account = Curve.generateKeyPair();
+    const keyIndex = 1 + Math.floor(Math.random() * 1000);
+    const details = proto.ADVDeviceIdentity.encode({
+      rawId: Math.floor(Math.random() * 2 ** 31),
+      timestamp: Math.floor(Date.now() / 1000),
+      keyIndex,
+    }).finish();
+    const accountSignature = Curve.sign(
+      Buffer.from(account.private),
+      Buffer.from(concat(ACCOUNT_SIGNATURE_PREFIX, details, identityKey)),
+    );
+    const signed = proto.ADVSignedDeviceIdentity.encode({
+      details,
+      accountSignatureKey: account.public,
+      accountSignature,
+    }).finish();
+    const container = proto.ADVSignedDeviceIdentityHMAC.encode({
+      details: signed,
+      hmac: hmacSign(Buffer.from(signed), Buffer.from(fromBase64(advSecretB64))),
+    }).finish();
+
+    const device = registry.add({
+      phoneNumber: phone.phoneNumber,
+      noiseKey: registration.noiseKey,
+      identityKey,
+      registrationId: registration.registrationId,
+      pushName: phone.pushName ?? null,
+    });
+    device.removed = true; // not usable until the client signed
+    const pairSuccess: BinaryNode[] = [
+      { tag: "device-identity", attrs: {}, content: container },
+      { tag: "platform", attrs: { name: "android" } },
+      { tag: "device", attrs: { jid: device.jid, lid: device.lid } },
+      ...(phone.pushName ? [{ tag: "biz", attrs: { name: phone.pushName } }] : []),
+    ];
+    const reply = await connection.request({
+      tag: "iq",
+      attrs: { from: SERVER, type: "set", xmlns: "md", t: String(Math.floor(Date.now() / 1000)) },
+      content: [{ tag: "pair-success", attrs: {}, content: pairSuccess }],
+    });
+    const sign = getBinaryNodeChild(reply, "pair-device-sign");
+    const identity = getBinaryNodeChild(sign, "device-identity");
+    if (!identity || !(identity.content instanceof Uint8Array)) {
+      throw new Error(`client did not sign the pairing: ${JSON.stringify(reply.attrs)}`);
+    }
+    if (identity.attrs["key-index"] !== String(keyIndex)) throw new Error("wrong key index");
+    const answered = proto.ADVSignedDeviceIdentity.decode(identity.content);
+    const signatureOk = Curve.verify(
+      Buffer.from(identityKey),
+      Buffer.from(concat(DEVICE_SIGNATURE_PREFIX, details, identityKey, account.public)),
+      Buffer.from(answered.deviceSignature ?? new Uint8Array()),
+    );
+    if (!signatureOk) throw new Error("device signature invalid");
+    device.removed = false;
+    // The real server makes the client start over with its new credentials.
+    connection.streamError("515");
+    return view(device);
+  }
+
+  return Promise.resolve({
+    wsUrl: `ws://127.0.0.1:${server.addr.port}/ws/chat`,
+    rootPublicKey: certificates.rootPublicKey,
+    rootPublicKeyBase64: base64(certificates.rootPublicKey),
+    pairWithQr,
+    devices: () => registry.all().map(view),
+    removeDevice(phoneOrJid) {
+      for (const device of registry.match(phoneOrJid)) device.removed = true;
+      for (const connection of onlineOf(phoneOrJid)) {
+        connection.streamError("401", { tag: "conflict", attrs: { type: "device_removed" } });
+      }
+      return Promise.resolve();
+    },
+    replaceConnection(phoneOrJid) {
+      for (const connection of onlineOf(phoneOrJid)) {
+        connection.streamError(null, { tag: "conflict", attrs: { type: "replaced" } });
+      }
+      return Promise.resolve();
+    },
+    dropConnection(phoneOrJid) {
+      for (const connection of onlineOf(phoneOrJid)) connection.close();
+      return Promise.resolve();
+    },
+    async close() {
+      for (const connection of [...connections]) connection.close();
+      await server.shutdown();
+    },
+  });
+}
