@@ -90,9 +90,11 @@ Deno.test(
         const qr = await client.request("GET", "/api/sessions/shop-1/qr");
         assert.equal(qr.status, 409, "no QR once linked");
         await qr.body?.cancel();
-        const metadata = JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`));
-        assert.equal(metadata["shop-1"].status, "connected");
-        assert.equal(metadata["shop-1"].phoneNumber, "15550001111");
+        // The record is saved just after the status changes in memory.
+        const saved = async () =>
+          JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`))["shop-1"];
+        await waitUntil(async () => (await saved()).status === "connected", "status saved");
+        assert.equal((await saved()).phoneNumber, "15550001111");
         assert.ok(await exists(`${dataDir}/shop-1/creds.json`));
       } finally {
         await gateway.dispose();
