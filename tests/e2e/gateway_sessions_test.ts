@@ -174,8 +174,9 @@ Deno.test(
         assert.equal(session.lastDisconnect?.code, 401);
         // The folder goes once Baileys' last key writes have landed, just after the status.
         await waitUntil(async () => !(await exists(`${dataDir}/removed`)), "auth folder deleted");
-        const metadata = JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`));
-        assert.equal(metadata["removed"].status, "logged_out", "metadata kept");
+        const saved = async () =>
+          JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`))["removed"];
+        await waitUntil(async () => (await saved())?.status === "logged_out", "metadata kept");
 
         assert.equal((await client.session("kept"))?.status, "connected");
         const keptNow = await Array.fromAsync(Deno.readDir(`${dataDir}/kept`));
