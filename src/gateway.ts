@@ -5,6 +5,8 @@ import { type RestoreReport, SessionManager } from "./domain/session_manager.ts"
 import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
+import { GatewayMetrics } from "./observability/gateway_metrics.ts";
+import { TimedSessionStore } from "./observability/timed_session_store.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
 
 export interface GatewayOptions {
@@ -21,6 +23,8 @@ export interface Gateway {
   manager: SessionManager;
   events: EventBus;
   restoreReport: RestoreReport;
+  /** What `/metrics` reports; messaging and webhooks increment their counters here. */
+  metrics: GatewayMetrics;
   /** The bound address (the port is real even when `config.port` was 0). */
   address: { hostname: string; port: number };
   /** Resolves when every restored session has settled. */
@@ -35,8 +39,15 @@ export interface Gateway {
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
-  const store = options.store ??
-    new FileSessionStore({ dataDir: config.dataDir, logger: logger.child({ component: "store" }) });
+  const metrics = new GatewayMetrics();
+  const store = new TimedSessionStore(
+    options.store ??
+      new FileSessionStore({
+        dataDir: config.dataDir,
+        logger: logger.child({ component: "store" }),
+      }),
+    metrics.recordPersistenceWrite,
+  );
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
@@ -47,6 +58,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: options.connections,
     restoreConcurrency: config.restoreConcurrency,
   });
+  metrics.trackSessions(() => manager.list());
+  metrics.observe(events);
 
   const restoreReport = await manager.restore();
   logger.info(
@@ -62,7 +75,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
 
-  const app = createApp({ manager, logger, maxBodyBytes: config.maxBodyBytes });
+  const app = createApp({
+    manager,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    metrics: config.metricsEnabled ? metrics : undefined,
+  });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
     {
@@ -73,7 +91,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     app.fetch,
   );
   const address = await listening.promise;
-  logger.info({ url: `http://${address.hostname}:${address.port}` }, "gateway listening");
+  // The one line an operator needs: where to reach it, what it serves, how to authenticate.
+  logger.info(
+    {
+      url: `http://${address.hostname}:${address.port}`,
+      dataDir: config.dataDir,
+      sessionsRestored: restoreReport.restored.length,
+      // Issue 6 (API keys) sets where the key comes from: API_KEY, API_KEY_FILE or the data dir.
+      apiKeySource: "none (the API is not authenticated)",
+      docs: `http://${address.hostname}:${address.port}/docs`,
+    },
+    "gateway listening",
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -83,5 +112,5 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await store.close();
     })();
 
-  return { manager, events, restoreReport, address, restored, shutdown };
+  return { manager, events, restoreReport, metrics, address, restored, shutdown };
 }

@@ -2,8 +2,12 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
+import type { GatewayMetrics } from "../observability/gateway_metrics.ts";
+import { registerApiDocs } from "./api_docs.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
+import { countRequests } from "./request_metrics.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
+import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
 
@@ -12,6 +16,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Counts requests and serves `/metrics`; without it there is no `/metrics`. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -24,6 +30,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       if (!result.success) return validationErrorResponse(result.error, c);
     },
   });
+  if (deps.metrics) app.use("*", countRequests(deps.metrics.httpRequests));
 
   app.use(
     "/api/*",
@@ -42,6 +49,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
+  registerApiDocs(app);
 
   app.notFound((c) =>
     c.json(

@@ -3,6 +3,7 @@ import type { ConnectionFactory } from "../../src/domain/connection.ts";
 import { EventBus, type GatewayEvent } from "../../src/domain/events.ts";
 import { type RestoreReport, SessionManager } from "../../src/domain/session_manager.ts";
 import { createApp } from "../../src/http/app.ts";
+import type { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { testLogger } from "./logger.ts";
 
@@ -18,7 +19,8 @@ export interface CoreApp {
 
 export async function openCoreApp(
   dataDir: string,
-  options: { connections?: ConnectionFactory; maxBodyBytes?: number } = {},
+  options: { connections?: ConnectionFactory; maxBodyBytes?: number; metrics?: GatewayMetrics } =
+    {},
 ): Promise<CoreApp> {
   const logger = testLogger();
   const store = new FileSessionStore({ dataDir, logger });
@@ -31,9 +33,16 @@ export async function openCoreApp(
     events: bus,
     connections: options.connections,
   });
+  options.metrics?.trackSessions(() => manager.list());
+  options.metrics?.observe(bus);
   const restoreReport = await manager.restore();
   await manager.connectRestored();
-  const app = createApp({ manager, logger, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 });
+  const app = createApp({
+    manager,
+    logger,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+    metrics: options.metrics,
+  });
   return {
     app,
     manager,
