@@ -3,6 +3,8 @@
  * `deno task start` (read from deno.json) but pointed at a test data directory.
  */
 
+import { dirname } from "node:path";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 export interface GatewayProcess {
@@ -40,14 +42,19 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Resolve as soon as the process is spawned instead of waiting until it listens. */
   noWait?: boolean;
+  /**
+   * Run this `deno compile` executable instead of `deno run src/main.ts`, in the directory that
+   * holds `dataDir` (its baked-in permissions name `sessions_data`, relative to it).
+   */
+  executable?: string;
 }
 
 /** Starts the gateway and waits until it listens. */
 export async function spawnGateway(options: SpawnOptions): Promise<GatewayProcess> {
   const flags = await startTaskFlags(options.dataDir);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
-    cwd: ROOT,
+  const child = new Deno.Command(options.executable ?? Deno.execPath(), {
+    args: options.executable ? [] : ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
+    cwd: options.executable ? dirname(options.dataDir) : ROOT,
     env: {
       PORT: "0",
       SESSIONS_DATA_PATH: options.dataDir,
