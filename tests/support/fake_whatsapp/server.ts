@@ -12,7 +12,9 @@ import {
   WA_CERT_DETAILS,
 } from "@whiskeysockets/baileys";
 import { Curve } from "@whiskeysockets/baileys";
+import type { Hono } from "hono";
 import { type FakeCertificates, makeCertificates } from "./certificates.ts";
+import { controlApi } from "./control_api.ts";
 import { type ConnectionContext, FakeConnection } from "./connection.ts";
 import { DeviceRegistry, type FakeDevice } from "./devices.ts";
 import { concat } from "./noise.ts";
@@ -31,6 +33,8 @@ export interface DeviceView {
 export interface FakeWhatsApp {
   /** For Baileys' `waWebSocketUrl` (the gateway's `WA_WS_URL`). */
   wsUrl: string;
+  /** Base URL of the HTTP control API (see `control_api.ts`). */
+  controlUrl: string;
   /** The test root key to trust in place of WhatsApp's (`WA_CERT_DETAILS.PUBLIC_KEY`). */
   rootPublicKey: Uint8Array;
   /** The same, base64 (the gateway's `WA_TEST_ROOT_PUBKEY`). */
@@ -105,9 +109,11 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
     },
   };
 
+  // The control API needs the finished `fake`, which needs the server's port: set below.
+  const handlers: { control?: Hono } = {};
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("fake whatsapp: websocket only", { status: 426 });
+      return handlers.control?.fetch(request) ?? new Response("not ready", { status: 503 });
     }
     const { socket, response } = Deno.upgradeWebSocket(request);
     connections.add(new FakeConnection(socket, context));
@@ -202,8 +208,9 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
     return view(device);
   }
 
-  return Promise.resolve({
+  const fake: FakeWhatsApp = {
     wsUrl: `ws://127.0.0.1:${server.addr.port}/ws/chat`,
+    controlUrl: `http://127.0.0.1:${server.addr.port}/control`,
     rootPublicKey: certificates.rootPublicKey,
     rootPublicKeyBase64: base64(certificates.rootPublicKey),
     pairWithQr,
@@ -229,5 +236,7 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
       for (const connection of [...connections]) connection.close();
       await server.shutdown();
     },
-  });
+  };
+  handlers.control = controlApi(fake);
+  return Promise.resolve(fake);
 }

@@ -1,0 +1,40 @@
+import type { DeviceView } from "./server.ts";
+
+/** Drives a fake server in another process through its HTTP control API. */
+export class FakeWhatsAppClient {
+  constructor(readonly controlUrl: string) {}
+
+  async pairWithQr(
+    qr: string,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView> {
+    return await this.#call("POST", "/pair", { qr, ...phone }) as DeviceView;
+  }
+
+  async devices(): Promise<DeviceView[]> {
+    return await this.#call("GET", "/devices") as DeviceView[];
+  }
+
+  async removeDevice(phoneOrJid: string): Promise<void> {
+    await this.#call("POST", `/devices/${encodeURIComponent(phoneOrJid)}/remove`);
+  }
+
+  async replaceConnection(phoneOrJid: string): Promise<void> {
+    await this.#call("POST", `/devices/${encodeURIComponent(phoneOrJid)}/replace`);
+  }
+
+  async dropConnection(phoneOrJid: string): Promise<void> {
+    await this.#call("POST", `/devices/${encodeURIComponent(phoneOrJid)}/drop`);
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.controlUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`fake whatsapp ${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+}

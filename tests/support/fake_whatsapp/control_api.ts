@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { FakeWhatsApp } from "./server.ts";
+
+const PairBodySchema = z.object({
+  qr: z.string().min(1),
+  phoneNumber: z.string().regex(/^\d{6,15}$/),
+  pushName: z.string().min(1).max(100).optional(),
+}).strict();
+
+const ACTIONS = ["remove", "replace", "drop"] as const;
+
+/**
+ * The fake's HTTP control API, for tests that drive a gateway running as its own process:
+ * `POST /control/pair`, `GET /control/devices`, `POST /control/devices/{phoneOrJid}/{remove|replace|drop}`.
+ */
+export function controlApi(fake: Omit<FakeWhatsApp, "controlUrl">): Hono {
+  const app = new Hono().basePath("/control");
+  app.onError((error, c) => c.json({ error: String(error?.message ?? error) }, 409));
+  app.post("/pair", async (c) => {
+    const body = PairBodySchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: z.prettifyError(body.error) }, 400);
+    const { qr, ...phone } = body.data;
+    return c.json(await fake.pairWithQr(qr, phone));
+  });
+  app.get("/devices", (c) => c.json(fake.devices()));
+  app.post("/devices/:device/:action", async (c) => {
+    const action = z.enum(ACTIONS).safeParse(c.req.param("action"));
+    if (!action.success) return c.json({ error: "action must be remove, replace or drop" }, 400);
+    const device = c.req.param("device");
+    if (action.data === "remove") await fake.removeDevice(device);
+    if (action.data === "replace") await fake.replaceConnection(device);
+    if (action.data === "drop") await fake.dropConnection(device);
+    return c.body(null, 204);
+  });
+  return app;
+}
