@@ -4,7 +4,10 @@
  * against one-at-a-time (RESTORE_CONCURRENCY=1, the seed's loop), side by side in one run, on
  * the same data directory, against the fake WhatsApp server on loopback.
  *
- * Usage: deno run -A --frozen bench/restore_bench.ts [--sessions 50,200] [--runs 1]
+ * `--latency MS` delays every frame the fake server sends by MS (one way), to model the network
+ * between a gateway and WhatsApp; on bare loopback a login costs only CPU.
+ *
+ * Usage: deno run -A --frozen bench/restore_bench.ts [--sessions 50,200] [--latency 50] [--runs 1]
  */
 import { startFakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
@@ -16,6 +19,11 @@ function sessionCounts(): number[] {
   const flag = Deno.args.indexOf("--sessions");
   const value = flag >= 0 ? Deno.args[flag + 1] : "50,200";
   return value.split(",").map(Number);
+}
+
+function latencyMs(): number {
+  const flag = Deno.args.indexOf("--latency");
+  return flag >= 0 ? Number(Deno.args[flag + 1]) : 0;
 }
 
 function gatewayEnv(fake: FakeWhatsApp, concurrency: number): Record<string, string> {
@@ -102,14 +110,16 @@ async function idleRss(): Promise<number> {
 
 /** Runs the benchmark and returns the report as markdown. */
 export async function runRestoreBench(counts: number[], runs: number): Promise<string> {
+  const latency = latencyMs();
   const out = [
     await machineLine(runs),
+    `Fake server latency: ${latency} ms one way.`,
     "",
     "| sessions | restore | time to all connected (ms) | sessions/s | RSS (MiB) | RSS per session (MiB) |",
     "|---:|---|---:|---:|---:|---:|",
   ];
   const idle = await idleRss();
-  const fake = await startFakeWhatsApp();
+  const fake = await startFakeWhatsApp({ latencyMs: latency });
   try {
     for (const count of counts) {
       await withBenchDir(async (dataDir) => {

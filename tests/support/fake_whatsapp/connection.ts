@@ -20,6 +20,8 @@ import { answerIq } from "./iq_answers.ts";
 /** What a connection needs from the server it belongs to. */
 export interface ConnectionContext {
   certificates: FakeCertificates;
+  /** Delay added to every frame the server sends, to model a network's latency. */
+  latencyMs: number;
   /** A fresh QR ref, remembered as pointing at `connection`. */
   issueRef(connection: FakeConnection): string;
   /** The device logging in, if it exists, is not removed, and `noiseKey` matches. */
@@ -57,6 +59,7 @@ export class FakeConnection {
   #ephemeral?: KeyPair;
   #transport?: TransportCipher;
   #queue: Promise<void> = Promise.resolve();
+  #outgoing: Promise<void> = Promise.resolve();
   #serverIqs = 0;
   readonly #awaitingReply = new Map<string, (node: BinaryNode) => void>();
   #closed = false;
@@ -90,8 +93,22 @@ export class FakeConnection {
   /** Sends a node to the client. */
   send(node: BinaryNode): void {
     if (this.#closed || !this.#transport) return;
-    const frame = encodeFrame(this.#transport.encrypt(encodeBinaryNode(node)));
-    this.#socket.send(frame);
+    // Encrypted now, in send order (GCM counters); only the delivery is delayed.
+    this.#deliver(encodeFrame(this.#transport.encrypt(encodeBinaryNode(node))));
+  }
+
+  #deliver(frame: Uint8Array): void {
+    const send = () => {
+      if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame);
+    };
+    if (this.#context.latencyMs <= 0) return send();
+    // Every frame waits the same time, so they still arrive in order.
+    const due = performance.now() + this.#context.latencyMs;
+    this.#outgoing = this.#outgoing.then(async () => {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      send();
+    });
   }
 
   /** Sends an iq and resolves with the client's reply (matched by id). */
@@ -115,12 +132,15 @@ export class FakeConnection {
   /** Closes the WebSocket with no stanza (the client sees connectionClosed/Lost). */
   close(): void {
     if (this.#closed) return;
-    try {
-      this.#socket.close();
-    } catch {
-      // already closing
-    }
     this.#onClosed();
+    // After the frames already on their way (latency), like a real close.
+    this.#outgoing = this.#outgoing.then(() => {
+      try {
+        this.#socket.close();
+      } catch {
+        // already closing
+      }
+    });
   }
 
   #onClosed(): void {
@@ -159,7 +179,7 @@ export class FakeConnection {
       const hello = proto.HandshakeMessage.encode({
         serverHello: { ephemeral: ephemeral.public, static: encryptedStatic, payload },
       }).finish();
-      this.#socket.send(encodeFrame(hello));
+      this.#deliver(encodeFrame(hello));
       return;
     }
     const finish = message.clientFinish;

@@ -70,8 +70,13 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+export interface FakeWhatsAppOptions {
+  /** Delay added to every frame the server sends (a network's one-way latency); default 0. */
+  latencyMs?: number;
+}
+
 /** Starts a fake server on 127.0.0.1 at a random port. */
-export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
+export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<FakeWhatsApp> {
   const certificates: FakeCertificates = makeCertificates();
   const registry = new DeviceRegistry();
   const refs = new Map<string, FakeConnection>();
@@ -80,6 +85,7 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
 
   const context: ConnectionContext = {
     certificates,
+    latencyMs: options.latencyMs ?? 0,
     issueRef(connection) {
       const ref = `2@${base64(crypto.getRandomValues(new Uint8Array(24)))}`;
       refs.set(ref, connection);
