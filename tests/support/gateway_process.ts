@@ -30,9 +30,14 @@ export interface GatewayProcess {
 }
 
 /** The `deno run` flags of `deno task start`, with the data directory swapped for `dataDir`. */
-export async function startTaskFlags(dataDir: string): Promise<string[]> {
+export function startTaskFlags(dataDir: string): Promise<string[]> {
+  return taskFlags("start", dataDir);
+}
+
+/** The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir`. */
+export async function taskFlags(name: string, dataDir: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const task: string = config.tasks.start;
+  const task: string = config.tasks[name];
   const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
   return flags.map((flag) =>
     flag.replace(/^(--allow-(?:read|write))=sessions_data$/, `$1=${dataDir}`)
