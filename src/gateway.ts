@@ -5,7 +5,11 @@ import { type RestoreReport, SessionManager } from "./domain/session_manager.ts"
 import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
+import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
+import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
+import { resolveApiKey } from "./secrets/api_key.ts";
+import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -30,13 +34,20 @@ export interface Gateway {
 }
 
 /**
- * Starts the gateway in the order durability needs: open the store (taking its lock) and restore
- * metadata, kick off reconnecting the restored sessions, and only then serve HTTP.
+ * Starts the gateway in the order durability needs: open the store (taking its lock, checking
+ * the encryption key and encrypting plaintext auth folders) and restore metadata, resolve the API
+ * key (generated under the lock on first start), kick off reconnecting the restored sessions, and
+ * only then serve HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having
+ * released the lock.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   const store = options.store ??
-    new FileSessionStore({ dataDir: config.dataDir, logger: logger.child({ component: "store" }) });
+    new FileSessionStore({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "store" }),
+      codec: await authFileCodec(config, logger),
+    });
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
@@ -49,6 +60,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const restoreReport = await manager.restore();
+  let apiKey: string;
+  try {
+    ({ key: apiKey } = await resolveApiKey(config.apiKey, config.dataDir, logger));
+  } catch (error) {
+    await manager.shutdown();
+    await store.close();
+    throw error;
+  }
   logger.info(
     {
       restored: restoreReport.restored.length,
@@ -62,7 +81,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
 
-  const app = createApp({ manager, logger, maxBodyBytes: config.maxBodyBytes });
+  const app = createApp({
+    manager,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    apiKey,
+    corsOrigins: config.corsOrigins,
+  });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
     {
@@ -84,4 +109,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })();
 
   return { manager, events, restoreReport, address, restored, shutdown };
+}
+
+/** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */
+async function authFileCodec(config: Config, logger: Logger): Promise<AuthFileCodec> {
+  const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
+  if (!key) return plainCodec;
+  logger.info("auth files are encrypted at rest (AES-256-GCM)");
+  return await createAesGcmCodec(key);
 }

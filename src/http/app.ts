@@ -1,7 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
+import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
@@ -13,6 +15,10 @@ export interface AppDependencies {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** The key every `/api/*` request must carry. */
+  apiKey: string;
+  /** Origins allowed to call the API from a browser; CORS is off when empty or absent. */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -26,6 +32,28 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     },
   });
 
+  if (deps.corsOrigins?.length) {
+    app.use(
+      "*",
+      cors({
+        origin: [...deps.corsOrigins],
+        allowMethods: ["GET", "POST", "PATCH", "DELETE"],
+        allowHeaders: ["Content-Type", "Authorization", "X-Api-Key"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Api-Key",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+  // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
+  app.use("/api/*", apiKeyAuth(deps.apiKey));
   app.use(
     "/api/*",
     bodyLimit({
