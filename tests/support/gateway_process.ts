@@ -9,8 +9,6 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 export interface GatewayProcess {
   url: string;
-  /** The API key requests must carry, when the gateway requires one. */
-  apiKey?: string;
   dataDir: string;
   /** The `API_KEY` the child was given; `undefined` when it generates its own. */
   apiKey: string | undefined;
