@@ -205,3 +205,60 @@ Deno.test("as its own process, the fake is driven through its HTTP control API",
     await fake.stop();
   }
 });
+
+Deno.test(
+  "texts go both ways with a simulated contact, and receipts update the status",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { socket } = await pairFresh(fake, dir, "15550001111");
+      const sock = socket.socket;
+      try {
+        fake.addContact({ phoneNumber: "15550009999", pushName: "Bob" });
+        const upserts: { text: string; from: string }[] = [];
+        const statuses: number[] = [];
+        sock.ev.on("messages.upsert", ({ messages }) => {
+          for (const m of messages) {
+            if (m.key.fromMe) {
+              if (typeof m.status === "number") statuses.push(m.status);
+              continue;
+            }
+            const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+            if (text) upserts.push({ text, from: m.key.remoteJid ?? "" });
+          }
+        });
+        sock.ev.on("messages.update", (updates) => {
+          for (const u of updates) {
+            if (typeof u.update.status === "number") statuses.push(u.update.status);
+          }
+        });
+
+        const sent = await sock.sendMessage("15550009999@s.whatsapp.net", { text: "hello Bob" });
+        const got = await fake.waitForReceived((m) => m.id === sent!.key.id);
+        assert.deepEqual([got.from, got.to, got.text], ["15550001111", "15550009999", "hello Bob"]);
+
+        await fake.deliverText({ from: "15550009999", to: "15550001111", text: "hi Alice" });
+        await fake.deliverText({ from: "15550009999", to: "15550001111", text: "second" });
+        await waitUntil(() => upserts.length >= 2);
+        assert.deepEqual(upserts.map((u) => u.text), ["hi Alice", "second"]);
+
+        await fake.sendReceipt({
+          from: "15550009999",
+          to: "15550001111",
+          ids: [sent!.key.id!],
+          type: "read",
+        });
+        await waitUntil(() => statuses.includes(4));
+      } finally {
+        sock.end(undefined);
+      }
+    }),
+);
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -35,6 +35,12 @@ export interface ConnectionContext {
   /** The client logged itself out. */
   loggedOut(device: FakeDevice): void;
   closed(connection: FakeConnection): void;
+  /** Answers a usync query (devices and LIDs of users). */
+  usync(node: BinaryNode): BinaryNode;
+  /** Answers a key bundle fetch (`encrypt` get `key`). */
+  keyBundles(node: BinaryNode): BinaryNode;
+  /** A message stanza the logged-in device sent. */
+  message(connection: FakeConnection, node: BinaryNode): Promise<void>;
 }
 
 /** What the client told us when it registered, needed to pair it. */
@@ -241,6 +247,13 @@ export class FakeConnection {
   }
 
   #onNode(node: BinaryNode): void {
+    if (node.tag === "message" && this.device) {
+      // Not awaited: decrypting must not hold up the frames behind it.
+      this.#context.message(this, node).catch((error) => {
+        console.error("fake whatsapp: message not handled", error);
+      });
+      return;
+    }
     if (node.tag !== "iq") return; // acks, receipts, presence, ib: nothing to answer
     const { type, id } = node.attrs;
     if (type === "result" || type === "error") {
@@ -256,7 +269,11 @@ export class FakeConnection {
       this.close();
       return;
     }
-    const answer = answerIq(node, this.device);
+    const answer = node.attrs.xmlns === "usync"
+      ? this.#context.usync(node)
+      : node.attrs.xmlns === "encrypt" && getBinaryNodeChild(node, "key")
+      ? this.#context.keyBundles(node)
+      : answerIq(node, this.device);
     this.send({ ...answer, attrs: { ...answer.attrs, from: SERVER, id } });
     if (node.attrs.xmlns === "passive") {
       // The offline backlog is empty: lets Baileys flush its event buffer at once.
