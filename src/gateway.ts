@@ -8,7 +8,7 @@ import type { Logger } from "./logger.ts";
 import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
-import { resolveApiKey } from "./secrets/api_key.ts";
+import { configuredApiKey, dataDirApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 export interface GatewayOptions {
@@ -34,14 +34,16 @@ export interface Gateway {
 }
 
 /**
- * Starts the gateway in the order durability needs: open the store (taking its lock, checking
- * the encryption key and encrypting plaintext auth folders) and restore metadata, resolve the API
- * key (generated under the lock on first start), kick off reconnecting the restored sessions, and
- * only then serve HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having
- * released the lock.
+ * Starts the gateway in the order durability needs: read the configured keys, open the store
+ * (taking its lock, checking the encryption key and encrypting plaintext auth folders) and
+ * restore metadata, take the API key from the data directory when none is configured (generated
+ * under the lock on first start), kick off reconnecting the restored sessions, and only then serve
+ * HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having released the lock.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
+  // Key settings are checked before the data directory is touched.
+  const configured = await configuredApiKey(config.apiKey, logger);
   const store = options.store ??
     new FileSessionStore({
       dataDir: config.dataDir,
@@ -62,7 +64,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const restoreReport = await manager.restore();
   let apiKey: string;
   try {
-    ({ key: apiKey } = await resolveApiKey(config.apiKey, config.dataDir, logger));
+    ({ key: apiKey } = configured ?? await dataDirApiKey(config.dataDir, logger));
   } catch (error) {
     await manager.shutdown();
     await store.close();

@@ -15,6 +15,10 @@ const KEY_CHECK_PLAINTEXT = encoder.encode("wa-gateway encryption key check v1")
 const KEY_CHECK_REF: AuthFileRef = { sessionId: "", name: KEY_CHECK_FILE_NAME };
 /** How many files of one folder are re-encoded per atomic batch (bounds memory). */
 const REENCODE_BATCH = 256;
+/** Temporary files written (and synced) at once within a batch: fsyncs overlap on most disks. */
+const WRITE_CONCURRENCY = 32;
+/** Session folders migrated at once. */
+const FOLDER_CONCURRENCY = 4;
 
 /** Options of {@linkcode prepareAuthAtRest}. */
 export interface PrepareAuthAtRestOptions {
@@ -83,15 +87,32 @@ export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Prom
   if (check.kind === "missing") {
     await writeFileAtomic(join(dataDir, KEY_CHECK_FILE_NAME), await keyCheck(codec));
   }
-  for (const id of toMigrate) {
-    const files = await reencodeAuthFolder(
-      dataDir,
-      id,
-      async (stored, file) =>
-        codec.isCurrent(stored) ? undefined : await codec.encode(stored, file),
-    );
-    logger.info({ sessionId: id, files }, "encrypted a plaintext auth folder");
-  }
+  // Every worker is awaited, even after a failure, so none writes after the store gives up its
+  // lock; after a failure no worker starts another folder.
+  let next = 0;
+  let failed = false;
+  const migrate = async () => {
+    while (!failed && next < toMigrate.length) {
+      const id = toMigrate[next++];
+      try {
+        const files = await reencodeAuthFolder(
+          dataDir,
+          id,
+          async (stored, file) =>
+            codec.isCurrent(stored) ? undefined : await codec.encode(stored, file),
+        );
+        logger.info({ sessionId: id, files }, "encrypted a plaintext auth folder");
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(FOLDER_CONCURRENCY, toMigrate.length) }, migrate);
+  const failure = (await Promise.allSettled(workers)).find((result) =>
+    result.status === "rejected"
+  );
+  if (failure) throw failure.reason;
   return toMigrate;
 }
 
@@ -151,7 +172,7 @@ export async function reencodeAuthFolder(
   let batch = new Map<string, Uint8Array>();
   const commit = async () => {
     if (batch.size === 0) return;
-    await writeFilesAtomic(dir, batch);
+    await writeFilesAtomic(dir, batch, { concurrency: WRITE_CONCURRENCY });
     changed += batch.size;
     batch = new Map();
   };

@@ -18,9 +18,7 @@ export interface ResolvedApiKey {
 
 /**
  * Resolves the API key at startup: `API_KEY`, else the file `API_KEY_FILE` names, else the key
- * kept in `<dataDir>/.api-key`, generating it (32 random bytes, base64url, mode 0600, written
- * atomically) on first start. Logs where the key is, never the key. Call it while holding the
- * data directory's lock, so two processes cannot generate different keys.
+ * kept in the data directory (see {@linkcode dataDirApiKey}).
  *
  * @example
  * ```ts
@@ -32,15 +30,42 @@ export async function resolveApiKey(
   dataDir: string,
   logger: Logger,
 ): Promise<ResolvedApiKey> {
-  if (source.value) return { key: source.value, source: "API_KEY", generated: false };
-  if (source.file) {
-    const key = await readSecretFile(source.file, "API_KEY_FILE", logger);
-    const problem = apiKeyProblem(key);
-    if (problem) throw new ConfigError([`API_KEY_FILE: the key in ${source.file} ${problem}`]);
-    logger.info({ apiKeyFile: source.file }, "API key read from API_KEY_FILE");
-    return { key, source: "API_KEY_FILE", path: source.file, generated: false };
-  }
+  return (await configuredApiKey(source, logger)) ?? (await dataDirApiKey(dataDir, logger));
+}
 
+/**
+ * The API key from `API_KEY` or the file `API_KEY_FILE` names; `undefined` when neither is set.
+ * Touches nothing in the data directory, so it can run before the directory is locked.
+ *
+ * @example
+ * ```ts
+ * const configured = await configuredApiKey(config.apiKey, logger);
+ * ```
+ */
+export async function configuredApiKey(
+  source: SecretSource<string>,
+  logger: Logger,
+): Promise<ResolvedApiKey | undefined> {
+  if (source.value) return { key: source.value, source: "API_KEY", generated: false };
+  if (!source.file) return undefined;
+  const key = await readSecretFile(source.file, "API_KEY_FILE", logger);
+  const problem = apiKeyProblem(key);
+  if (problem) throw new ConfigError([`API_KEY_FILE: the key in ${source.file} ${problem}`]);
+  logger.info({ apiKeyFile: source.file }, "API key read from API_KEY_FILE");
+  return { key, source: "API_KEY_FILE", path: source.file, generated: false };
+}
+
+/**
+ * The key kept in `<dataDir>/.api-key`, generated (32 random bytes, base64url, mode 0600,
+ * written atomically) on first start. Logs where the key is, never the key. Call it while holding
+ * the data directory's lock, so two processes cannot generate different keys.
+ *
+ * @example
+ * ```ts
+ * const { key, path } = await dataDirApiKey("sessions_data", logger);
+ * ```
+ */
+export async function dataDirApiKey(dataDir: string, logger: Logger): Promise<ResolvedApiKey> {
   const path = join(dataDir, API_KEY_FILE_NAME);
   const stored = await readRegularFile(path);
   if (stored.kind === "not_regular") {

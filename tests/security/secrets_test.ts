@@ -137,6 +137,18 @@ Deno.test(
       });
       assert.equal((await both.exited).code, 2);
       assert.match(JSON.stringify(both.logs), /either API_KEY or API_KEY_FILE/);
+
+      // A key file that cannot be read stops startup before the data directory is touched.
+      const dataDir = `${dir}/data`;
+      const missing = await spawnGateway({
+        dataDir,
+        apiKey: null,
+        env: { API_KEY_FILE: `${dataDir}/no-such-key` },
+        noWait: true,
+      });
+      assert.equal((await missing.exited).code, 2);
+      assert.match(JSON.stringify(missing.logs), /API_KEY_FILE: .*no-such-key does not exist/);
+      await assert.rejects(() => Deno.stat(dataDir), Deno.errors.NotFound);
     });
   },
 );
