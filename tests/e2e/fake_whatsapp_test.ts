@@ -198,6 +198,20 @@ Deno.test("as its own process, the fake is driven through its HTTP control API",
       const second = connect(fake.wsUrl, state, saveCreds);
       await second.waitFor((u) => u.connection === "open");
       assert.deepEqual((await fake.client.devices()).map((d) => d.online), [true]);
+      await fake.client.addContact({ phoneNumber: "15550009999" });
+      const texts: string[] = [];
+      second.socket.ev.on("messages.upsert", ({ messages }) => {
+        for (const m of messages) if (m.message?.conversation) texts.push(m.message.conversation);
+      });
+      await fake.client.deliverText({ from: "15550009999", to: "15550003333", text: "ping" });
+      await second.socket.sendMessage("15550009999@s.whatsapp.net", { text: "pong" });
+      await waitUntil(() => texts.includes("ping"));
+      let received: { text: string }[] = [];
+      await waitUntilAsync(async () => {
+        received = await fake.client.receivedMessages({ to: "15550009999" });
+        return received.length > 0;
+      });
+      assert.equal(received[0].text, "pong");
       await fake.client.removeDevice("15550003333");
       assert.equal(await second.closeCode(), 401);
     });
@@ -258,6 +272,14 @@ Deno.test(
 async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("timed out");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -1,4 +1,4 @@
-import type { DeviceView } from "./server.ts";
+import type { DeviceView, ReceivedMessage } from "./server.ts";
 
 /** Drives a fake server in another process through its HTTP control API. */
 export class FakeWhatsAppClient {
@@ -25,6 +25,28 @@ export class FakeWhatsAppClient {
 
   async dropConnection(phoneOrJid: string): Promise<void> {
     await this.#call("POST", `/devices/${encodeURIComponent(phoneOrJid)}/drop`);
+  }
+
+  async addContact(contact: { phoneNumber: string; pushName?: string }): Promise<void> {
+    await this.#call("POST", "/contacts", contact);
+  }
+
+  async deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }> {
+    return await this.#call("POST", "/texts", text) as { id: string };
+  }
+
+  async sendReceipt(
+    receipt: { from: string; to: string; ids: string[]; type: "delivery" | "read" },
+  ): Promise<void> {
+    await this.#call("POST", "/receipts", receipt);
+  }
+
+  /** Texts companions sent to simulated contacts (`at` as an ISO string over HTTP). */
+  async receivedMessages(filter: { from?: string; to?: string } = {}): Promise<ReceivedMessage[]> {
+    const query = new URLSearchParams(
+      Object.entries(filter).filter(([, v]) => v) as [string, string][],
+    );
+    return await this.#call("GET", `/received?${query}`) as ReceivedMessage[];
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {
