@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.ts";
+import type { OutgoingMessage, SentMessage } from "./message.ts";
 import type { DisconnectInfo, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
@@ -31,6 +32,8 @@ export interface SessionConnection {
   logout(): Promise<void>;
   /** The QR string waiting to be scanned, if any. */
   readonly qr: string | null;
+  /** Sends a message to a user JID; resolves once it is written to WhatsApp. */
+  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage>;
 }
 
 /** What a connection reports to the session manager. */

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
+import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -71,6 +72,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager);
   registerOpenApiRoutes(app, "0.1.0");
 
   app.notFound((c) =>

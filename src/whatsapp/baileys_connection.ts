@@ -1,11 +1,17 @@
 import type makeWASocket from "@whiskeysockets/baileys";
-import { type ConnectionState, jidDecode, type SocketConfig } from "@whiskeysockets/baileys";
+import {
+  type AnyMessageContent,
+  type ConnectionState,
+  jidDecode,
+  type SocketConfig,
+} from "@whiskeysockets/baileys";
 import type {
   ConnectionListener,
   ConnectionOptions,
   ConnectionStatusUpdate,
   SessionConnection,
 } from "../domain/connection.ts";
+import type { OutgoingMessage, SentMessage } from "../domain/message.ts";
 import type { AuthFiles } from "../domain/session_store.ts";
 import type { Logger } from "../logger.ts";
 import { type DurableAuthState, openAuthState } from "./auth_state.ts";
@@ -90,6 +96,23 @@ export class BaileysConnection implements SessionConnection {
       }
     });
     await this.#authState?.close();
+  }
+
+  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const socket = this.#socket;
+    if (!socket) throw new Error("not connected");
+    const quoted = message.type === "text" && message.quotedMessageId
+      // Baileys quotes a stored message; a stub with the id is enough for WhatsApp to link it.
+      ? { quoted: { key: { remoteJid: to, id: message.quotedMessageId }, message: {} } }
+      : {};
+    const sent = await socket.sendMessage(to, toBaileysContent(to, message), quoted);
+    if (!sent?.key.id) throw new Error("WhatsApp did not accept the message");
+    return {
+      id: sent.key.id,
+      to,
+      status: "pending",
+      timestamp: new Date(Number(sent.messageTimestamp ?? 0) * 1000 || Date.now()).toISOString(),
+    };
   }
 
   #connect(): void {
@@ -234,5 +257,28 @@ export class BaileysConnection implements SessionConnection {
     } catch (error) {
       this.#logger.error({ err: error }, "connection listener failed");
     }
+  }
+}
+
+/** Our message shapes in Baileys' terms. */
+function toBaileysContent(to: string, message: OutgoingMessage): AnyMessageContent {
+  switch (message.type) {
+    case "text":
+      return { text: message.text };
+    case "location":
+      return {
+        location: {
+          degreesLatitude: message.latitude,
+          degreesLongitude: message.longitude,
+          name: message.name,
+        },
+      };
+    case "reaction":
+      return {
+        react: {
+          text: message.emoji,
+          key: { remoteJid: to, id: message.messageId, fromMe: message.fromMe },
+        },
+      };
   }
 }

@@ -146,6 +146,7 @@ const ID_ROUTES: { suffix: string; methods: string[] }[] = [
   { suffix: "/restart", methods: ["POST"] },
   { suffix: "/logout", methods: ["POST"] },
   { suffix: "/qr", methods: ["GET"] },
+  { suffix: "/messages", methods: ["POST"] },
 ];
 const COLLECTION_METHODS = ["GET", "POST"];
 const ODD_METHODS = ["PUT", "OPTIONS", "PROPFIND", "PURGE", "DELETE", "PATCH", "GET", "POST"];
@@ -180,6 +181,8 @@ function expectedForPath(method: string, path: string): Expected | undefined {
   }
   const id = tryDecode(decodeURIComponent, tryDecode(decodeURI, match[1]));
   if (!isSessionId(id)) return { status: 400, code: "invalid_input" };
+  // A route that takes a body rejects a missing one before it looks the session up.
+  if (route.suffix === "/messages") return { status: 400, code: "invalid_input" };
   if (id === EXISTING) return undefined;
   return { status: 404, code: "session_not_found" };
 }
