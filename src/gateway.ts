@@ -83,8 +83,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
 
+  const closing = new AbortController();
   const app = createApp({
     manager,
+    events,
+    closing: closing.signal,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     apiKey,
@@ -105,6 +108,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
+      closing.abort(); // live event streams end, or they would hold up the drain
       await server.shutdown();
       await manager.shutdown();
       await store.close();

@@ -1,5 +1,10 @@
 import type { Logger } from "../logger.ts";
-import type { OutgoingMessage, SentMessage } from "./message.ts";
+import type {
+  MessageStatusUpdate,
+  OutgoingMessage,
+  ReceivedMessage,
+  SentMessage,
+} from "./message.ts";
 import type { DisconnectInfo, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
@@ -42,6 +47,10 @@ export interface ConnectionListener {
   onStatus(update: ConnectionStatusUpdate): void;
   /** A new QR code is waiting to be scanned. */
   onQr(qr: string): void;
+  /** A contact sent a message. */
+  onMessage(message: ReceivedMessage): void;
+  /** A sent message was acknowledged, delivered or read. */
+  onMessageStatus(update: MessageStatusUpdate): void;
 }
 
 export interface ConnectionStatusUpdate {

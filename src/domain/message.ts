@@ -64,3 +64,25 @@ export interface SentMessage {
   status: "pending" | "server_ack" | "delivered" | "read" | "error";
   timestamp: string;
 }
+
+/** A message a contact sent to a session. */
+export interface ReceivedMessage {
+  id: string;
+  /** The chat's JID (the sender, for 1:1 chats). */
+  from: string;
+  /** The sender's phone-number JID when WhatsApp addressed the chat by LID, else `null`. */
+  fromAlt: string | null;
+  pushName: string | null;
+  /** The text, for texts; `null` for other kinds of messages. */
+  text: string | null;
+  /** Baileys' name of the message kind, e.g. `conversation`, `imageMessage`. */
+  kind: string;
+  timestamp: string;
+}
+
+/** WhatsApp's news about a message a session sent. */
+export interface MessageStatusUpdate {
+  id: string;
+  to: string;
+  status: SentMessage["status"];
+}

@@ -427,6 +427,17 @@ export class SessionManager {
           if (this.#live.get(id) !== connection) return;
           this.#events.publish({ type: "session.qr", sessionId: id, qr, at: this.#now() });
         },
+        onMessage: (message) => {
+          this.#events.publish({
+            type: "message.received",
+            sessionId: id,
+            message,
+            at: this.#now(),
+          });
+        },
+        onMessageStatus: (message) => {
+          this.#events.publish({ type: "message.status", sessionId: id, message, at: this.#now() });
+        },
       },
     });
     this.#live.set(id, connection);

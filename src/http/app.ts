@@ -1,10 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import type { EventBus } from "../domain/events.ts";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
+import { registerEventRoutes } from "./routes/event_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
@@ -13,6 +15,10 @@ import { registerSessionRoutes } from "./routes/session_routes.ts";
 
 export interface AppDependencies {
   manager: SessionManager;
+  /** The bus the live event stream reads from. */
+  events: EventBus;
+  /** Aborted when the gateway shuts down: open event streams end so the drain can finish. */
+  closing?: AbortSignal;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -73,6 +79,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
   registerMessageRoutes(app, deps.manager);
+  registerEventRoutes(app, deps.events, deps.closing ?? new AbortController().signal);
   registerOpenApiRoutes(app, "0.1.0");
 
   app.notFound((c) =>

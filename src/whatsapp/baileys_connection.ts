@@ -4,6 +4,8 @@ import {
   type ConnectionState,
   jidDecode,
   type SocketConfig,
+  type WAMessage,
+  type WAMessageKey,
 } from "@whiskeysockets/baileys";
 import type {
   ConnectionListener,
@@ -32,6 +34,16 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   maxBadSessionRetries?: number;
   authCacheLimit?: number;
 }
+
+/** Baileys' `proto.WebMessageInfo.Status` numbers, in our words. */
+const MESSAGE_STATUS: Record<number, SentMessage["status"] | undefined> = {
+  0: "error",
+  1: "pending",
+  2: "server_ack",
+  3: "delivered",
+  4: "read",
+  5: "read", // played
+};
 
 /** How long `stop()` waits for Baileys to report the socket closed. */
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -136,6 +148,20 @@ export class BaileysConnection implements SessionConnection {
       }
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
+    socket.ev.on("messages.upsert", ({ messages, type }) => {
+      for (const message of messages) {
+        if (message.key.fromMe) {
+          this.#reportStatus(message.key, message.status);
+        } else if (type === "notify") {
+          this.#reportReceived(message);
+        }
+      }
+    });
+    socket.ev.on("messages.update", (updates) => {
+      for (const { key, update } of updates) {
+        if (key.fromMe) this.#reportStatus(key, update.status);
+      }
+    });
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {
@@ -241,6 +267,38 @@ export class BaileysConnection implements SessionConnection {
     } finally {
       clearTimeout(timer);
       this.#socket = undefined;
+    }
+  }
+
+  #reportReceived(message: WAMessage): void {
+    const id = message.key.id;
+    const from = message.key.remoteJid;
+    if (!id || !from || !message.message) return;
+    const content = message.message;
+    const text = content.conversation ?? content.extendedTextMessage?.text ?? null;
+    const seconds = Number(message.messageTimestamp ?? 0);
+    try {
+      this.#listener.onMessage({
+        id,
+        from,
+        fromAlt: message.key.remoteJidAlt ?? null,
+        pushName: message.pushName ?? null,
+        text,
+        kind: Object.keys(content).find((k) => k !== "messageContextInfo") ?? "unknown",
+        timestamp: new Date(seconds ? seconds * 1000 : Date.now()).toISOString(),
+      });
+    } catch (error) {
+      this.#logger.error({ err: error }, "message listener failed");
+    }
+  }
+
+  #reportStatus(key: WAMessageKey, status: number | null | undefined): void {
+    const mapped = typeof status === "number" ? MESSAGE_STATUS[status] : undefined;
+    if (!mapped || !key.id || !key.remoteJid) return;
+    try {
+      this.#listener.onMessageStatus({ id: key.id, to: key.remoteJid, status: mapped });
+    } catch (error) {
+      this.#logger.error({ err: error }, "message status listener failed");
     }
   }
 

@@ -61,6 +61,7 @@ export async function openCoreApp(
   await manager.connectRestored();
   const app = createApp({
     manager,
+    events: bus,
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     apiKey,
