@@ -3,11 +3,8 @@
  * messages show up on `GET /api/events`, filtered; an open stream does not hold up a SIGTERM drain.
  */
 import { strict as assert } from "node:assert";
-import { startFakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import { GatewayClient } from "../support/gateway_client.ts";
-import { spawnGateway } from "../support/gateway_process.ts";
+import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { SseReader } from "../support/sse_reader.ts";
-import { withTempDir } from "../support/temp_dir.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
@@ -15,74 +12,57 @@ Deno.test(
   "incoming texts and read receipts stream as events; SIGTERM still drains",
   e2e,
   async () => {
-    const fake = await startFakeWhatsApp();
-    try {
-      await withTempDir(async (dataDir) => {
-        const gateway = await spawnGateway({
-          dataDir,
-          env: { WA_WS_URL: fake.wsUrl, WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64 },
-        });
-        const client = new GatewayClient(gateway.url, gateway.apiKey);
-        try {
-          await client.createSession("shop-1");
-          await fake.pairWithQr(await client.waitForQr("shop-1"), { phoneNumber: "15550001111" });
-          await client.waitForStatus("shop-1", "connected");
-          fake.addContact({ phoneNumber: "15550009999", pushName: "Bob" });
+    await withLinkedGateway("shop-1", "15550001111", async ({ fake, gateway, client }) => {
+      fake.addContact({ phoneNumber: "15550009999", pushName: "Bob" });
 
-          const bad = await client.request("GET", "/api/events?types=message.received,nonsense");
-          assert.equal(bad.status, 400);
-          await bad.body?.cancel();
+      const bad = await client.request("GET", "/api/events?types=message.received,nonsense");
+      assert.equal(bad.status, 400);
+      await bad.body?.cancel();
 
-          const res = await client.request(
-            "GET",
-            "/api/events?session=shop-1&types=message.received,message.status",
-          );
-          assert.equal(res.status, 200);
-          assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
-          const stream = new SseReader(res);
+      const res = await client.request(
+        "GET",
+        "/api/events?session=shop-1&types=message.received,message.status",
+      );
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+      const stream = new SseReader(res);
 
-          await fake.deliverText({
-            from: "15550009999",
-            to: "15550001111",
-            text: "is it in stock?",
-          });
-          const received = JSON.parse(
-            (await stream.waitFor((e) => e.event === "message.received")).data,
-          );
-          assert.equal(received.sessionId, "shop-1");
-          assert.equal(received.message.text, "is it in stock?");
-          assert.equal(received.message.pushName, "Bob");
-
-          const sent = await client.json<{ id: string }>("POST", "/api/sessions/shop-1/messages", {
-            to: "15550009999",
-            type: "text",
-            text: "yes",
-          });
-          await fake.waitForReceived((m) => m.id === sent.body.id);
-          await fake.sendReceipt({
-            from: "15550009999",
-            to: "15550001111",
-            ids: [sent.body.id],
-            type: "read",
-          });
-          const read = await stream.waitFor((e) =>
-            e.event === "message.status" && JSON.parse(e.data).message.status === "read"
-          );
-          assert.equal(JSON.parse(read.data).message.id, sent.body.id);
-          assert.ok(
-            stream.events.every((e) => e.event.startsWith("message.")),
-            "the type filter holds",
-          );
-
-          gateway.kill("SIGTERM");
-          assert.equal((await gateway.exited).code, 0);
-          await stream.done;
-        } finally {
-          await gateway.dispose();
-        }
+      await fake.deliverText({
+        from: "15550009999",
+        to: "15550001111",
+        text: "is it in stock?",
       });
-    } finally {
-      await fake.close();
-    }
+      const received = JSON.parse(
+        (await stream.waitFor((e) => e.event === "message.received")).data,
+      );
+      assert.equal(received.sessionId, "shop-1");
+      assert.equal(received.message.text, "is it in stock?");
+      assert.equal(received.message.pushName, "Bob");
+
+      const sent = await client.json<{ id: string }>("POST", "/api/sessions/shop-1/messages", {
+        to: "15550009999",
+        type: "text",
+        text: "yes",
+      });
+      await fake.waitForReceived((m) => m.id === sent.body.id);
+      await fake.sendReceipt({
+        from: "15550009999",
+        to: "15550001111",
+        ids: [sent.body.id],
+        type: "read",
+      });
+      const read = await stream.waitFor((e) =>
+        e.event === "message.status" && JSON.parse(e.data).message.status === "read"
+      );
+      assert.equal(JSON.parse(read.data).message.id, sent.body.id);
+      assert.ok(
+        stream.events.every((e) => e.event.startsWith("message.")),
+        "the type filter holds",
+      );
+
+      gateway.kill("SIGTERM");
+      assert.equal((await gateway.exited).code, 0);
+      await stream.done;
+    });
   },
 );
