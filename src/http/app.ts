@@ -9,6 +9,8 @@ import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { registerEventRoutes } from "./routes/event_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
+import { registerMetricsRoutes } from "./routes/metrics_routes.ts";
+import { createGatewayMetrics } from "../observability/gateway_metrics.ts";
 import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -80,6 +82,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerSessionLifecycleRoutes(app, deps.manager);
   registerMessageRoutes(app, deps.manager);
   registerEventRoutes(app, deps.events, deps.closing ?? new AbortController().signal);
+  registerMetricsRoutes(app, createGatewayMetrics(deps.manager, deps.events));
   registerOpenApiRoutes(app, "0.1.0");
 
   app.notFound((c) =>
