@@ -6,7 +6,12 @@
  */
 import { fileURLToPath } from "node:url";
 
-const BENCHMARKS = ["store_bench.ts", "auth_state_bench.ts"];
+const BENCHMARKS = [
+  "store_bench.ts",
+  "auth_state_bench.ts",
+  "encryption_bench.ts",
+  "restore_bench.ts",
+];
 
 for (const name of BENCHMARKS) {
   const path = fileURLToPath(new URL(name, import.meta.url));

@@ -4,6 +4,64 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Shortest API key accepted: a guessable key would defeat the point. */
+export const MIN_API_KEY_LENGTH = 16;
+const API_KEY_PATTERN = new RegExp(`^[\\x21-\\x7e]{${MIN_API_KEY_LENGTH},512}$`);
+const API_KEY_RULE = `must be ${MIN_API_KEY_LENGTH}-512 printable ASCII characters without spaces`;
+
+/**
+ * Why `value` is not an acceptable API key, or `null` when it is. Never echoes the value.
+ *
+ * @example
+ * ```ts
+ * apiKeyProblem("short"); // "must be 16-512 printable ASCII characters without spaces"
+ * ```
+ */
+export function apiKeyProblem(value: string): string | null {
+  return API_KEY_PATTERN.test(value) ? null : API_KEY_RULE;
+}
+
+/** The rule an encryption key must meet, for error messages. */
+export const ENCRYPTION_KEY_RULE = "must be the base64 of exactly 32 bytes";
+
+/**
+ * Decodes an encryption key (base64 or base64url of 32 bytes); `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseEncryptionKey(btoa("x".repeat(32)))?.length; // 32
+ * ```
+ */
+export function parseEncryptionKey(value: string): Uint8Array | undefined {
+  const bytes = decodeBase64(value.trim().replace(/-/g, "+").replace(/_/g, "/"));
+  return bytes?.length === 32 ? bytes : undefined;
+}
+
+const secretFile = z.string().min(1);
+const encryptionKey = z
+  .string()
+  .refine((v) => parseEncryptionKey(v) !== undefined, ENCRYPTION_KEY_RULE);
+
+/** Each origin exactly as browsers send it: scheme, host and optional port, no path. */
+const corsOrigins = z.string().transform((value, ctx) => {
+  const origins = value.split(",").map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `'${origin}' is not an origin like https://app.example.com`,
+      });
+    }
+  }
+  return origins;
+});
+
 /**
  * Every environment variable the gateway reads, with its default. README.md documents each one;
  * keep the two in step.
@@ -34,7 +92,21 @@ const EnvSchema = z.object({
     .string()
     .refine((v) => decodeBase64(v)?.length === 32, "must be the base64 of exactly 32 bytes")
     .optional(),
+  API_KEY: z.string().refine((v) => apiKeyProblem(v) === null, API_KEY_RULE).optional(),
+  API_KEY_FILE: secretFile.optional(),
+  CORS_ORIGINS: corsOrigins.optional(),
+  SESSIONS_ENCRYPTION_KEY: encryptionKey.optional(),
+  SESSIONS_ENCRYPTION_KEY_FILE: secretFile.optional(),
 });
+
+/**
+ * Where a secret comes from: the value itself (from the environment), or a file to read at
+ * startup. Neither means "not configured".
+ */
+export interface SecretSource<T> {
+  value?: T;
+  file?: string;
+}
 
 /** The gateway's validated configuration. Built once, at startup, by `loadConfig`. */
 export interface Config {
@@ -46,6 +118,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   maxBodyBytes: number;
   restoreConcurrency: number;
+  /** `API_KEY` / `API_KEY_FILE`; neither means a key generated into the data directory. */
+  apiKey: SecretSource<string>;
+  /** `SESSIONS_ENCRYPTION_KEY` / `_FILE`; neither means auth files are stored as they are. */
+  encryptionKey: SecretSource<Uint8Array>;
+  /** Origins allowed by CORS; empty means CORS is off. */
+  corsOrigins: string[];
   metricsEnabled: boolean;
   whatsapp: {
     wsUrl?: string;
@@ -74,23 +152,19 @@ export class ConfigError extends Error {
  * ```
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(
-    Object.keys(EnvSchema.shape)
-      .map((key) => [key, env[key]?.trim()])
-      .filter(([, value]) => value !== undefined && value !== ""),
-  );
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+  const e = parseEnv(EnvSchema, env);
+  const problems: string[] = [];
+  if (e.RECONNECT_MAX_DELAY_MS < e.RECONNECT_INITIAL_DELAY_MS) {
+    problems.push(
+      `RECONNECT_MAX_DELAY_MS: must be at least RECONNECT_INITIAL_DELAY_MS (${e.RECONNECT_INITIAL_DELAY_MS})`,
     );
   }
-  const e = parsed.data;
-  if (e.RECONNECT_MAX_DELAY_MS < e.RECONNECT_INITIAL_DELAY_MS) {
-    throw new ConfigError([
-      `RECONNECT_MAX_DELAY_MS: must be at least RECONNECT_INITIAL_DELAY_MS (${e.RECONNECT_INITIAL_DELAY_MS})`,
-    ]);
+  for (const name of ["API_KEY", "SESSIONS_ENCRYPTION_KEY"] as const) {
+    if (e[name] !== undefined && e[`${name}_FILE`] !== undefined) {
+      problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
+    }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -100,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     restoreConcurrency: e.RESTORE_CONCURRENCY,
+    apiKey: { value: e.API_KEY, file: e.API_KEY_FILE },
+    encryptionKey: {
+      value: e.SESSIONS_ENCRYPTION_KEY ? parseEncryptionKey(e.SESSIONS_ENCRYPTION_KEY) : undefined,
+      file: e.SESSIONS_ENCRYPTION_KEY_FILE,
+    },
+    corsOrigins: e.CORS_ORIGINS ?? [],
     metricsEnabled: e.METRICS_ENABLED === "true" || e.METRICS_ENABLED === "1",
     whatsapp: {
       wsUrl: e.WA_WS_URL,
@@ -110,6 +190,67 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reconnectMaxDelayMs: e.RECONNECT_MAX_DELAY_MS,
     },
   };
+}
+
+const RotationEnvSchema = z.object({
+  OLD_SESSIONS_ENCRYPTION_KEY: encryptionKey.optional(),
+  OLD_SESSIONS_ENCRYPTION_KEY_FILE: secretFile.optional(),
+});
+
+/** What `deno task rotate-key` needs: the gateway's configuration plus the key being replaced. */
+export interface KeyRotationConfig {
+  config: Config;
+  /** `OLD_SESSIONS_ENCRYPTION_KEY` / `_FILE`; neither means the files are plaintext now. */
+  oldKey: SecretSource<Uint8Array>;
+}
+
+/**
+ * Reads the key rotation's configuration: the new key is the gateway's own
+ * `SESSIONS_ENCRYPTION_KEY` (or `_FILE`; neither means decrypt), the old one
+ * `OLD_SESSIONS_ENCRYPTION_KEY` (or `_FILE`; neither means the files are plaintext).
+ *
+ * @example
+ * ```ts
+ * const { config, oldKey } = loadKeyRotationConfig(Deno.env.toObject());
+ * ```
+ */
+export function loadKeyRotationConfig(env: Record<string, string | undefined>): KeyRotationConfig {
+  const config = loadConfig(env);
+  const e = parseEnv(RotationEnvSchema, env);
+  if (e.OLD_SESSIONS_ENCRYPTION_KEY !== undefined && e.OLD_SESSIONS_ENCRYPTION_KEY_FILE) {
+    throw new ConfigError([
+      "OLD_SESSIONS_ENCRYPTION_KEY_FILE: set either OLD_SESSIONS_ENCRYPTION_KEY or " +
+      "OLD_SESSIONS_ENCRYPTION_KEY_FILE, not both",
+    ]);
+  }
+  return {
+    config,
+    oldKey: {
+      value: e.OLD_SESSIONS_ENCRYPTION_KEY
+        ? parseEncryptionKey(e.OLD_SESSIONS_ENCRYPTION_KEY)
+        : undefined,
+      file: e.OLD_SESSIONS_ENCRYPTION_KEY_FILE,
+    },
+  };
+}
+
+/** Parses the variables `schema` names, empty strings counting as unset; lists every problem. */
+function parseEnv<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
+  const present = Object.fromEntries(
+    Object.keys(schema.shape)
+      .map((key) => [key, env[key]?.trim()])
+      .filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
 }
 
 function decodeBase64(value: string): Uint8Array | undefined {

@@ -7,7 +7,11 @@ import { createApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 import { TimedSessionStore } from "./observability/timed_session_store.ts";
+import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
+import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
+import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
+import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -34,17 +38,23 @@ export interface Gateway {
 }
 
 /**
- * Starts the gateway in the order durability needs: open the store (taking its lock) and restore
- * metadata, kick off reconnecting the restored sessions, and only then serve HTTP.
+ * Starts the gateway in the order durability needs: read the configured keys, open the store
+ * (taking its lock, checking the encryption key and encrypting plaintext auth folders) and
+ * restore metadata, take the API key from the data directory when none is configured (generated
+ * under the lock on first start), kick off reconnecting the restored sessions, and only then serve
+ * HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having released the lock.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
+  // Key settings are checked before the data directory is touched.
+  const configured = await configuredApiKey(config.apiKey, logger);
   const metrics = new GatewayMetrics();
   const store = new TimedSessionStore(
     options.store ??
       new FileSessionStore({
         dataDir: config.dataDir,
         logger: logger.child({ component: "store" }),
+        codec: await authFileCodec(config, logger),
       }),
     metrics.recordPersistenceWrite,
   );
@@ -62,6 +72,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.observe(events);
 
   const restoreReport = await manager.restore();
+  let apiKey: ResolvedApiKey;
+  try {
+    apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
+  } catch (error) {
+    await manager.shutdown();
+    await store.close();
+    throw error;
+  }
   logger.info(
     {
       restored: restoreReport.restored.length,
@@ -75,10 +93,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
 
+  const closing = new AbortController();
   const app = createApp({
     manager,
+    events,
+    closing: closing.signal,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    apiKey: apiKey.key,
+    corsOrigins: config.corsOrigins,
     metrics: config.metricsEnabled ? metrics : undefined,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
@@ -97,8 +120,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       url: `http://${address.hostname}:${address.port}`,
       dataDir: config.dataDir,
       sessionsRestored: restoreReport.restored.length,
-      // Issue 6 (API keys) sets where the key comes from: API_KEY, API_KEY_FILE or the data dir.
-      apiKeySource: "none (the API is not authenticated)",
+      // Where the key is, never the key: API_KEY, API_KEY_FILE or the data directory's file.
+      apiKeySource: apiKey.source,
+      ...(apiKey.path ? { apiKeyFile: apiKey.path } : {}),
       docs: `http://${address.hostname}:${address.port}/docs`,
     },
     "gateway listening",
@@ -107,10 +131,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
+      closing.abort(); // live event streams end, or they would hold up the drain
       await server.shutdown();
       await manager.shutdown();
       await store.close();
     })();
 
   return { manager, events, restoreReport, metrics, address, restored, shutdown };
+}
+
+/** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */
+async function authFileCodec(config: Config, logger: Logger): Promise<AuthFileCodec> {
+  const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
+  if (!key) return plainCodec;
+  logger.info("auth files are encrypted at rest (AES-256-GCM)");
+  return await createAesGcmCodec(key);
 }

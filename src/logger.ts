@@ -32,8 +32,10 @@ export function createLogger(options: LoggerOptions): Logger {
         paths: [
           "apiKey",
           "secret",
+          "encryptionKey",
           "*.secret",
           "*.apiKey",
+          "*.encryptionKey",
           "headers.authorization",
           "headers['x-api-key']",
         ],

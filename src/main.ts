@@ -3,7 +3,7 @@
  * Run with `deno task start`.
  */
 import { ConfigError, loadConfig } from "./config.ts";
-import { DataDirectoryLockedError } from "./domain/errors.ts";
+import { DataDirectoryLockedError, EncryptionKeyError } from "./domain/errors.ts";
 import { startGateway } from "./gateway.ts";
 import { createLogger } from "./logger.ts";
 import { BaileysConnectionFactory } from "./whatsapp/baileys_connection_factory.ts";
@@ -50,6 +50,11 @@ async function main(): Promise<number> {
     if (error instanceof DataDirectoryLockedError) {
       logger.fatal(error.message);
       return 1;
+    }
+    if (error instanceof ConfigError || error instanceof EncryptionKeyError) {
+      // Both are about keys: their messages name the setting and never contain a key.
+      logger.fatal({ code: (error as { code?: string }).code }, error.message);
+      return 2;
     }
     throw error;
   }

@@ -1,4 +1,10 @@
 import type { Logger } from "../logger.ts";
+import type {
+  MessageStatusUpdate,
+  OutgoingMessage,
+  ReceivedMessage,
+  SentMessage,
+} from "./message.ts";
 import type { DisconnectInfo, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
@@ -31,6 +37,8 @@ export interface SessionConnection {
   logout(): Promise<void>;
   /** The QR string waiting to be scanned, if any. */
   readonly qr: string | null;
+  /** Sends a message to a user JID; resolves once it is written to WhatsApp. */
+  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage>;
 }
 
 /** What a connection reports to the session manager. */
@@ -39,6 +47,10 @@ export interface ConnectionListener {
   onStatus(update: ConnectionStatusUpdate): void;
   /** A new QR code is waiting to be scanned. */
   onQr(qr: string): void;
+  /** A contact sent a message. */
+  onMessage(message: ReceivedMessage): void;
+  /** A sent message was acknowledged, delivered or read. */
+  onMessageStatus(update: MessageStatusUpdate): void;
 }
 
 export interface ConnectionStatusUpdate {

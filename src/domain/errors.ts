@@ -81,3 +81,27 @@ export class DataDirectoryLockedError extends GatewayError {
 export class PersistenceError extends GatewayError {
   readonly code = "persistence_error";
 }
+
+/** The request carries no API key, or a wrong one. */
+export class UnauthorizedError extends GatewayError {
+  readonly code = "unauthorized";
+  constructor() {
+    super("A valid API key is required (X-Api-Key header or Authorization: Bearer)");
+  }
+}
+
+/**
+ * The auth files at rest do not fit the configured encryption key: encrypted files but no key
+ * (`encryption_key_required`), a key that does not decrypt them (`encryption_key_mismatch`), or an
+ * interrupted key rotation (`key_rotation_incomplete`). Raised at startup, before any file changes.
+ */
+export class EncryptionKeyError extends GatewayError {
+  readonly code: string;
+  constructor(
+    code: "encryption_key_required" | "encryption_key_mismatch" | "key_rotation_incomplete",
+    message: string,
+  ) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -1,3 +1,4 @@
+import type { MessageStatusUpdate, ReceivedMessage } from "./message.ts";
 import type { SessionRecord, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 
@@ -8,7 +9,9 @@ import type { SessionId } from "./session_id.ts";
 export type GatewayEvent =
   | SessionStatusEvent
   | SessionDeletedEvent
-  | QrEvent;
+  | QrEvent
+  | MessageReceivedEvent
+  | MessageStatusEvent;
 
 interface EventBase {
   sessionId: SessionId;
@@ -36,7 +39,28 @@ export interface QrEvent extends EventBase {
   qr: string;
 }
 
+/** A contact sent a message to the session. */
+export interface MessageReceivedEvent extends EventBase {
+  type: "message.received";
+  message: ReceivedMessage;
+}
+
+/** A message the session sent was acknowledged by the server, delivered or read. */
+export interface MessageStatusEvent extends EventBase {
+  type: "message.status";
+  message: MessageStatusUpdate;
+}
+
 export type GatewayEventType = GatewayEvent["type"];
+
+/** Every event type, for validating subscriptions. */
+export const GATEWAY_EVENT_TYPES = [
+  "session.status",
+  "session.deleted",
+  "session.qr",
+  "message.received",
+  "message.status",
+] as const satisfies readonly GatewayEventType[];
 
 export type EventListener = (event: GatewayEvent) => void;
 

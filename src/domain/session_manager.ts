@@ -10,6 +10,7 @@ import {
   ShuttingDownError,
 } from "./errors.ts";
 import type { EventBus } from "./events.ts";
+import type { OutgoingMessage, SentMessage } from "./message.ts";
 import type { SessionRecord, SessionStatus } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import type { SessionStore, StoreLoadReport } from "./session_store.ts";
@@ -340,6 +341,19 @@ export class SessionManager {
     });
   }
 
+  /** Sends a message from a connected session. */
+  async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const record = this.#require(id);
+    const connection = this.#live.get(record.id);
+    if (!connection || record.status !== "connected") {
+      throw new SessionStateError(
+        `Session '${record.id}' is not connected (status: ${record.status})`,
+        "session_not_connected",
+      );
+    }
+    return await connection.sendMessage(to, message);
+  }
+
   /** The QR code a session is waiting to have scanned; throws when there is none. */
   qr(id: string): string {
     const record = this.#require(id);
@@ -412,6 +426,17 @@ export class SessionManager {
         onQr: (qr) => {
           if (this.#live.get(id) !== connection) return;
           this.#events.publish({ type: "session.qr", sessionId: id, qr, at: this.#now() });
+        },
+        onMessage: (message) => {
+          this.#events.publish({
+            type: "message.received",
+            sessionId: id,
+            message,
+            at: this.#now(),
+          });
+        },
+        onMessageStatus: (message) => {
+          this.#events.publish({ type: "message.status", sessionId: id, message, at: this.#now() });
         },
       },
     });

@@ -1,21 +1,34 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { EventBus } from "../domain/events.ts";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
 import type { GatewayMetrics } from "../observability/gateway_metrics.ts";
 import { registerApiDocs } from "./api_docs.ts";
+import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { countRequests } from "./request_metrics.ts";
+import { registerEventRoutes } from "./routes/event_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
+import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
 
 export interface AppDependencies {
   manager: SessionManager;
+  /** The bus the live event stream reads from. */
+  events: EventBus;
+  /** Aborted when the gateway shuts down: open event streams end so the drain can finish. */
+  closing?: AbortSignal;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** The key every `/api/*` request must carry. */
+  apiKey: string;
+  /** Origins allowed to call the API from a browser; CORS is off when empty or absent. */
+  corsOrigins?: readonly string[];
   /** Counts requests and serves `/metrics`; without it there is no `/metrics`. */
   metrics?: GatewayMetrics;
 }
@@ -32,6 +45,19 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   });
   if (deps.metrics) app.use("*", countRequests(deps.metrics.httpRequests));
 
+  if (deps.corsOrigins?.length) {
+    app.use(
+      "*",
+      cors({
+        origin: [...deps.corsOrigins],
+        allowMethods: ["GET", "POST", "PATCH", "DELETE"],
+        allowHeaders: ["Content-Type", "Authorization", "X-Api-Key"],
+        maxAge: 600,
+      }),
+    );
+  }
+  // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
+  app.use("/api/*", apiKeyAuth(deps.apiKey));
   app.use(
     "/api/*",
     bodyLimit({
@@ -49,6 +75,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager, () => deps.metrics?.messagesSent.inc());
+  registerEventRoutes(app, deps.events, deps.closing ?? new AbortController().signal);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
   registerApiDocs(app);
 

@@ -12,6 +12,7 @@ import {
   SessionNotFoundError,
   SessionStateError,
   ShuttingDownError,
+  UnauthorizedError,
   ValidationError,
 } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
@@ -24,6 +25,7 @@ export interface ErrorBody {
 /** The single place where errors become HTTP statuses. */
 export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
+  if (error instanceof UnauthorizedError) return 401;
   if (error instanceof SessionNotFoundError) return 404;
   if (
     error instanceof SessionAlreadyExistsError ||
@@ -52,6 +54,7 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
     const status = statusOf(error);
     if (status >= 500) logger.error({ err: error }, "request failed");
     const details = error instanceof ValidationError ? error.details : undefined;
+    if (error instanceof UnauthorizedError) c.header("WWW-Authenticate", "Bearer");
     return c.json(body(error.code, error.message, details), status);
   }
   if (error instanceof HTTPException) {

@@ -28,11 +28,12 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
  * Every metric the gateway exposes at `/metrics`. One instance per gateway (tests get their own),
  * created by `startGateway` and reachable as `gateway.metrics`. Most values are fed without
  * threading this object through the code: session counts are read from the manager at scrape
- * time, reconnects come from the event bus (`observe`), persistence latency from the store
- * decorator (`recordPersistenceWrite`), HTTP requests from a middleware.
+ * time; reconnects, received messages and message status updates come from the event bus
+ * (`observe`); persistence latency from the store decorator (`recordPersistenceWrite`); HTTP
+ * requests from a middleware; sent messages from the message route.
  *
- * Messaging and webhooks increment `messagesSent`, `messagesReceived` and `webhookDeliveries`
- * directly, or, once they publish events on the bus, add a case to `observe`.
+ * Webhooks increment `webhookDeliveries` directly or, if they publish events on the bus, through
+ * a case in `observe`.
  *
  * @example
  * ```ts
@@ -75,16 +76,25 @@ export class GatewayMetrics {
     }),
   );
 
-  /** Messages sent through the gateway. Incremented by the messaging code. */
+  /** Messages accepted by WhatsApp's server when sent. Incremented by the message route. */
   readonly messagesSent = this.registry.register(
     new Counter({ name: "wa_messages_sent_total", help: "Messages sent through the gateway." }),
   );
 
-  /** Messages received from WhatsApp. Incremented by the messaging code. */
+  /** Messages received from WhatsApp, from the event bus. */
   readonly messagesReceived = this.registry.register(
     new Counter({
       name: "wa_messages_received_total",
       help: "Messages received from WhatsApp.",
+    }),
+  );
+
+  /** Status updates (server_ack, delivered, read, error) of sent messages, from the event bus. */
+  readonly messageStatusUpdates = this.registry.register(
+    new Counter<"status">({
+      name: "wa_message_status_updates_total",
+      help: "Status updates (server_ack, delivered, read, error) of sent messages.",
+      labelNames: ["status"],
     }),
   );
 
@@ -119,11 +129,18 @@ export class GatewayMetrics {
   /** Counts what the event bus reports; returns a function that stops it. */
   observe(bus: EventBus): () => void {
     return bus.subscribe((event) => {
-      if (
-        event.type === "session.status" && event.status === "reconnecting" &&
-        event.previousStatus !== "reconnecting"
-      ) {
-        this.sessionReconnects.inc();
+      switch (event.type) {
+        case "session.status":
+          if (event.status === "reconnecting" && event.previousStatus !== "reconnecting") {
+            this.sessionReconnects.inc();
+          }
+          break;
+        case "message.received":
+          this.messagesReceived.inc();
+          break;
+        case "message.status":
+          this.messageStatusUpdates.inc({ status: event.message.status });
+          break;
       }
     });
   }

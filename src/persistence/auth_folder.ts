@@ -81,7 +81,7 @@ export class AuthFolder implements AuthFiles {
       this.#logger.warn({ sessionId: this.#id, file: name }, "auth entry is not a regular file");
       return undefined;
     }
-    return await this.#codec.decode(result.data, name);
+    return await this.#codec.decode(result.data, { sessionId: this.#id, name });
   }
 
   /** Queues a batch (bytes replace, `null` deletes) and resolves once it is durable. */
@@ -148,7 +148,10 @@ export class AuthFolder implements AuthFiles {
     }
     const encoded = new Map<string, Uint8Array | null>();
     for (const [name, data] of changes) {
-      encoded.set(name, data === null ? null : await this.#codec.encode(data, name));
+      encoded.set(
+        name,
+        data === null ? null : await this.#codec.encode(data, { sessionId: this.#id, name }),
+      );
     }
     if (kind === "missing") {
       if (![...encoded.values()].some((data) => data !== null)) return;

@@ -4,6 +4,9 @@
  * ```
  * <dataDir>/
  *   .lock                                   held by the process that uses the directory
+ *   .api-key                                the generated API key (when none is configured)
+ *   .encryption-key-check                   proves which key encrypts the auth files
+ *   .key-rotation                           a key rotation in progress (the new key's check)
  *   sessions-metadata.json                  { "<sessionId>": SessionRecord, … }
  *   sessions-metadata.json.corrupt-<time>   an unreadable metadata file, set aside
  *   sessions-metadata.quarantine-<time>.json entries that failed validation, with the reason
@@ -12,12 +15,25 @@
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
  *
- * Session ids contain no dot, so none of these names can be taken for a session folder, and auth
+ * Session ids contain no dot, so none of these names can be taken for a session folder (which is
+ * why the store's own files start with a dot: `api-key` would be a valid session id), and auth
  * file names may not start with a dot, so temporary files cannot be taken for auth files.
  */
 
 /** The lock file that keeps a second process out. */
 export const LOCK_FILE_NAME = ".lock";
+
+/** The API key the gateway generated on first start, when none was configured. */
+export const API_KEY_FILE_NAME = ".api-key";
+
+/** A constant encrypted with the auth files' key: checks a key before any file is touched. */
+export const KEY_CHECK_FILE_NAME = ".encryption-key-check";
+
+/** Present while a key rotation runs (holds the new key's check); startup refuses while it exists. */
+export const KEY_ROTATION_FILE_NAME = ".key-rotation";
+
+/** The file every session's auth folder has once it has credentials. */
+export const CREDS_FILE_NAME = "creds.json";
 
 /** The session metadata file. */
 export const METADATA_FILE_NAME = "sessions-metadata.json";
@@ -54,7 +70,8 @@ export function quarantineFileName(stamp: string): string {
 
 /** Whether a data directory entry is one of the store's own files rather than a session folder. */
 export function isStoreFileName(name: string): boolean {
-  return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME ||
+  return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME || name === API_KEY_FILE_NAME ||
+    name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME ||
     name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX) ||
     name.startsWith(`${METADATA_FILE_NAME}.corrupt-`) ||
     name.startsWith("sessions-metadata.quarantine-");

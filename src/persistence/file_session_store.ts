@@ -10,6 +10,7 @@ import type {
 } from "../domain/session_store.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
+import { prepareAuthAtRest } from "./auth_at_rest.ts";
 import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
 import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
@@ -97,7 +98,9 @@ export class FileSessionStore implements SessionStore {
 
   /**
    * Creates the data directory if needed, takes its lock (or fails with
-   * `DataDirectoryLockedError`), removes what a crash left half-done, and loads the metadata.
+   * `DataDirectoryLockedError`), removes what a crash left half-done, checks the auth files
+   * against the codec (`EncryptionKeyError` on a wrong or missing key, before anything is
+   * written) and encrypts plaintext folders when the codec encrypts, then loads the metadata.
    * Unreadable metadata is moved aside and rebuilt; invalid entries are quarantined.
    */
   async open(): Promise<StoreLoadReport> {
@@ -118,6 +121,12 @@ export class FileSessionStore implements SessionStore {
       await this.#prepareDirectory();
       this.#lock = await DataDirLock.acquire(join(this.#dataDir, LOCK_FILE_NAME));
       const folders = await this.#sweepAndScan();
+      await prepareAuthAtRest({
+        dataDir: this.#dataDir,
+        sessionIds: [...folders.keys()],
+        codec: this.#codec,
+        logger: this.#logger,
+      });
       const report = await this.#load(folders);
       this.#state = "open";
       return report;

@@ -124,13 +124,14 @@ export async function openAuthState(
     const cached = cache.get(name);
     if (cached !== undefined) return cached === null ? undefined : decode(cached);
     const pending = writer.pending(name);
-    const data = pending !== undefined ? pending : await files.read(name);
-    if (!data) {
-      cache.set(name, null);
-      return undefined;
-    }
+    let data: Uint8Array | null | undefined;
     let value: unknown;
     try {
+      data = pending !== undefined ? pending : await files.read(name);
+      if (!data) {
+        cache.set(name, null);
+        return undefined;
+      }
       value = decode(data);
       KEY_SCHEMAS[type]?.parse(value);
     } catch (error) {

@@ -1,11 +1,19 @@
 import type makeWASocket from "@whiskeysockets/baileys";
-import { type ConnectionState, jidDecode, type SocketConfig } from "@whiskeysockets/baileys";
+import {
+  type AnyMessageContent,
+  type ConnectionState,
+  jidDecode,
+  type SocketConfig,
+  type WAMessage,
+  type WAMessageKey,
+} from "@whiskeysockets/baileys";
 import type {
   ConnectionListener,
   ConnectionOptions,
   ConnectionStatusUpdate,
   SessionConnection,
 } from "../domain/connection.ts";
+import type { OutgoingMessage, SentMessage } from "../domain/message.ts";
 import type { AuthFiles } from "../domain/session_store.ts";
 import type { Logger } from "../logger.ts";
 import { type DurableAuthState, openAuthState } from "./auth_state.ts";
@@ -26,6 +34,16 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   maxBadSessionRetries?: number;
   authCacheLimit?: number;
 }
+
+/** Baileys' `proto.WebMessageInfo.Status` numbers, in our words. */
+const MESSAGE_STATUS: Record<number, SentMessage["status"] | undefined> = {
+  0: "error",
+  1: "pending",
+  2: "server_ack",
+  3: "delivered",
+  4: "read",
+  5: "read", // played
+};
 
 /** How long `stop()` waits for Baileys to report the socket closed. */
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -92,6 +110,23 @@ export class BaileysConnection implements SessionConnection {
     await this.#authState?.close();
   }
 
+  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const socket = this.#socket;
+    if (!socket) throw new Error("not connected");
+    const quoted = message.type === "text" && message.quotedMessageId
+      // Baileys quotes a stored message; a stub with the id is enough for WhatsApp to link it.
+      ? { quoted: { key: { remoteJid: to, id: message.quotedMessageId }, message: {} } }
+      : {};
+    const sent = await socket.sendMessage(to, toBaileysContent(to, message), quoted);
+    if (!sent?.key.id) throw new Error("WhatsApp did not accept the message");
+    return {
+      id: sent.key.id,
+      to,
+      status: "pending",
+      timestamp: new Date(Number(sent.messageTimestamp ?? 0) * 1000 || Date.now()).toISOString(),
+    };
+  }
+
   #connect(): void {
     if (this.#finished || !this.#authState) return;
     const authState = this.#authState;
@@ -113,6 +148,20 @@ export class BaileysConnection implements SessionConnection {
       }
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
+    socket.ev.on("messages.upsert", ({ messages, type }) => {
+      for (const message of messages) {
+        if (message.key.fromMe) {
+          this.#reportStatus(message.key, message.status);
+        } else if (type === "notify") {
+          this.#reportReceived(message);
+        }
+      }
+    });
+    socket.ev.on("messages.update", (updates) => {
+      for (const { key, update } of updates) {
+        if (key.fromMe) this.#reportStatus(key, update.status);
+      }
+    });
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {
@@ -221,6 +270,38 @@ export class BaileysConnection implements SessionConnection {
     }
   }
 
+  #reportReceived(message: WAMessage): void {
+    const id = message.key.id;
+    const from = message.key.remoteJid;
+    if (!id || !from || !message.message) return;
+    const content = message.message;
+    const text = content.conversation ?? content.extendedTextMessage?.text ?? null;
+    const seconds = Number(message.messageTimestamp ?? 0);
+    try {
+      this.#listener.onMessage({
+        id,
+        from,
+        fromAlt: message.key.remoteJidAlt ?? null,
+        pushName: message.pushName ?? null,
+        text,
+        kind: Object.keys(content).find((k) => k !== "messageContextInfo") ?? "unknown",
+        timestamp: new Date(seconds ? seconds * 1000 : Date.now()).toISOString(),
+      });
+    } catch (error) {
+      this.#logger.error({ err: error }, "message listener failed");
+    }
+  }
+
+  #reportStatus(key: WAMessageKey, status: number | null | undefined): void {
+    const mapped = typeof status === "number" ? MESSAGE_STATUS[status] : undefined;
+    if (!mapped || !key.id || !key.remoteJid) return;
+    try {
+      this.#listener.onMessageStatus({ id: key.id, to: key.remoteJid, status: mapped });
+    } catch (error) {
+      this.#logger.error({ err: error }, "message status listener failed");
+    }
+  }
+
   #account(socket: WASocket): ConnectionStatusUpdate["account"] {
     const user = socket.user;
     const phoneNumber = user?.id ? jidDecode(user.id)?.user : undefined;
@@ -234,5 +315,28 @@ export class BaileysConnection implements SessionConnection {
     } catch (error) {
       this.#logger.error({ err: error }, "connection listener failed");
     }
+  }
+}
+
+/** Our message shapes in Baileys' terms. */
+function toBaileysContent(to: string, message: OutgoingMessage): AnyMessageContent {
+  switch (message.type) {
+    case "text":
+      return { text: message.text };
+    case "location":
+      return {
+        location: {
+          degreesLatitude: message.latitude,
+          degreesLongitude: message.longitude,
+          name: message.name,
+        },
+      };
+    case "reaction":
+      return {
+        react: {
+          text: message.emoji,
+          key: { remoteJid: to, id: message.messageId, fromMe: message.fromMe },
+        },
+      };
   }
 }

@@ -15,6 +15,7 @@ import {
   startFakeWhatsApp,
   trustFakeRoot,
 } from "../support/fake_whatsapp/server.ts";
+import { spawnFakeWhatsApp } from "../support/fake_whatsapp/spawn.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
 // Baileys leaves caches and timers behind after `end()`.
@@ -23,10 +24,10 @@ const e2e = { sanitizeOps: false, sanitizeResources: false };
 type Socket = ReturnType<typeof makeWASocket>;
 
 /** A Baileys socket and a way to wait for its connection updates. */
-function connect(fake: FakeWhatsApp, auth: AuthenticationState, saveCreds: () => Promise<void>) {
+function connect(wsUrl: string, auth: AuthenticationState, saveCreds: () => Promise<void>) {
   const socket: Socket = makeWASocket({
     auth,
-    waWebSocketUrl: fake.wsUrl,
+    waWebSocketUrl: wsUrl,
     logger: pino({ level: "silent" }),
     markOnlineOnConnect: false,
     syncFullHistory: false,
@@ -71,11 +72,11 @@ async function withFake(fn: (fake: FakeWhatsApp, dir: string) => Promise<void>) 
 /** Pairs a fresh auth folder and returns it logged in (open). */
 async function pairFresh(fake: FakeWhatsApp, dir: string, phoneNumber: string) {
   const { state, saveCreds } = await useMultiFileAuthState(dir);
-  const first = connect(fake, state, saveCreds);
+  const first = connect(fake.wsUrl, state, saveCreds);
   const { qr } = await first.waitFor((u) => Boolean(u.qr));
   await fake.pairWithQr(qr!, { phoneNumber, pushName: "Alice" });
   assert.equal(await first.closeCode(), 515);
-  const second = connect(fake, state, saveCreds);
+  const second = connect(fake.wsUrl, state, saveCreds);
   await second.waitFor((u) => u.connection === "open");
   await saveCreds();
   return { state, saveCreds, socket: second };
@@ -110,7 +111,7 @@ Deno.test(
       await paired.socket.closeCode();
 
       const { state, saveCreds } = await useMultiFileAuthState(dir);
-      const again = connect(fake, state, saveCreds);
+      const again = connect(fake.wsUrl, state, saveCreds);
       try {
         await again.waitFor((u) => u.connection === "open");
         assert.ok(!again.updates.some((u) => u.qr), "no QR on login");
@@ -148,7 +149,7 @@ Deno.test(
       const { state, saveCreds, socket } = await pairFresh(fake, dir, "15550001111");
       await fake.removeDevice("15550001111");
       assert.equal(await socket.closeCode(), 401);
-      const again = connect(fake, state, saveCreds);
+      const again = connect(fake.wsUrl, state, saveCreds);
       assert.equal(await again.closeCode(), 401);
     }),
 );
@@ -162,12 +163,12 @@ Deno.test(
       await fake.replaceConnection("15550001111");
       assert.equal(await socket.closeCode(), 440);
 
-      const again = connect(fake, state, saveCreds);
+      const again = connect(fake.wsUrl, state, saveCreds);
       await again.waitFor((u) => u.connection === "open");
       await fake.dropConnection("15550001111");
       const code = await again.closeCode();
       assert.ok(code === 428 || code === 408, `closed with ${code}`);
-      const third = connect(fake, state, saveCreds);
+      const third = connect(fake.wsUrl, state, saveCreds);
       try {
         await third.waitFor((u) => u.connection === "open");
       } finally {
@@ -175,3 +176,111 @@ Deno.test(
       }
     }),
 );
+
+Deno.test("as its own process, the fake is driven through its HTTP control API", e2e, async () => {
+  const fake = await spawnFakeWhatsApp();
+  try {
+    const bad = await fetch(`${fake.controlUrl}/pair`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ qr: "x", phoneNumber: "not a number" }),
+    });
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+
+    await withTempDir(async (dir) => {
+      trustFakeRoot(Uint8Array.from(atob(fake.rootPublicKeyBase64), (c) => c.charCodeAt(0)));
+      const { state, saveCreds } = await useMultiFileAuthState(dir);
+      const first = connect(fake.wsUrl, state, saveCreds);
+      const { qr } = await first.waitFor((u) => Boolean(u.qr));
+      await fake.client.pairWithQr(qr!, { phoneNumber: "15550003333" });
+      assert.equal(await first.closeCode(), 515);
+      const second = connect(fake.wsUrl, state, saveCreds);
+      await second.waitFor((u) => u.connection === "open");
+      assert.deepEqual((await fake.client.devices()).map((d) => d.online), [true]);
+      await fake.client.addContact({ phoneNumber: "15550009999" });
+      const texts: string[] = [];
+      second.socket.ev.on("messages.upsert", ({ messages }) => {
+        for (const m of messages) if (m.message?.conversation) texts.push(m.message.conversation);
+      });
+      await fake.client.deliverText({ from: "15550009999", to: "15550003333", text: "ping" });
+      await second.socket.sendMessage("15550009999@s.whatsapp.net", { text: "pong" });
+      await waitUntil(() => texts.includes("ping"));
+      let received: { text: string }[] = [];
+      await waitUntilAsync(async () => {
+        received = await fake.client.receivedMessages({ to: "15550009999" });
+        return received.length > 0;
+      });
+      assert.equal(received[0].text, "pong");
+      await fake.client.removeDevice("15550003333");
+      assert.equal(await second.closeCode(), 401);
+    });
+  } finally {
+    await fake.stop();
+  }
+});
+
+Deno.test(
+  "texts go both ways with a simulated contact, and receipts update the status",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { socket } = await pairFresh(fake, dir, "15550001111");
+      const sock = socket.socket;
+      try {
+        fake.addContact({ phoneNumber: "15550009999", pushName: "Bob" });
+        const upserts: { text: string; from: string }[] = [];
+        const statuses: number[] = [];
+        sock.ev.on("messages.upsert", ({ messages }) => {
+          for (const m of messages) {
+            if (m.key.fromMe) {
+              if (typeof m.status === "number") statuses.push(m.status);
+              continue;
+            }
+            const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+            if (text) upserts.push({ text, from: m.key.remoteJid ?? "" });
+          }
+        });
+        sock.ev.on("messages.update", (updates) => {
+          for (const u of updates) {
+            if (typeof u.update.status === "number") statuses.push(u.update.status);
+          }
+        });
+
+        const sent = await sock.sendMessage("15550009999@s.whatsapp.net", { text: "hello Bob" });
+        const got = await fake.waitForReceived((m) => m.id === sent!.key.id);
+        assert.deepEqual([got.from, got.to, got.text], ["15550001111", "15550009999", "hello Bob"]);
+
+        await fake.deliverText({ from: "15550009999", to: "15550001111", text: "hi Alice" });
+        await fake.deliverText({ from: "15550009999", to: "15550001111", text: "second" });
+        await waitUntil(() => upserts.length >= 2);
+        assert.deepEqual(upserts.map((u) => u.text), ["hi Alice", "second"]);
+
+        await fake.sendReceipt({
+          from: "15550009999",
+          to: "15550001111",
+          ids: [sent!.key.id!],
+          type: "read",
+        });
+        await waitUntil(() => statuses.includes(4));
+      } finally {
+        sock.end(undefined);
+      }
+    }),
+);
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

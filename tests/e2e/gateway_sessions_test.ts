@@ -174,6 +174,8 @@ Deno.test(
         );
         const session = await client.waitForStatus("shop-1", "connected");
         assert.equal(session.phoneNumber, "15550001111");
+        const metrics = await (await client.request("GET", "/metrics")).text();
+        assert.match(metrics, /^wa_session_reconnects_total [1-9]/m);
       } finally {
         await gateway.dispose();
       }

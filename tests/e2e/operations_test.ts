@@ -52,6 +52,8 @@ Deno.test(
           const listening = second.gateway.logs.find((line) => line.msg === "gateway listening");
           assert.equal(listening?.sessionsRestored, 1);
           assert.equal(listening?.dataDir, `${root}/new-host`);
+          assert.equal(listening?.apiKeySource, "API_KEY");
+          assert.ok(!JSON.stringify(listening).includes(second.gateway.apiKey!), "never the key");
         } finally {
           await second.gateway.dispose();
         }
@@ -62,32 +64,45 @@ Deno.test(
   },
 );
 
-Deno.test("/metrics counts a dropped connection and the connected session", e2e, async () => {
-  const fake = await startFakeWhatsApp();
-  try {
-    await withTempDir(async (dataDir) => {
-      const { gateway, client } = await startGateway(fake, dataDir);
-      try {
-        await link(client, fake, "shop-1", "15550001111");
-        await fake.dropConnection("15550001111");
-        await gateway.waitForLog((line) =>
-          line.msg === "session status changed" && line.status === "reconnecting"
-        );
-        await client.waitForStatus("shop-1", "connected");
-        const response = await fetch(`${gateway.url}/metrics`);
-        assert.equal(response.status, 200);
-        const metrics = parseExposition(await response.text());
-        assert.equal(sampleValue(metrics, "wa_session_reconnects_total"), 1);
-        assert.equal(sampleValue(metrics, "wa_sessions", { status: "connected" }), 1);
-        const authWrites = sampleValue(metrics, "wa_persistence_write_seconds_count", {
-          kind: "auth",
-        });
-        assert.ok(authWrites !== undefined && authWrites > 0, "linking wrote auth files");
-      } finally {
-        await gateway.dispose();
-      }
-    });
-  } finally {
-    await fake.close();
-  }
-});
+Deno.test(
+  "/metrics counts a dropped connection, a sent message and the connected session",
+  e2e,
+  async () => {
+    const fake = await startFakeWhatsApp();
+    try {
+      await withTempDir(async (dataDir) => {
+        const { gateway, client } = await startGateway(fake, dataDir);
+        try {
+          await link(client, fake, "shop-1", "15550001111");
+          await fake.dropConnection("15550001111");
+          await gateway.waitForLog((line) =>
+            line.msg === "session status changed" && line.status === "reconnecting"
+          );
+          await client.waitForStatus("shop-1", "connected");
+          fake.addContact({ phoneNumber: "15550009999", pushName: "Bob" });
+          const sent = await client.json<{ id: string }>("POST", "/api/sessions/shop-1/messages", {
+            to: "15550009999",
+            type: "text",
+            text: "counted",
+          });
+          assert.equal(sent.status, 201, JSON.stringify(sent.body));
+          await fake.waitForReceived((m) => m.id === sent.body.id);
+          const response = await fetch(`${gateway.url}/metrics`);
+          assert.equal(response.status, 200);
+          const metrics = parseExposition(await response.text());
+          assert.equal(sampleValue(metrics, "wa_session_reconnects_total"), 1);
+          assert.equal(sampleValue(metrics, "wa_sessions", { status: "connected" }), 1);
+          assert.equal(sampleValue(metrics, "wa_messages_sent_total"), 1);
+          const authWrites = sampleValue(metrics, "wa_persistence_write_seconds_count", {
+            kind: "auth",
+          });
+          assert.ok(authWrites !== undefined && authWrites > 0, "linking wrote auth files");
+        } finally {
+          await gateway.dispose();
+        }
+      });
+    } finally {
+      await fake.close();
+    }
+  },
+);

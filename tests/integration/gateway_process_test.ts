@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
-import { spawnGateway } from "../support/gateway_process.ts";
+import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
 import { testLogger } from "../support/logger.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
 const processTest = { sanitizeOps: false, sanitizeResources: false };
 
-async function post(url: string, body: unknown): Promise<Response> {
-  return await fetch(url, {
+async function post(gateway: GatewayProcess, path: string, body: unknown): Promise<Response> {
+  return await gateway.fetch(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -22,7 +22,7 @@ Deno.test(
       const gateway = await spawnGateway({ dataDir: dir, env: { SHUTDOWN_TIMEOUT_MS: "5000" } });
       try {
         for (const id of ["one", "two", "three"]) {
-          const res = await post(`${gateway.url}/api/sessions`, { id, name: `Session ${id}` });
+          const res = await post(gateway, "/api/sessions", { id, name: `Session ${id}` });
           assert.equal(res.status, 201);
           await res.body?.cancel();
         }

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { openCoreApp, writeFakeCreds } from "../support/core_app.ts";
+import { apiKeyHeader, openCoreApp, writeFakeCreds } from "../support/core_app.ts";
 import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
 
 interface BadRequest {
@@ -174,7 +174,7 @@ Deno.test("bad requests get their documented 4xx JSON error and change nothing o
       for (const c of CASES) {
         const res = await core.app.request(c.path, {
           method: c.method,
-          headers: c.headers,
+          headers: { ...apiKeyHeader(core.app), ...c.headers },
           body: c.body,
         });
         assert.equal(res.status, c.status, `${c.name}: status`);

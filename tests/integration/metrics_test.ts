@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
 import { EventBus } from "../../src/domain/events.ts";
+import type { MessageStatusUpdate, ReceivedMessage } from "../../src/domain/message.ts";
 import type { SessionRecord } from "../../src/domain/session.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
 import { startGateway } from "../../src/gateway.ts";
@@ -29,6 +30,7 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_http_requests_total: "counter",
         wa_messages_sent_total: "counter",
         wa_messages_received_total: "counter",
+        wa_message_status_updates_total: "counter",
         wa_webhook_deliveries_total: "counter",
         wa_sessions: "gauge",
       });
@@ -45,9 +47,13 @@ Deno.test("wa_sessions counts sessions by status, at every scrape", async () => 
   await withTempDir(async (dir) => {
     const core = await openCoreApp(dir, { metrics: new GatewayMetrics() });
     try {
-      for (const id of ["a", "b", "c"]) {
+      for (const id of ["a", "b", "secret-shop-name"]) {
         assert.equal((await requestJson(core.app, "POST", "/api/sessions", { id })).status, 201);
       }
+      const text = await (await requestJson(core.app, "GET", "/metrics", undefined, {
+        apiKey: null,
+      })).text();
+      assert.ok(!text.includes("secret-shop-name"), "counts only, no ids");
       const families = await scrape((path) => core.app.request(path));
       const byStatus: Record<string, number> = {};
       for (const sample of families.get("wa_sessions")!.samples) {
@@ -62,7 +68,7 @@ Deno.test("wa_sessions counts sessions by status, at every scrape", async () => 
       }
       assert.equal(Object.values(byStatus).reduce((a, b) => a + b), 3);
       assert.equal(byStatus.disconnected, 3, "without WhatsApp connections");
-      await requestJson(core.app, "DELETE", "/api/sessions/c");
+      await requestJson(core.app, "DELETE", "/api/sessions/secret-shop-name");
       const after = await scrape((path) => core.app.request(path));
       assert.equal(sampleValue(after, "wa_sessions", { status: "disconnected" }), 2);
     } finally {
@@ -99,6 +105,28 @@ Deno.test("wa_http_requests_total counts by route pattern, method and status", a
       await core.close();
     }
   });
+});
+
+Deno.test("received messages and status updates are counted from the event bus", () => {
+  const bus = new EventBus();
+  const metrics = new GatewayMetrics();
+  metrics.observe(bus);
+  const base = { sessionId: "shop-1" as SessionId, at: new Date().toISOString() };
+  bus.publish({ ...base, type: "message.received", message: {} as ReceivedMessage });
+  bus.publish({ ...base, type: "message.received", message: {} as ReceivedMessage });
+  for (const status of ["server_ack", "delivered", "delivered"] as const) {
+    bus.publish({ ...base, type: "message.status", message: { status } as MessageStatusUpdate });
+  }
+  const families = parseExposition(metrics.registry.render());
+  assert.equal(sampleValue(families, "wa_messages_received_total"), 2);
+  assert.equal(
+    sampleValue(families, "wa_message_status_updates_total", { status: "delivered" }),
+    2,
+  );
+  assert.equal(
+    sampleValue(families, "wa_message_status_updates_total", { status: "server_ack" }),
+    1,
+  );
 });
 
 Deno.test("wa_session_reconnects_total counts each entry into reconnecting", () => {

@@ -3,9 +3,32 @@ import type { ConnectionFactory } from "../../src/domain/connection.ts";
 import { EventBus, type GatewayEvent } from "../../src/domain/events.ts";
 import { type RestoreReport, SessionManager } from "../../src/domain/session_manager.ts";
 import { createApp } from "../../src/http/app.ts";
-import type { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
+import type { Logger } from "../../src/logger.ts";
+import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
+import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { testLogger } from "./logger.ts";
+
+/** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
+export const TEST_API_KEY = "test-api-key-0123456789abcdef";
+
+/** The key each app from `openCoreApp` was built with, so `requestJson` sends the right one. */
+const appKeys = new WeakMap<OpenAPIHono, string>();
+
+/** Options of {@linkcode openCoreApp}. */
+export interface CoreAppOptions {
+  connections?: ConnectionFactory;
+  maxBodyBytes?: number;
+  /** The API key the app requires (default `TEST_API_KEY`). */
+  apiKey?: string;
+  /** Encrypt auth files at rest with this 32-byte key. */
+  encryptionKey?: Uint8Array;
+  corsOrigins?: string[];
+  /** Default: silent unless TEST_LOG_LEVEL is set. */
+  logger?: Logger;
+  /** Default: a fresh one, fed by the manager and the bus as `startGateway` does. */
+  metrics?: GatewayMetrics;
+}
 
 /** The real store, manager and HTTP app on a data directory, as `startGateway` wires them. */
 export interface CoreApp {
@@ -14,16 +37,22 @@ export interface CoreApp {
   store: FileSessionStore;
   events: GatewayEvent[];
   restoreReport: RestoreReport;
+  /** The API key the app requires. */
+  apiKey: string;
+  /** What the app's `/metrics` reports. */
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
+/** Opens the store on `dataDir`, restores it, and builds the app; `requestJson` knows its key. */
 export async function openCoreApp(
   dataDir: string,
-  options: { connections?: ConnectionFactory; maxBodyBytes?: number; metrics?: GatewayMetrics } =
-    {},
+  options: CoreAppOptions = {},
 ): Promise<CoreApp> {
-  const logger = testLogger();
-  const store = new FileSessionStore({ dataDir, logger });
+  const logger = options.logger ?? testLogger();
+  const apiKey = options.apiKey ?? TEST_API_KEY;
+  const codec = options.encryptionKey ? await createAesGcmCodec(options.encryptionKey) : undefined;
+  const store = new FileSessionStore({ dataDir, logger, codec });
   const bus = new EventBus();
   const events: GatewayEvent[] = [];
   bus.subscribe((event) => events.push(event));
@@ -33,22 +62,29 @@ export async function openCoreApp(
     events: bus,
     connections: options.connections,
   });
-  options.metrics?.trackSessions(() => manager.list());
-  options.metrics?.observe(bus);
+  const metrics = options.metrics ?? new GatewayMetrics();
+  metrics.trackSessions(() => manager.list());
+  metrics.observe(bus);
   const restoreReport = await manager.restore();
   await manager.connectRestored();
   const app = createApp({
     manager,
+    events: bus,
     logger,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
-    metrics: options.metrics,
+    apiKey,
+    corsOrigins: options.corsOrigins,
+    metrics,
   });
+  appKeys.set(app, apiKey);
   return {
     app,
     manager,
     store,
     events,
     restoreReport,
+    apiKey,
+    metrics,
     async close() {
       await manager.shutdown();
       await store.close();
@@ -56,18 +92,50 @@ export async function openCoreApp(
   };
 }
 
-/** Sends a JSON request to the app. */
+/** Options of {@linkcode requestJson}. */
+export interface RequestOptions {
+  /**
+   * The API key sent as `X-Api-Key`: by default the app's own (from `openCoreApp`, else
+   * `TEST_API_KEY`); a string sends that one instead; `null` sends none.
+   */
+  apiKey?: string | null;
+  /** Extra headers (they win over the defaults). */
+  headers?: Record<string, string>;
+}
+
+/** Sends a JSON request to the app, with its API key unless told otherwise. */
 export function requestJson(
   app: OpenAPIHono,
   method: string,
   path: string,
   body?: unknown,
+  options: RequestOptions = {},
 ): Promise<Response> {
   return Promise.resolve(app.request(path, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      ...apiKeyHeader(app, options.apiKey),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...options.headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   }));
+}
+
+/**
+ * The `X-Api-Key` header for an app from `openCoreApp` (`{}` when `apiKey` is `null`).
+ *
+ * @example
+ * ```ts
+ * await core.app.request("/api/sessions", { headers: apiKeyHeader(core.app) });
+ * ```
+ */
+export function apiKeyHeader(
+  app: OpenAPIHono,
+  apiKey?: string | null,
+): Record<string, string> {
+  if (apiKey === null) return {};
+  return { "x-api-key": apiKey ?? appKeys.get(app) ?? TEST_API_KEY };
 }
 
 /** Marks a session as linked on disk the way Baileys' multi-file layout does: a creds.json. */

@@ -4,14 +4,17 @@
  */
 
 import { dirname } from "node:path";
+import { TEST_API_KEY } from "./core_app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 export interface GatewayProcess {
   url: string;
-  /** The API key requests must carry, when the gateway requires one. */
-  apiKey?: string;
   dataDir: string;
+  /** The `API_KEY` the child was given; `undefined` when it generates its own. */
+  apiKey: string | undefined;
+  /** `fetch` against the gateway's URL, sending `apiKey` as `X-Api-Key` when there is one. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   child: Deno.ChildProcess;
   /** Every log line the child wrote so far (parsed JSON). */
   logs: Record<string, unknown>[];
@@ -28,9 +31,14 @@ export interface GatewayProcess {
 }
 
 /** The `deno run` flags of `deno task start`, with the data directory swapped for `dataDir`. */
-export async function startTaskFlags(dataDir: string): Promise<string[]> {
+export function startTaskFlags(dataDir: string): Promise<string[]> {
+  return taskFlags("start", dataDir);
+}
+
+/** The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir`. */
+export async function taskFlags(name: string, dataDir: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const task: string = config.tasks.start;
+  const task: string = config.tasks[name];
   const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
   return flags.map((flag) =>
     flag.replace(/^(--allow-(?:read|write))=sessions_data$/, `$1=${dataDir}`)
@@ -40,6 +48,8 @@ export async function startTaskFlags(dataDir: string): Promise<string[]> {
 export interface SpawnOptions {
   dataDir: string;
   env?: Record<string, string>;
+  /** `API_KEY` for the child: `TEST_API_KEY` by default, `null` to leave it unset. */
+  apiKey?: string | null;
   /** Resolve as soon as the process is spawned instead of waiting until it listens. */
   noWait?: boolean;
   /**
@@ -52,15 +62,17 @@ export interface SpawnOptions {
 /** Starts the gateway and waits until it listens. */
 export async function spawnGateway(options: SpawnOptions): Promise<GatewayProcess> {
   const flags = await startTaskFlags(options.dataDir);
+  const env: Record<string, string> = {
+    PORT: "0",
+    SESSIONS_DATA_PATH: options.dataDir,
+    LOG_LEVEL: "info",
+    ...(options.apiKey === null ? {} : { API_KEY: options.apiKey ?? TEST_API_KEY }),
+    ...options.env,
+  };
   const child = new Deno.Command(options.executable ?? Deno.execPath(), {
     args: options.executable ? [] : ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
     cwd: options.executable ? dirname(options.dataDir) : ROOT,
-    env: {
-      PORT: "0",
-      SESSIONS_DATA_PATH: options.dataDir,
-      LOG_LEVEL: "info",
-      ...options.env,
-    },
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -129,6 +141,12 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
   const process: GatewayProcess = {
     url: "",
     dataDir: options.dataDir,
+    apiKey: env.API_KEY,
+    fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (env.API_KEY && !headers.has("x-api-key")) headers.set("x-api-key", env.API_KEY);
+      return fetch(`${process.url}${path}`, { ...init, headers });
+    },
     child,
     logs,
     exited,

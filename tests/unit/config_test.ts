@@ -1,5 +1,10 @@
 import { strict as assert } from "node:assert";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import {
+  ConfigError,
+  loadConfig,
+  loadKeyRotationConfig,
+  parseEncryptionKey,
+} from "../../src/config.ts";
 
 Deno.test("loadConfig() applies the documented defaults", () => {
   const config = loadConfig({});
@@ -38,5 +43,78 @@ Deno.test("loadConfig() rejects a reconnect ceiling below the first delay", () =
     () => loadConfig({ RECONNECT_INITIAL_DELAY_MS: "5000", RECONNECT_MAX_DELAY_MS: "1000" }),
     (error: unknown) =>
       error instanceof ConfigError && error.problems[0].startsWith("RECONNECT_MAX_DELAY_MS"),
+  );
+});
+
+Deno.test("loadConfig() reads the key settings and CORS origins", () => {
+  const key = btoa("k".repeat(32));
+  const config = loadConfig({
+    API_KEY: "a-long-enough-api-key",
+    SESSIONS_ENCRYPTION_KEY: key,
+    CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+  });
+  assert.deepEqual(config.apiKey, { value: "a-long-enough-api-key", file: undefined });
+  assert.deepEqual(config.encryptionKey.value, new TextEncoder().encode("k".repeat(32)));
+  assert.deepEqual(config.corsOrigins, ["https://app.example.com", "http://localhost:5173"]);
+  assert.deepEqual(loadConfig({}).corsOrigins, []);
+  assert.deepEqual(loadConfig({}).apiKey, { value: undefined, file: undefined });
+});
+
+Deno.test("loadConfig() rejects weak or doubly set keys without echoing them", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    assert.fail(`accepted ${JSON.stringify(env)}`);
+  };
+  const short = problems({ API_KEY: "Sh0rtK3y" });
+  assert.match(short, /API_KEY: must be 16-512/);
+  assert.ok(!short.includes("Sh0rtK3y"));
+  assert.match(problems({ API_KEY: "has spaces in the middle" }), /API_KEY/);
+  assert.match(
+    problems({ API_KEY: "a-long-enough-api-key", API_KEY_FILE: "/run/secrets/key" }),
+    /either API_KEY or API_KEY_FILE/,
+  );
+  const badKey = problems({ SESSIONS_ENCRYPTION_KEY: btoa("too short") });
+  assert.match(badKey, /SESSIONS_ENCRYPTION_KEY: must be the base64 of exactly 32 bytes/);
+  assert.ok(!badKey.includes(btoa("too short")));
+  assert.match(
+    problems({ SESSIONS_ENCRYPTION_KEY: btoa("k".repeat(32)), SESSIONS_ENCRYPTION_KEY_FILE: "f" }),
+    /either SESSIONS_ENCRYPTION_KEY or SESSIONS_ENCRYPTION_KEY_FILE/,
+  );
+  assert.match(problems({ CORS_ORIGINS: "https://app.example.com/path" }), /CORS_ORIGINS/);
+  assert.match(problems({ CORS_ORIGINS: "*" }), /CORS_ORIGINS/);
+});
+
+Deno.test("parseEncryptionKey() takes base64 or base64url of exactly 32 bytes", () => {
+  const bytes = new Uint8Array(32).map((_, i) => i * 8);
+  const standard = btoa(String.fromCharCode(...bytes));
+  const url = standard.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  assert.deepEqual(parseEncryptionKey(standard), bytes);
+  assert.deepEqual(parseEncryptionKey(`${url}\n`), bytes);
+  assert.equal(parseEncryptionKey(btoa("x".repeat(31))), undefined);
+  assert.equal(parseEncryptionKey("not base64!"), undefined);
+});
+
+Deno.test("loadKeyRotationConfig() reads the old key beside the gateway's configuration", () => {
+  const oldKey = btoa("o".repeat(32));
+  const rotation = loadKeyRotationConfig({
+    SESSIONS_DATA_PATH: "/data",
+    OLD_SESSIONS_ENCRYPTION_KEY: oldKey,
+    SESSIONS_ENCRYPTION_KEY_FILE: "/run/secrets/new",
+  });
+  assert.equal(rotation.config.dataDir, "/data");
+  assert.deepEqual(rotation.oldKey.value, new TextEncoder().encode("o".repeat(32)));
+  assert.equal(rotation.config.encryptionKey.file, "/run/secrets/new");
+  assert.throws(
+    () =>
+      loadKeyRotationConfig({
+        OLD_SESSIONS_ENCRYPTION_KEY: oldKey,
+        OLD_SESSIONS_ENCRYPTION_KEY_FILE: "/old",
+      }),
+    ConfigError,
   );
 });

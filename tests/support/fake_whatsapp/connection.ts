@@ -20,6 +20,8 @@ import { answerIq } from "./iq_answers.ts";
 /** What a connection needs from the server it belongs to. */
 export interface ConnectionContext {
   certificates: FakeCertificates;
+  /** Delay added to every frame the server sends, to model a network's latency. */
+  latencyMs: number;
   /** A fresh QR ref, remembered as pointing at `connection`. */
   issueRef(connection: FakeConnection): string;
   /** The device logging in, if it exists, is not removed, and `noiseKey` matches. */
@@ -33,6 +35,12 @@ export interface ConnectionContext {
   /** The client logged itself out. */
   loggedOut(device: FakeDevice): void;
   closed(connection: FakeConnection): void;
+  /** Answers a usync query (devices and LIDs of users). */
+  usync(node: BinaryNode): BinaryNode;
+  /** Answers a key bundle fetch (`encrypt` get `key`). */
+  keyBundles(node: BinaryNode): BinaryNode;
+  /** A message stanza the logged-in device sent. */
+  message(connection: FakeConnection, node: BinaryNode): Promise<void>;
 }
 
 /** What the client told us when it registered, needed to pair it. */
@@ -57,6 +65,7 @@ export class FakeConnection {
   #ephemeral?: KeyPair;
   #transport?: TransportCipher;
   #queue: Promise<void> = Promise.resolve();
+  #outgoing: Promise<void> = Promise.resolve();
   #serverIqs = 0;
   readonly #awaitingReply = new Map<string, (node: BinaryNode) => void>();
   #closed = false;
@@ -90,8 +99,22 @@ export class FakeConnection {
   /** Sends a node to the client. */
   send(node: BinaryNode): void {
     if (this.#closed || !this.#transport) return;
-    const frame = encodeFrame(this.#transport.encrypt(encodeBinaryNode(node)));
-    this.#socket.send(frame);
+    // Encrypted now, in send order (GCM counters); only the delivery is delayed.
+    this.#deliver(encodeFrame(this.#transport.encrypt(encodeBinaryNode(node))));
+  }
+
+  #deliver(frame: Uint8Array): void {
+    const send = () => {
+      if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame);
+    };
+    if (this.#context.latencyMs <= 0) return send();
+    // Every frame waits the same time, so they still arrive in order.
+    const due = performance.now() + this.#context.latencyMs;
+    this.#outgoing = this.#outgoing.then(async () => {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      send();
+    });
   }
 
   /** Sends an iq and resolves with the client's reply (matched by id). */
@@ -115,12 +138,15 @@ export class FakeConnection {
   /** Closes the WebSocket with no stanza (the client sees connectionClosed/Lost). */
   close(): void {
     if (this.#closed) return;
-    try {
-      this.#socket.close();
-    } catch {
-      // already closing
-    }
     this.#onClosed();
+    // After the frames already on their way (latency), like a real close.
+    this.#outgoing = this.#outgoing.then(() => {
+      try {
+        this.#socket.close();
+      } catch {
+        // already closing
+      }
+    });
   }
 
   #onClosed(): void {
@@ -159,7 +185,7 @@ export class FakeConnection {
       const hello = proto.HandshakeMessage.encode({
         serverHello: { ephemeral: ephemeral.public, static: encryptedStatic, payload },
       }).finish();
-      this.#socket.send(encodeFrame(hello));
+      this.#deliver(encodeFrame(hello));
       return;
     }
     const finish = message.clientFinish;
@@ -221,6 +247,13 @@ export class FakeConnection {
   }
 
   #onNode(node: BinaryNode): void {
+    if (node.tag === "message" && this.device) {
+      // Not awaited: decrypting must not hold up the frames behind it.
+      this.#context.message(this, node).catch((error) => {
+        console.error("fake whatsapp: message not handled", error);
+      });
+      return;
+    }
     if (node.tag !== "iq") return; // acks, receipts, presence, ib: nothing to answer
     const { type, id } = node.attrs;
     if (type === "result" || type === "error") {
@@ -236,7 +269,11 @@ export class FakeConnection {
       this.close();
       return;
     }
-    const answer = answerIq(node, this.device);
+    const answer = node.attrs.xmlns === "usync"
+      ? this.#context.usync(node)
+      : node.attrs.xmlns === "encrypt" && getBinaryNodeChild(node, "key")
+      ? this.#context.keyBundles(node)
+      : answerIq(node, this.device);
     this.send({ ...answer, attrs: { ...answer.attrs, from: SERVER, id } });
     if (node.attrs.xmlns === "passive") {
       // The offline backlog is empty: lets Baileys flush its event buffer at once.

@@ -1,3 +1,5 @@
+import type { BinaryNode } from "@whiskeysockets/baileys";
+
 /** A companion device linked to a simulated phone's account. */
 export interface FakeDevice {
   phoneNumber: string;
@@ -13,6 +15,16 @@ export interface FakeDevice {
   /** Removed by the phone or logged out: logins are refused with 401. */
   removed: boolean;
   pushName: string | null;
+  /** The Signal keys the device uploaded (registration, identity, signed and one-time pre-keys). */
+  upload?: UploadedKeys;
+}
+
+export interface UploadedKeys {
+  registration: Uint8Array;
+  identity: Uint8Array;
+  signedPreKey: BinaryNode;
+  /** One-time pre-keys not handed out yet. */
+  preKeys: BinaryNode[];
 }
 
 /** The server's accounts and their devices, in memory. */
@@ -21,10 +33,12 @@ export class DeviceRegistry {
   #nextLid = 100_000_000_000_001;
 
   /** Registers a new device for `phoneNumber`, numbered after the phone's existing ones. */
-  add(fields: Omit<FakeDevice, "deviceNumber" | "jid" | "lid" | "preKeyCount" | "removed">) {
+  add(
+    fields: Omit<FakeDevice, "deviceNumber" | "jid" | "lid" | "preKeyCount" | "removed" | "upload">,
+  ) {
     const deviceNumber = 1 +
       this.#devices.filter((d) => d.phoneNumber === fields.phoneNumber).length;
-    const lidUser = String(this.#nextLid++);
+    const lidUser = this.nextLidUser();
     const device: FakeDevice = {
       ...fields,
       deviceNumber,
@@ -35,6 +49,11 @@ export class DeviceRegistry {
     };
     this.#devices.push(device);
     return device;
+  }
+
+  /** A LID user number for a new account or contact. */
+  nextLidUser(): string {
+    return String(this.#nextLid++);
   }
 
   find(phoneNumber: string, deviceNumber: number): FakeDevice | undefined {

@@ -27,8 +27,16 @@ export function answerIq(node: BinaryNode, device: FakeDevice | undefined): Bina
       }
       if (type === "set" && child("registration")) {
         const list = getBinaryNodeChild(node, "list");
-        const uploaded = Array.isArray(list?.content) ? list.content.length : 0;
-        if (device) device.preKeyCount += uploaded;
+        const keys = Array.isArray(list?.content) ? list.content : [];
+        if (device) {
+          device.preKeyCount += keys.length;
+          device.upload = {
+            registration: child("registration")!.content as Uint8Array,
+            identity: child("identity")!.content as Uint8Array,
+            signedPreKey: child("skey")!,
+            preKeys: [...(device.upload?.preKeys ?? []), ...keys],
+          };
+        }
         return result();
       }
       if (type === "get" && child("digest")) return result([{ tag: "digest", attrs: {} }]);

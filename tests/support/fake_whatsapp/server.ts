@@ -7,14 +7,19 @@
 import {
   type BinaryNode,
   getBinaryNodeChild,
+  getBinaryNodeChildren,
   hmacSign,
   proto,
   WA_CERT_DETAILS,
 } from "@whiskeysockets/baileys";
 import { Curve } from "@whiskeysockets/baileys";
+import type { Hono } from "hono";
 import { type FakeCertificates, makeCertificates } from "./certificates.ts";
+import { controlApi } from "./control_api.ts";
 import { type ConnectionContext, FakeConnection } from "./connection.ts";
+import { SimulatedContact } from "./contacts.ts";
 import { DeviceRegistry, type FakeDevice } from "./devices.ts";
+import { companionBundle, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 
 export type { FakeDevice } from "./devices.ts";
@@ -31,6 +36,8 @@ export interface DeviceView {
 export interface FakeWhatsApp {
   /** For Baileys' `waWebSocketUrl` (the gateway's `WA_WS_URL`). */
   wsUrl: string;
+  /** Base URL of the HTTP control API (see `control_api.ts`). */
+  controlUrl: string;
   /** The test root key to trust in place of WhatsApp's (`WA_CERT_DETAILS.PUBLIC_KEY`). */
   rootPublicKey: Uint8Array;
   /** The same, base64 (the gateway's `WA_TEST_ROOT_PUBKEY`). */
@@ -44,7 +51,33 @@ export interface FakeWhatsApp {
   replaceConnection(phoneOrJid: string): Promise<void>;
   /** The connection drops without a word (the client reconnects). */
   dropConnection(phoneOrJid: string): Promise<void>;
+  /** Adds a simulated contact that companions can write to and hear from. */
+  addContact(contact: { phoneNumber: string; pushName?: string }): void;
+  /** A contact sends a text to every online device of an account; resolves with its id. */
+  deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }>;
+  /** Texts companions sent to simulated contacts, decrypted. */
+  receivedMessages(filter?: { from?: string; to?: string }): ReceivedMessage[];
+  /** Resolves with the first received text matching `predicate`, waiting for it if needed. */
+  waitForReceived(
+    predicate: (message: ReceivedMessage) => boolean,
+    timeoutMs?: number,
+  ): Promise<ReceivedMessage>;
+  /** A contact's phone reports messages delivered or read, to every online device of `to`. */
+  sendReceipt(
+    receipt: { from: string; to: string; ids: string[]; type: "delivery" | "read" },
+  ): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A text a companion sent to a simulated contact, as the contact decrypted it. */
+export interface ReceivedMessage {
+  id: string;
+  /** The sender's phone number. */
+  from: string;
+  /** The contact's phone number. */
+  to: string;
+  text: string;
+  at: Date;
 }
 
 /** Makes Baileys (this process's module instance) trust a fake server's root key. */
@@ -53,6 +86,7 @@ export function trustFakeRoot(rootPublicKey: Uint8Array): void {
 }
 
 const SERVER = "@s.whatsapp.net";
+const unixNow = () => String(Math.floor(Date.now() / 1000));
 const ACCOUNT_SIGNATURE_PREFIX = new Uint8Array([6, 0]);
 const DEVICE_SIGNATURE_PREFIX = new Uint8Array([6, 1]);
 const equal = (a: Uint8Array, b: Uint8Array) =>
@@ -66,16 +100,25 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+export interface FakeWhatsAppOptions {
+  /** Delay added to every frame the server sends (a network's one-way latency); default 0. */
+  latencyMs?: number;
+}
+
 /** Starts a fake server on 127.0.0.1 at a random port. */
-export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
+export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<FakeWhatsApp> {
   const certificates: FakeCertificates = makeCertificates();
   const registry = new DeviceRegistry();
   const refs = new Map<string, FakeConnection>();
   const connections = new Set<FakeConnection>();
   const onlineByJid = new Map<string, FakeConnection>();
+  const directory = new Directory(registry);
+  const received: ReceivedMessage[] = [];
+  const receivedWaiters = new Set<() => void>();
 
   const context: ConnectionContext = {
     certificates,
+    latencyMs: options.latencyMs ?? 0,
     issueRef(connection) {
       const ref = `2@${base64(crypto.getRandomValues(new Uint8Array(24)))}`;
       refs.set(ref, connection);
@@ -96,6 +139,34 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
     loggedOut(device) {
       device.removed = true;
     },
+    usync: (node) => directory.usync(node),
+    keyBundles: (node) => directory.keyBundles(node),
+    async message(connection, node) {
+      const sender = connection.device!;
+      const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
+      for (const copy of copies) {
+        const found = directory.resolve(copy.attrs.jid);
+        const enc = getBinaryNodeChild(copy, "enc");
+        if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
+        const message = await found.contact.decrypt(
+          sender.lid,
+          enc.attrs.type as "pkmsg" | "msg",
+          enc.content,
+        );
+        received.push({
+          id: node.attrs.id,
+          from: sender.phoneNumber,
+          to: found.contact.phoneNumber,
+          text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+          at: new Date(),
+        });
+        for (const wake of receivedWaiters) wake();
+      }
+      connection.send({
+        tag: "ack",
+        attrs: { class: "message", id: node.attrs.id, from: node.attrs.to, t: unixNow() },
+      });
+    },
     closed(connection) {
       connections.delete(connection);
       for (const [ref, owner] of refs) if (owner === connection) refs.delete(ref);
@@ -105,9 +176,11 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
     },
   };
 
+  // The control API needs the finished `fake`, which needs the server's port: set below.
+  const handlers: { control?: Hono } = {};
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("fake whatsapp: websocket only", { status: 426 });
+      return handlers.control?.fetch(request) ?? new Response("not ready", { status: 503 });
     }
     const { socket, response } = Deno.upgradeWebSocket(request);
     connections.add(new FakeConnection(socket, context));
@@ -202,8 +275,19 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
     return view(device);
   }
 
-  return Promise.resolve({
+  const onlineDevicesOf = (phoneNumber: string) =>
+    registry.match(phoneNumber).filter((d) => !d.removed && onlineByJid.get(d.jid)?.isOpen)
+      .map((d) => ({ device: d, connection: onlineByJid.get(d.jid)! }));
+
+  const contactOf = (phoneNumber: string) => {
+    const contact = directory.contacts.get(phoneNumber);
+    if (!contact) throw new Error(`no simulated contact ${phoneNumber}`);
+    return contact;
+  };
+
+  const fake: FakeWhatsApp = {
     wsUrl: `ws://127.0.0.1:${server.addr.port}/ws/chat`,
+    controlUrl: `http://127.0.0.1:${server.addr.port}/control`,
     rootPublicKey: certificates.rootPublicKey,
     rootPublicKeyBase64: base64(certificates.rootPublicKey),
     pairWithQr,
@@ -225,9 +309,91 @@ export function startFakeWhatsApp(): Promise<FakeWhatsApp> {
       for (const connection of onlineOf(phoneOrJid)) connection.close();
       return Promise.resolve();
     },
+    addContact({ phoneNumber, pushName }) {
+      if (directory.contacts.has(phoneNumber)) return;
+      directory.contacts.set(
+        phoneNumber,
+        new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser()),
+      );
+    },
+    async deliverText({ from, to, text }) {
+      const contact = contactOf(from);
+      const id = `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
+      const targets = onlineDevicesOf(to);
+      if (targets.length === 0) throw new Error(`no online device of ${to}`);
+      for (const { device, connection } of targets) {
+        const { type, ciphertext } = await contact.encryptText(
+          device.lid,
+          text,
+          () => companionBundle(device, device.lid),
+        );
+        connection.send({
+          tag: "message",
+          attrs: {
+            from: contact.jid,
+            type: "text",
+            id,
+            t: unixNow(),
+            notify: contact.pushName ?? "",
+            sender_lid: contact.lid,
+          },
+          content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+        });
+      }
+      return { id };
+    },
+    receivedMessages(filter = {}) {
+      return received.filter((m) =>
+        (!filter.from || m.from === filter.from) && (!filter.to || m.to === filter.to)
+      );
+    },
+    async waitForReceived(predicate, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        const found = received.find(predicate);
+        if (found) return found;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error("no matching message received in time");
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            receivedWaiters.delete(wake);
+            resolve();
+          };
+          receivedWaiters.add(wake);
+          timer = setTimeout(wake, remaining);
+        });
+        clearTimeout(timer);
+      }
+    },
+    sendReceipt({ from, to, ids, type }) {
+      const contact = contactOf(from);
+      const [first, ...rest] = ids;
+      for (const { connection } of onlineDevicesOf(to)) {
+        connection.send({
+          tag: "receipt",
+          attrs: {
+            from: contact.jid,
+            id: first,
+            t: unixNow(),
+            ...(type === "read" ? { type: "read" } : {}),
+          },
+          content: rest.length
+            ? [{
+              tag: "list",
+              attrs: {},
+              content: rest.map((id) => ({ tag: "item", attrs: { id } })),
+            }]
+            : undefined,
+        });
+      }
+      return Promise.resolve();
+    },
     async close() {
       for (const connection of [...connections]) connection.close();
       await server.shutdown();
     },
-  });
+  };
+  handlers.control = controlApi(fake);
+  return Promise.resolve(fake);
 }

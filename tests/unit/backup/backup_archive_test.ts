@@ -6,6 +6,7 @@ import {
   verifyArchive,
 } from "../../../src/backup/backup_archive.ts";
 import type { SessionId } from "../../../src/domain/session_id.ts";
+import { createAesGcmCodec } from "../../../src/persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
 import { testLogger } from "../../support/logger.ts";
 import { snapshotTree, withTempDir } from "../../support/temp_dir.ts";
@@ -180,6 +181,37 @@ Deno.test("a backup taken while auth files are being written holds a state the f
       writing = false;
       await writer;
       await store.close();
+    }
+  });
+});
+
+Deno.test("an encrypted data directory round-trips, and its files decrypt with the same key", async () => {
+  await withTempDir(async (root) => {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const creds = new TextEncoder().encode('{"registrationId":7}');
+    const open = async (dataDir: string) => {
+      const store = new FileSessionStore({
+        dataDir,
+        logger: testLogger(),
+        codec: await createAesGcmCodec(key),
+      });
+      await store.open();
+      return store;
+    };
+    const original = await open(`${root}/data`);
+    await original.auth("shop-1" as SessionId).write(new Map([["creds.json", creds]]));
+    const report = await createBackup(`${root}/data`, `${root}/backup.tar`);
+    await original.close();
+    assert.deepEqual(report.warnings, [], "ciphertext is not mistaken for broken JSON");
+
+    await restoreBackup(`${root}/backup.tar`, `${root}/restored`);
+    const onDisk = await Deno.readFile(`${root}/restored/shop-1/creds.json`);
+    assert.notDeepEqual(onDisk, creds, "still encrypted");
+    const restored = await open(`${root}/restored`);
+    try {
+      assert.deepEqual(await restored.auth("shop-1" as SessionId).read("creds.json"), creds);
+    } finally {
+      await restored.close();
     }
   });
 });

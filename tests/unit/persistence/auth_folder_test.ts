@@ -171,6 +171,8 @@ Deno.test("auth().delete() tolerates another writer adding files to the folder m
 
 Deno.test("the codec encodes what is stored and decodes what is read", async () => {
   const reversing: AuthFileCodec = {
+    encrypts: false,
+    isCurrent: () => true,
     encode: (data) => Promise.resolve(data.slice().reverse()),
     decode: (data) => Promise.resolve(data.slice().reverse()),
   };

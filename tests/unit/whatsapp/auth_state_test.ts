@@ -3,6 +3,7 @@ import { Buffer } from "node:buffer";
 import { proto, useMultiFileAuthState } from "@whiskeysockets/baileys";
 import type { AuthFiles } from "../../../src/domain/session_store.ts";
 import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
+import { createAesGcmCodec } from "../../../src/persistence/encrypted_auth_file.ts";
 import { SessionIdSchema } from "../../../src/domain/session_id.ts";
 import {
   CredentialsUnreadableError,
@@ -131,6 +132,29 @@ Deno.test("an unreadable key file reads as missing", async () => {
     const auth = await openAuthState(store.auth(ID), { logger });
     await Deno.writeTextFile(`${dir}/s1/pre-key-9.json`, '{"public": ');
     assert.deepEqual(await auth.state.keys.get("pre-key", ["9"]), {});
+  });
+});
+
+Deno.test("a key file that fails to decrypt (tampered) reads as missing", async () => {
+  await withTempDir(async (dir) => {
+    const codec = await createAesGcmCodec(crypto.getRandomValues(new Uint8Array(32)));
+    const store = new FileSessionStore({ dataDir: dir, logger, codec });
+    await store.open();
+    try {
+      const auth = await openAuthState(store.auth(ID), { logger });
+      await auth.state.keys.set({
+        "pre-key": { "9": { public: new Uint8Array(32), private: new Uint8Array(32) } },
+      });
+      await auth.close();
+      const path = `${dir}/s1/pre-key-9.json`;
+      const bytes = await Deno.readFile(path);
+      bytes[bytes.length - 1] ^= 0xff;
+      await Deno.writeFile(path, bytes);
+      const reopened = await openAuthState(store.auth(ID), { logger });
+      assert.deepEqual(await reopened.state.keys.get("pre-key", ["9"]), {});
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -1,0 +1,234 @@
+import { join } from "node:path";
+import { EncryptionKeyError, PersistenceError } from "../domain/errors.ts";
+import type { SessionId } from "../domain/session_id.ts";
+import type { Logger } from "../logger.ts";
+import { writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
+import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
+import { authFileNames } from "./auth_folder.ts";
+import { CREDS_FILE_NAME, KEY_CHECK_FILE_NAME, KEY_ROTATION_FILE_NAME } from "./data_dir_layout.ts";
+import { isEncryptedAuthFile } from "./encrypted_auth_file.ts";
+import { readRegularFile } from "./read_regular_file.ts";
+
+const encoder = new TextEncoder();
+const KEY_CHECK_PLAINTEXT = encoder.encode("wa-gateway encryption key check v1");
+/** No session id is empty, so the key check can never be mistaken for an auth file. */
+const KEY_CHECK_REF: AuthFileRef = { sessionId: "", name: KEY_CHECK_FILE_NAME };
+/** How many files of one folder are re-encoded per atomic batch (bounds memory). */
+const REENCODE_BATCH = 256;
+/** Temporary files written (and synced) at once within a batch: fsyncs overlap on most disks. */
+const WRITE_CONCURRENCY = 32;
+/** Session folders migrated at once. */
+const FOLDER_CONCURRENCY = 4;
+
+/** Options of {@linkcode prepareAuthAtRest}. */
+export interface PrepareAuthAtRestOptions {
+  dataDir: string;
+  /** The session folders that hold auth files. */
+  sessionIds: readonly SessionId[];
+  codec: AuthFileCodec;
+  logger: Logger;
+}
+
+/**
+ * Makes the auth files at rest fit the codec, as the store opens (lock held, nothing written
+ * yet). First it checks, without writing: no key rotation left half-done; with a key, the key
+ * check file and every session's `creds.json` decrypt; without one, no session is encrypted. Any
+ * mismatch throws `EncryptionKeyError` and no file has changed. Then, with a key, it writes the
+ * key check if absent and encrypts the plaintext folders, `creds.json` last, so a folder whose
+ * `creds.json` is encrypted is wholly encrypted. Returns the migrated sessions.
+ *
+ * @example
+ * ```ts
+ * await prepareAuthAtRest({ dataDir, sessionIds: ["shop-1"], codec, logger });
+ * ```
+ */
+export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Promise<SessionId[]> {
+  const { dataDir, codec, logger } = options;
+  if ((await readRegularFile(join(dataDir, KEY_ROTATION_FILE_NAME))).kind !== "missing") {
+    throw new EncryptionKeyError(
+      "key_rotation_incomplete",
+      `A key rotation of ${dataDir} was interrupted: run 'deno task rotate-key' again with the ` +
+        "same keys before starting the gateway",
+    );
+  }
+  const check = await readRegularFile(join(dataDir, KEY_CHECK_FILE_NAME));
+  if (check.kind === "not_regular") {
+    throw new PersistenceError(`${join(dataDir, KEY_CHECK_FILE_NAME)} is not a regular file`);
+  }
+  if (check.kind === "file") {
+    if (!codec.encrypts) {
+      throw new EncryptionKeyError(
+        "encryption_key_required",
+        `The auth files in ${dataDir} are encrypted but no SESSIONS_ENCRYPTION_KEY is set`,
+      );
+    }
+    if (!(await keyCheckMatches(codec, check.data))) throw keyMismatch(dataDir, []);
+  }
+
+  const toMigrate: SessionId[] = [];
+  const encryptedWithoutKey: SessionId[] = [];
+  const undecryptable: SessionId[] = [];
+  for (const id of options.sessionIds) {
+    const state = await probeFolder(dataDir, id, codec);
+    if (state === "plaintext") toMigrate.push(id);
+    else if (state === "needs_key") encryptedWithoutKey.push(id);
+    else if (state === "wrong_key") undecryptable.push(id);
+  }
+  if (encryptedWithoutKey.length > 0) {
+    throw new EncryptionKeyError(
+      "encryption_key_required",
+      `Sessions ${list(encryptedWithoutKey)} have encrypted auth files but no ` +
+        "SESSIONS_ENCRYPTION_KEY is set",
+    );
+  }
+  if (undecryptable.length > 0) throw keyMismatch(dataDir, undecryptable);
+
+  if (!codec.encrypts) return [];
+  if (check.kind === "missing") {
+    await writeFileAtomic(join(dataDir, KEY_CHECK_FILE_NAME), await keyCheck(codec));
+  }
+  // Every worker is awaited, even after a failure, so none writes after the store gives up its
+  // lock; after a failure no worker starts another folder.
+  let next = 0;
+  let failed = false;
+  const migrate = async () => {
+    while (!failed && next < toMigrate.length) {
+      const id = toMigrate[next++];
+      try {
+        const files = await reencodeAuthFolder(
+          dataDir,
+          id,
+          async (stored, file) =>
+            codec.isCurrent(stored) ? undefined : await codec.encode(stored, file),
+        );
+        logger.info({ sessionId: id, files }, "encrypted a plaintext auth folder");
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(FOLDER_CONCURRENCY, toMigrate.length) }, migrate);
+  const failure = (await Promise.allSettled(workers)).find((result) =>
+    result.status === "rejected"
+  );
+  if (failure) throw failure.reason;
+  return toMigrate;
+}
+
+/**
+ * What a session folder holds, judged by its `creds.json` (written last by every migration), or
+ * by every file when there is none. With a key, one encrypted file is trial-decrypted.
+ */
+async function probeFolder(
+  dataDir: string,
+  sessionId: SessionId,
+  codec: AuthFileCodec,
+): Promise<"current" | "plaintext" | "needs_key" | "wrong_key"> {
+  const dir = join(dataDir, sessionId);
+  const names = await authFileNames(dir);
+  const probed = names.includes(CREDS_FILE_NAME) ? [CREDS_FILE_NAME] : names;
+  let plaintext = false;
+  let tried = false;
+  for (const name of probed) {
+    const read = await readRegularFile(join(dir, name));
+    if (read.kind !== "file") continue;
+    if (!isEncryptedAuthFile(read.data)) {
+      plaintext = true;
+      continue;
+    }
+    if (!codec.encrypts) return "needs_key";
+    if (tried) continue;
+    tried = true;
+    try {
+      await codec.decode(read.data, { sessionId, name });
+    } catch {
+      return "wrong_key";
+    }
+  }
+  return plaintext && codec.encrypts ? "plaintext" : "current";
+}
+
+/**
+ * Rewrites the auth files of one session folder through `transform` (which returns the new
+ * stored bytes, or `undefined` to leave a file as it is). Each file is replaced atomically once
+ * its new content is durable; `creds.json` goes last. Returns how many files changed.
+ *
+ * @example
+ * ```ts
+ * await reencodeAuthFolder(dataDir, id, (stored, file) => codec.encode(stored, file));
+ * ```
+ */
+export async function reencodeAuthFolder(
+  dataDir: string,
+  sessionId: SessionId,
+  transform: (stored: Uint8Array, file: AuthFileRef) => Promise<Uint8Array | undefined>,
+): Promise<number> {
+  const dir = join(dataDir, sessionId);
+  const all = await authFileNames(dir);
+  const names = all.filter((name) => name !== CREDS_FILE_NAME);
+  if (all.length > names.length) names.push(CREDS_FILE_NAME);
+  let changed = 0;
+  let batch = new Map<string, Uint8Array>();
+  const commit = async () => {
+    if (batch.size === 0) return;
+    await writeFilesAtomic(dir, batch, { concurrency: WRITE_CONCURRENCY });
+    changed += batch.size;
+    batch = new Map();
+  };
+  for (const name of names) {
+    // creds.json alone in the last batch: it is the folder's "done" marker.
+    if (name === CREDS_FILE_NAME || batch.size >= REENCODE_BATCH) await commit();
+    const read = await readRegularFile(join(dir, name));
+    if (read.kind !== "file") continue;
+    const next = await transform(read.data, { sessionId, name });
+    if (next !== undefined) batch.set(name, next);
+  }
+  await commit();
+  return changed;
+}
+
+/**
+ * The key check: a constant encrypted with the codec's key, stored beside the auth files.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic(join(dataDir, KEY_CHECK_FILE_NAME), await keyCheck(codec));
+ * ```
+ */
+export function keyCheck(codec: AuthFileCodec): Promise<Uint8Array> {
+  return codec.encode(KEY_CHECK_PLAINTEXT, KEY_CHECK_REF);
+}
+
+/**
+ * Whether `stored` is a key check made with the codec's key.
+ *
+ * @example
+ * ```ts
+ * if (!(await keyCheckMatches(codec, stored))) throw new Error("wrong key");
+ * ```
+ */
+export async function keyCheckMatches(codec: AuthFileCodec, stored: Uint8Array): Promise<boolean> {
+  if (!codec.encrypts || !isEncryptedAuthFile(stored)) return false;
+  try {
+    const plain = await codec.decode(stored, KEY_CHECK_REF);
+    return plain.length === KEY_CHECK_PLAINTEXT.length &&
+      plain.every((byte, i) => byte === KEY_CHECK_PLAINTEXT[i]);
+  } catch {
+    return false;
+  }
+}
+
+function keyMismatch(dataDir: string, sessions: SessionId[]): EncryptionKeyError {
+  const which = sessions.length > 0 ? ` (sessions ${list(sessions)})` : "";
+  return new EncryptionKeyError(
+    "encryption_key_mismatch",
+    `SESSIONS_ENCRYPTION_KEY does not decrypt the auth files in ${dataDir}${which}; ` +
+      "nothing was changed",
+  );
+}
+
+function list(ids: SessionId[]): string {
+  const shown = ids.slice(0, 10).join(", ");
+  return ids.length > 10 ? `${shown} and ${ids.length - 10} more` : shown;
+}

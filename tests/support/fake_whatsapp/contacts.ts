@@ -1,0 +1,140 @@
+import {
+  addTransactionCapability,
+  type BinaryNode,
+  DEFAULT_CONNECTION_CONFIG,
+  initAuthCreds,
+  parseAndInjectE2ESessions,
+  proto,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+  unpadRandomMax16,
+  writeRandomPadMax16,
+  xmppPreKey,
+  xmppSignedPreKey,
+} from "@whiskeysockets/baileys";
+import { Curve } from "@whiskeysockets/baileys";
+import pino from "pino";
+
+const silent = pino({ level: "silent" });
+const ONE_TIME_PRE_KEYS = 50;
+
+/** An in-memory Signal key store, all a simulated phone needs. */
+function memoryKeyStore(): SignalKeyStore {
+  const data = new Map<string, unknown>();
+  return {
+    get: (type, ids) => {
+      const result: Record<string, unknown> = {};
+      for (const id of ids) {
+        const value = data.get(`${type}:${id}`);
+        if (value !== undefined) result[id] = value;
+      }
+      return Promise.resolve(result as { [id: string]: SignalDataTypeMap[typeof type] });
+    },
+    set: (changes: SignalDataSet) => {
+      for (const [type, values] of Object.entries(changes)) {
+        for (const [id, value] of Object.entries(values ?? {})) {
+          if (value) data.set(`${type}:${id}`, value);
+          else data.delete(`${type}:${id}`);
+        }
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * A simulated contact: a phone with its own Signal identity that companions can write to (the
+ * fake decrypts and records what they sent) and that can write to companions.
+ */
+export class SimulatedContact {
+  readonly phoneNumber: string;
+  readonly pushName: string | null;
+  /** The user-level LID, e.g. `200000000000002@lid`. */
+  readonly lid: string;
+  readonly #creds = initAuthCreds();
+  readonly #keys: SignalKeyStore;
+  readonly #repository;
+  readonly #preKeys = new Map<number, { public: Uint8Array; private: Uint8Array }>();
+
+  constructor(phoneNumber: string, pushName: string | null, lidUser: string) {
+    this.phoneNumber = phoneNumber;
+    this.pushName = pushName;
+    this.lid = `${lidUser}@lid`;
+    const store = memoryKeyStore();
+    this.#keys = addTransactionCapability(store, silent, {
+      maxCommitRetries: 1,
+      delayBetweenTriesMs: 1,
+    });
+    const preKeys: Record<string, { public: Uint8Array; private: Uint8Array }> = {};
+    for (let id = 1; id <= ONE_TIME_PRE_KEYS; id++) {
+      const pair = Curve.generateKeyPair();
+      this.#preKeys.set(id, pair);
+      preKeys[String(id)] = pair;
+    }
+    void store.set({ "pre-key": preKeys });
+    this.#repository = DEFAULT_CONNECTION_CONFIG.makeSignalRepository(
+      { creds: this.#creds, keys: this.#keys },
+      silent,
+      () => Promise.resolve([]),
+    );
+  }
+
+  get jid(): string {
+    return `${this.phoneNumber}@s.whatsapp.net`;
+  }
+
+  /** The key bundle a companion fetches to start a session with this contact. */
+  bundle(jid: string): BinaryNode {
+    const content: BinaryNode[] = [
+      { tag: "registration", attrs: {}, content: encodeU32(this.#creds.registrationId) },
+      { tag: "type", attrs: {}, content: new Uint8Array([5]) },
+      { tag: "identity", attrs: {}, content: this.#creds.signedIdentityKey.public },
+      xmppSignedPreKey(this.#creds.signedPreKey),
+    ];
+    // Each one-time pre-key is handed out once, as the real server does.
+    const next = this.#preKeys.entries().next();
+    if (!next.done) {
+      const [id, pair] = next.value;
+      this.#preKeys.delete(id);
+      content.push(xmppPreKey(pair, id));
+    }
+    return { tag: "user", attrs: { jid }, content };
+  }
+
+  /** Decrypts a copy of a message a companion (`senderJid`) sent to this contact. */
+  async decrypt(senderJid: string, type: "pkmsg" | "msg", ciphertext: Uint8Array) {
+    const padded = await this.#repository.decryptMessage({
+      jid: senderJid,
+      type,
+      ciphertext: Buffer.from(ciphertext),
+    });
+    return proto.Message.decode(unpadRandomMax16(padded));
+  }
+
+  /**
+   * Encrypts a text for one companion device; starts a Signal session from the device's uploaded
+   * keys (`bundle`) when there is none yet.
+   */
+  async encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
+    const existing = await this.#repository.validateSession(deviceJid);
+    if (!existing.exists) {
+      const user = bundle();
+      if (!user) throw new Error(`no keys uploaded for ${deviceJid}`);
+      const list: BinaryNode = {
+        tag: "iq",
+        attrs: {},
+        content: [{ tag: "list", attrs: {}, content: [user] }],
+      };
+      await parseAndInjectE2ESessions(list, this.#repository);
+    }
+    const plaintext = writeRandomPadMax16(proto.Message.encode({ conversation: text }).finish());
+    return await this.#repository.encryptMessage({ jid: deviceJid, data: plaintext });
+  }
+}
+
+function encodeU32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value);
+  return bytes;
+}

@@ -1,0 +1,124 @@
+import {
+  type BinaryNode,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  jidDecode,
+} from "@whiskeysockets/baileys";
+import type { SimulatedContact } from "./contacts.ts";
+import type { DeviceRegistry, FakeDevice } from "./devices.ts";
+
+/** Who a JID (PN or LID, with or without a device) names on the fake server. */
+export type Resolved =
+  | { kind: "contact"; contact: SimulatedContact }
+  | { kind: "account"; devices: FakeDevice[] }
+  | { kind: "unknown" };
+
+/** Looks users up by phone number or LID, and answers usync and key bundle queries. */
+export class Directory {
+  readonly contacts = new Map<string, SimulatedContact>();
+  constructor(readonly registry: DeviceRegistry) {}
+
+  resolve(jid: string): Resolved {
+    const decoded = jidDecode(jid);
+    if (!decoded?.user) return { kind: "unknown" };
+    const contact = decoded.server === "lid"
+      ? [...this.contacts.values()].find((c) => c.lid === `${decoded.user}@lid`)
+      : this.contacts.get(decoded.user);
+    if (contact) return { kind: "contact", contact };
+    const devices = this.registry.all().filter((d) =>
+      !d.removed &&
+      (decoded.server === "lid"
+        ? d.lid.startsWith(`${decoded.user}:`)
+        : d.phoneNumber === decoded.user)
+    );
+    const wanted = decoded.device
+      ? devices.filter((d) => d.deviceNumber === decoded.device)
+      : devices;
+    return wanted.length ? { kind: "account", devices: wanted } : { kind: "unknown" };
+  }
+
+  usync(node: BinaryNode): BinaryNode {
+    const usync = getBinaryNodeChild(node, "usync")!;
+    const users = getBinaryNodeChildren(getBinaryNodeChild(usync, "list"), "user");
+    const answers = users.map((user): BinaryNode => {
+      const jid = user.attrs.jid;
+      const found = this.resolve(jid);
+      const deviceList: BinaryNode[] = found.kind === "contact"
+        ? [{ tag: "device", attrs: { id: "0" } }]
+        : found.kind === "account"
+        ? found.devices.map((d) => ({
+          tag: "device",
+          attrs: { id: String(d.deviceNumber), "key-index": "1" },
+        }))
+        : [];
+      const content: BinaryNode[] = [{
+        tag: "devices",
+        attrs: {},
+        content: [{ tag: "device-list", attrs: {}, content: deviceList }],
+      }];
+      // Accounts get no LID here: it would make the client refresh sessions with their phones,
+      // which the fake does not simulate.
+      if (found.kind === "contact") {
+        content.push({ tag: "lid", attrs: { val: found.contact.lid } });
+      }
+      return { tag: "user", attrs: { jid }, content };
+    });
+    return {
+      tag: "iq",
+      attrs: { type: "result" },
+      content: [{
+        tag: "usync",
+        attrs: usync.attrs,
+        content: [
+          {
+            tag: "result",
+            attrs: {},
+            content: [{ tag: "devices", attrs: {} }, { tag: "lid", attrs: {} }],
+          },
+          { tag: "list", attrs: {}, content: answers },
+        ],
+      }],
+    };
+  }
+
+  keyBundles(node: BinaryNode): BinaryNode {
+    const users = getBinaryNodeChildren(getBinaryNodeChild(node, "key"), "user");
+    const answers = users.map((user): BinaryNode => {
+      const jid = user.attrs.jid;
+      const found = this.resolve(jid);
+      if (found.kind === "contact") return found.contact.bundle(jid);
+      const device = found.kind === "account" && found.devices.length === 1
+        ? found.devices[0]
+        : undefined;
+      const bundle = device && companionBundle(device, jid);
+      return bundle ?? {
+        tag: "user",
+        attrs: { jid },
+        content: [{ tag: "error", attrs: { code: "404", text: "item-not-found" } }],
+      };
+    });
+    return {
+      tag: "iq",
+      attrs: { type: "result" },
+      content: [{ tag: "list", attrs: {}, content: answers }],
+    };
+  }
+}
+
+/** A companion's key bundle from what it uploaded; each one-time pre-key is handed out once. */
+export function companionBundle(device: FakeDevice, jid: string): BinaryNode | null {
+  const upload = device.upload;
+  if (!upload) return null;
+  const content: BinaryNode[] = [
+    { tag: "registration", attrs: {}, content: upload.registration },
+    { tag: "type", attrs: {}, content: new Uint8Array([5]) },
+    { tag: "identity", attrs: {}, content: upload.identity },
+    upload.signedPreKey,
+  ];
+  const preKey = upload.preKeys.shift();
+  if (preKey) {
+    content.push(preKey);
+    device.preKeyCount = Math.max(0, device.preKeyCount - 1);
+  }
+  return { tag: "user", attrs: { jid }, content };
+}
