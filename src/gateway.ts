@@ -27,7 +27,7 @@ export interface Gateway {
   manager: SessionManager;
   events: EventBus;
   restoreReport: RestoreReport;
-  /** What `/metrics` reports; messaging and webhooks increment their counters here. */
+  /** What `/metrics` reports; code with no event or store edge (webhooks) increments it here. */
   metrics: GatewayMetrics;
   /** The bound address (the port is real even when `config.port` was 0). */
   address: { hostname: string; port: number };
