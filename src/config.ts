@@ -81,6 +81,8 @@ const EnvSchema = z.object({
   RECONNECT_INITIAL_DELAY_MS: integer(10, 600_000).default(1_000),
   RECONNECT_MAX_DELAY_MS: integer(100, 3_600_000).default(60_000),
   BAILEYS_LOG_LEVEL: z.enum(LOG_LEVELS).default("warn"),
+  /** Whether `GET /metrics` is served (it is open, like `/health`). */
+  METRICS_ENABLED: z.enum(["true", "false", "1", "0"]).default("true"),
   /** Shown on the phone under "Linked devices". */
   WA_DEVICE_NAME: z.string().min(1).max(50).default("WA Gateway"),
   /** Test/staging only: WhatsApp WebSocket URL (Baileys' `waWebSocketUrl`). */
@@ -122,6 +124,7 @@ export interface Config {
   encryptionKey: SecretSource<Uint8Array>;
   /** Origins allowed by CORS; empty means CORS is off. */
   corsOrigins: string[];
+  metricsEnabled: boolean;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       file: e.SESSIONS_ENCRYPTION_KEY_FILE,
     },
     corsOrigins: e.CORS_ORIGINS ?? [],
+    metricsEnabled: e.METRICS_ENABLED === "true" || e.METRICS_ENABLED === "1",
     whatsapp: {
       wsUrl: e.WA_WS_URL,
       testRootPublicKey: e.WA_TEST_ROOT_PUBKEY ? decodeBase64(e.WA_TEST_ROOT_PUBKEY)! : undefined,

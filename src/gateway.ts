@@ -5,10 +5,12 @@ import { type RestoreReport, SessionManager } from "./domain/session_manager.ts"
 import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
+import { GatewayMetrics } from "./observability/gateway_metrics.ts";
+import { TimedSessionStore } from "./observability/timed_session_store.ts";
 import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
-import { configuredApiKey, dataDirApiKey } from "./secrets/api_key.ts";
+import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 export interface GatewayOptions {
@@ -25,6 +27,8 @@ export interface Gateway {
   manager: SessionManager;
   events: EventBus;
   restoreReport: RestoreReport;
+  /** What `/metrics` reports; code with no event or store edge (webhooks) increments it here. */
+  metrics: GatewayMetrics;
   /** The bound address (the port is real even when `config.port` was 0). */
   address: { hostname: string; port: number };
   /** Resolves when every restored session has settled. */
@@ -44,12 +48,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   // Key settings are checked before the data directory is touched.
   const configured = await configuredApiKey(config.apiKey, logger);
-  const store = options.store ??
-    new FileSessionStore({
-      dataDir: config.dataDir,
-      logger: logger.child({ component: "store" }),
-      codec: await authFileCodec(config, logger),
-    });
+  const metrics = new GatewayMetrics();
+  const store = new TimedSessionStore(
+    options.store ??
+      new FileSessionStore({
+        dataDir: config.dataDir,
+        logger: logger.child({ component: "store" }),
+        codec: await authFileCodec(config, logger),
+      }),
+    metrics.recordPersistenceWrite,
+  );
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
@@ -60,11 +68,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: options.connections,
     restoreConcurrency: config.restoreConcurrency,
   });
+  metrics.trackSessions(() => manager.list());
+  metrics.observe(events);
 
   const restoreReport = await manager.restore();
-  let apiKey: string;
+  let apiKey: ResolvedApiKey;
   try {
-    ({ key: apiKey } = configured ?? await dataDirApiKey(config.dataDir, logger));
+    apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
   } catch (error) {
     await manager.shutdown();
     await store.close();
@@ -90,8 +100,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     closing: closing.signal,
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    apiKey,
+    apiKey: apiKey.key,
     corsOrigins: config.corsOrigins,
+    metrics: config.metricsEnabled ? metrics : undefined,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
@@ -103,7 +114,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     app.fetch,
   );
   const address = await listening.promise;
-  logger.info({ url: `http://${address.hostname}:${address.port}` }, "gateway listening");
+  // The one line an operator needs: where to reach it, what it serves, how to authenticate.
+  logger.info(
+    {
+      url: `http://${address.hostname}:${address.port}`,
+      dataDir: config.dataDir,
+      sessionsRestored: restoreReport.restored.length,
+      // Where the key is, never the key: API_KEY, API_KEY_FILE or the data directory's file.
+      apiKeySource: apiKey.source,
+      ...(apiKey.path ? { apiKeyFile: apiKey.path } : {}),
+      docs: `http://${address.hostname}:${address.port}/docs`,
+    },
+    "gateway listening",
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -114,7 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await store.close();
     })();
 
-  return { manager, events, restoreReport, address, restored, shutdown };
+  return { manager, events, restoreReport, metrics, address, restored, shutdown };
 }
 
 /** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */

@@ -4,14 +4,15 @@ import { cors } from "hono/cors";
 import type { EventBus } from "../domain/events.ts";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
+import type { GatewayMetrics } from "../observability/gateway_metrics.ts";
+import { registerApiDocs } from "./api_docs.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
+import { countRequests } from "./request_metrics.ts";
 import { registerEventRoutes } from "./routes/event_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
-import { registerMetricsRoutes } from "./routes/metrics_routes.ts";
-import { createGatewayMetrics } from "../observability/gateway_metrics.ts";
-import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
+import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
 
@@ -28,6 +29,8 @@ export interface AppDependencies {
   apiKey: string;
   /** Origins allowed to call the API from a browser; CORS is off when empty or absent. */
   corsOrigins?: readonly string[];
+  /** Counts requests and serves `/metrics`; without it there is no `/metrics`. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -40,6 +43,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       if (!result.success) return validationErrorResponse(result.error, c);
     },
   });
+  if (deps.metrics) app.use("*", countRequests(deps.metrics.httpRequests));
 
   if (deps.corsOrigins?.length) {
     app.use(
@@ -52,15 +56,6 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       }),
     );
   }
-  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
-    type: "apiKey",
-    in: "header",
-    name: "X-Api-Key",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
-    type: "http",
-    scheme: "bearer",
-  });
   // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
   app.use("/api/*", apiKeyAuth(deps.apiKey));
   app.use(
@@ -80,10 +75,10 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
-  registerMessageRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager, () => deps.metrics?.messagesSent.inc());
   registerEventRoutes(app, deps.events, deps.closing ?? new AbortController().signal);
-  registerMetricsRoutes(app, createGatewayMetrics(deps.manager, deps.events));
-  registerOpenApiRoutes(app, "0.1.0");
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
+  registerApiDocs(app);
 
   app.notFound((c) =>
     c.json(

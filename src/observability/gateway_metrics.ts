@@ -1,34 +1,158 @@
 import type { EventBus } from "../domain/events.ts";
-import { SESSION_STATUSES } from "../domain/session.ts";
-import type { SessionManager } from "../domain/session_manager.ts";
-import { MetricsRegistry } from "./metrics.ts";
+import { SESSION_STATUSES, type SessionStatus } from "../domain/session.ts";
+import { Counter, Gauge, Histogram, MetricsRegistry } from "./metrics_registry.ts";
+import type { PersistenceWriteKind } from "./timed_session_store.ts";
+
+/** Buckets of `wa_persistence_write_seconds`: an fsynced write takes from ~0.1 ms to seconds. */
+export const PERSISTENCE_WRITE_BUCKETS = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+] as const;
+
+/** Results of a webhook delivery attempt, as `wa_webhook_deliveries_total{result}` counts them. */
+export const WEBHOOK_RESULTS = ["success", "failure"] as const;
+export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 
 /**
- * The gateway's metrics: sessions by status (read at scrape time), and counters fed by the
- * event bus, so nothing else has to know metrics exist.
+ * Every metric the gateway exposes at `/metrics`. One instance per gateway (tests get their own),
+ * created by `startGateway` and reachable as `gateway.metrics`. Most values are fed without
+ * threading this object through the code: session counts are read from the manager at scrape
+ * time; reconnects, received messages and message status updates come from the event bus
+ * (`observe`); persistence latency from the store decorator (`recordPersistenceWrite`); HTTP
+ * requests from a middleware; sent messages from the message route.
+ *
+ * Webhooks increment `webhookDeliveries` directly or, if they publish events on the bus, through
+ * a case in `observe`.
+ *
+ * @example
+ * ```ts
+ * const metrics = new GatewayMetrics();
+ * metrics.trackSessions(() => manager.list());
+ * const stop = metrics.observe(events);
+ * metrics.messagesSent.inc();
+ * metrics.webhookDeliveries.inc({ result: "failure" });
+ * metrics.registry.render();
+ * ```
  */
-export function createGatewayMetrics(manager: SessionManager, events: EventBus): MetricsRegistry {
-  const registry = new MetricsRegistry();
-  registry.gauge("wa_sessions", "Sessions by status.", (gauge) => {
-    const counts = new Map<string, number>(SESSION_STATUSES.map((s) => [s, 0]));
-    for (const session of manager.list()) {
-      counts.set(session.status, (counts.get(session.status) ?? 0) + 1);
-    }
-    gauge.setAll([...counts].map(([status, n]) => [{ status }, n]));
-  });
-  const reconnects = registry.counter(
-    "wa_session_reconnects_total",
-    "Times a session lost its connection and started reconnecting.",
+export class GatewayMetrics {
+  readonly registry = new MetricsRegistry();
+
+  /** Times a session entered `reconnecting` (a dropped connection, or a failed retry). */
+  readonly sessionReconnects = this.registry.register(
+    new Counter({
+      name: "wa_session_reconnects_total",
+      help: "Times a session's connection dropped and a reconnect was scheduled.",
+    }),
   );
-  const received = registry.counter("wa_messages_received_total", "Messages received.");
-  const statuses = registry.counter(
-    "wa_message_status_updates_total",
-    "Status updates (server_ack, delivered, read) of sent messages.",
+
+  /** Time from a store write being requested to it being durable, by kind. */
+  readonly persistenceWriteSeconds = this.registry.register(
+    new Histogram<"kind">({
+      name: "wa_persistence_write_seconds",
+      help: "Time for a session store write (metadata or auth files) to become durable.",
+      labelNames: ["kind"],
+      initialLabels: [{ kind: "metadata" }, { kind: "auth" }],
+      buckets: PERSISTENCE_WRITE_BUCKETS,
+    }),
   );
-  events.subscribe((event) => {
-    if (event.type === "session.status" && event.status === "reconnecting") reconnects.inc();
-    if (event.type === "message.received") received.inc();
-    if (event.type === "message.status") statuses.inc({ status: event.message.status });
-  });
-  return registry;
+
+  /** HTTP requests by method, route pattern (not the raw path) and status code. */
+  readonly httpRequests = this.registry.register(
+    new Counter<"method" | "route" | "status">({
+      name: "wa_http_requests_total",
+      help: "HTTP requests served, by method, route pattern and status code.",
+      labelNames: ["method", "route", "status"],
+    }),
+  );
+
+  /** Messages accepted by WhatsApp's server when sent. Incremented by the message route. */
+  readonly messagesSent = this.registry.register(
+    new Counter({ name: "wa_messages_sent_total", help: "Messages sent through the gateway." }),
+  );
+
+  /** Messages received from WhatsApp, from the event bus. */
+  readonly messagesReceived = this.registry.register(
+    new Counter({
+      name: "wa_messages_received_total",
+      help: "Messages received from WhatsApp.",
+    }),
+  );
+
+  /** Status updates (server_ack, delivered, read, error) of sent messages, from the event bus. */
+  readonly messageStatusUpdates = this.registry.register(
+    new Counter<"status">({
+      name: "wa_message_status_updates_total",
+      help: "Status updates (server_ack, delivered, read, error) of sent messages.",
+      labelNames: ["status"],
+    }),
+  );
+
+  /** Webhook delivery attempts by result. Incremented by the webhook dispatcher. */
+  readonly webhookDeliveries = this.registry.register(
+    new Counter<"result">({
+      name: "wa_webhook_deliveries_total",
+      help: "Webhook delivery attempts, by result.",
+      labelNames: ["result"],
+      initialLabels: WEBHOOK_RESULTS.map((result) => ({ result })),
+    }),
+  );
+
+  #sessions: () => Iterable<{ status: SessionStatus }> = () => [];
+
+  constructor() {
+    this.registry.register(
+      new Gauge<"status">({
+        name: "wa_sessions",
+        help: "Sessions by status.",
+        labelNames: ["status"],
+        collect: () => this.#countSessions(),
+      }),
+    );
+  }
+
+  /** Reports `wa_sessions` from `list()` at every scrape. */
+  trackSessions(list: () => Iterable<{ status: SessionStatus }>): void {
+    this.#sessions = list;
+  }
+
+  /** Counts what the event bus reports; returns a function that stops it. */
+  observe(bus: EventBus): () => void {
+    return bus.subscribe((event) => {
+      switch (event.type) {
+        case "session.status":
+          if (event.status === "reconnecting" && event.previousStatus !== "reconnecting") {
+            this.sessionReconnects.inc();
+          }
+          break;
+        case "message.received":
+          this.messagesReceived.inc();
+          break;
+        case "message.status":
+          this.messageStatusUpdates.inc({ status: event.message.status });
+          break;
+      }
+    });
+  }
+
+  /** The `onWrite` hook of `TimedSessionStore`. */
+  readonly recordPersistenceWrite = (durationMs: number, kind: PersistenceWriteKind): void => {
+    this.persistenceWriteSeconds.observe({ kind }, durationMs / 1000);
+  };
+
+  *#countSessions(): Iterable<[{ status: string }, number]> {
+    const counts = new Map<SessionStatus, number>(SESSION_STATUSES.map((s) => [s, 0]));
+    for (const { status } of this.#sessions()) counts.set(status, (counts.get(status) ?? 0) + 1);
+    for (const [status, count] of counts) yield [{ status }, count];
+  }
 }

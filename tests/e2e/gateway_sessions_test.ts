@@ -5,42 +5,14 @@
  */
 import { strict as assert } from "node:assert";
 import { type FakeWhatsApp, startFakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import { GatewayClient, type SessionView } from "../support/gateway_client.ts";
-import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
+import { linkSession, startFakeGateway } from "../support/fake_gateway.ts";
+import type { SessionView } from "../support/gateway_client.ts";
+import type { GatewayProcess } from "../support/gateway_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
-/** A gateway child process wired to the fake server, with fast reconnects. */
-async function startGateway(
-  fake: FakeWhatsApp,
-  dataDir: string,
-): Promise<{ gateway: GatewayProcess; client: GatewayClient }> {
-  const gateway = await spawnGateway({
-    dataDir,
-    env: {
-      WA_WS_URL: fake.wsUrl,
-      WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
-      RECONNECT_INITIAL_DELAY_MS: "50",
-      RECONNECT_MAX_DELAY_MS: "500",
-      SHUTDOWN_TIMEOUT_MS: "8000",
-    },
-  });
-  return { gateway, client: new GatewayClient(gateway.url, gateway.apiKey) };
-}
-
-/** Creates a session over REST and links it by scanning its QR code with a simulated phone. */
-async function linkSession(
-  client: GatewayClient,
-  fake: FakeWhatsApp,
-  id: string,
-  phoneNumber: string,
-): Promise<SessionView> {
-  await client.createSession(id, `Session ${id}`);
-  const qr = await client.waitForQr(id);
-  await fake.pairWithQr(qr, { phoneNumber, pushName: `Phone ${id}` });
-  return await client.waitForStatus(id, "connected");
-}
+const startGateway = startFakeGateway;
 
 /** Runs `fn` with a fresh fake server and data directory, and cleans both up. */
 async function withFakeAndDir(

@@ -5,6 +5,7 @@ import { type RestoreReport, SessionManager } from "../../src/domain/session_man
 import { createApp } from "../../src/http/app.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
+import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { testLogger } from "./logger.ts";
 
@@ -25,6 +26,8 @@ export interface CoreAppOptions {
   corsOrigins?: string[];
   /** Default: silent unless TEST_LOG_LEVEL is set. */
   logger?: Logger;
+  /** Default: a fresh one, fed by the manager and the bus as `startGateway` does. */
+  metrics?: GatewayMetrics;
 }
 
 /** The real store, manager and HTTP app on a data directory, as `startGateway` wires them. */
@@ -36,6 +39,8 @@ export interface CoreApp {
   restoreReport: RestoreReport;
   /** The API key the app requires. */
   apiKey: string;
+  /** What the app's `/metrics` reports. */
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,9 @@ export async function openCoreApp(
     events: bus,
     connections: options.connections,
   });
+  const metrics = options.metrics ?? new GatewayMetrics();
+  metrics.trackSessions(() => manager.list());
+  metrics.observe(bus);
   const restoreReport = await manager.restore();
   await manager.connectRestored();
   const app = createApp({
@@ -66,6 +74,7 @@ export async function openCoreApp(
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     apiKey,
     corsOrigins: options.corsOrigins,
+    metrics,
   });
   appKeys.set(app, apiKey);
   return {
@@ -75,6 +84,7 @@ export async function openCoreApp(
     events,
     restoreReport,
     apiKey,
+    metrics,
     async close() {
       await manager.shutdown();
       await store.close();

@@ -3,6 +3,7 @@
  * `deno task start` (read from deno.json) but pointed at a test data directory.
  */
 
+import { dirname } from "node:path";
 import { TEST_API_KEY } from "./core_app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -51,6 +52,11 @@ export interface SpawnOptions {
   apiKey?: string | null;
   /** Resolve as soon as the process is spawned instead of waiting until it listens. */
   noWait?: boolean;
+  /**
+   * Run this `deno compile` executable instead of `deno run src/main.ts`, in the directory that
+   * holds `dataDir` (its baked-in permissions name `sessions_data`, relative to it).
+   */
+  executable?: string;
 }
 
 /** Starts the gateway and waits until it listens. */
@@ -63,9 +69,9 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
     ...(options.apiKey === null ? {} : { API_KEY: options.apiKey ?? TEST_API_KEY }),
     ...options.env,
   };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
-    cwd: ROOT,
+  const child = new Deno.Command(options.executable ?? Deno.execPath(), {
+    args: options.executable ? [] : ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
+    cwd: options.executable ? dirname(options.dataDir) : ROOT,
     env,
     stdin: "null",
     stdout: "piped",

@@ -47,10 +47,17 @@ const sendRoute = createRoute({
   },
 });
 
-export function registerMessageRoutes(app: OpenAPIHono, manager: SessionManager): void {
+/** Registers the message routes; `onSent` is told of every message written to WhatsApp. */
+export function registerMessageRoutes(
+  app: OpenAPIHono,
+  manager: SessionManager,
+  onSent: () => void = () => {},
+): void {
   app.openapi(sendRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { to, ...message } = c.req.valid("json");
-    return c.json(await manager.sendMessage(id, to, message), 201);
+    const sent = await manager.sendMessage(id, to, message);
+    onSent();
+    return c.json(sent, 201);
   });
 }

@@ -1,25 +1,30 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MetricsRegistry } from "../../observability/metrics.ts";
+import {
+  EXPOSITION_CONTENT_TYPE,
+  type MetricsRegistry,
+} from "../../observability/metrics_registry.ts";
 
 const metricsRoute = createRoute({
   method: "get",
   path: "/metrics",
   tags: ["Health"],
-  summary: "Prometheus metrics",
-  description: "Sessions by status and event counters, in Prometheus' text format. Open like " +
-    "`/health`: it shows counts only, no ids, numbers or names.",
+  summary: "Metrics in the Prometheus text format",
+  description: "Sessions by status, reconnects, HTTP requests, persistence write latency, " +
+    "messages and webhook deliveries. Carries counts only: no ids, phone numbers or keys. " +
+    "Open like `/health`; `METRICS_ENABLED=false` removes it.",
   responses: {
     200: {
-      description: "Text exposition format 0.0.4",
-      content: { "text/plain": { schema: z.string() } },
+      description: "The metrics",
+      content: { [EXPOSITION_CONTENT_TYPE]: { schema: z.string() } },
     },
   },
 });
 
-export function registerMetricsRoutes(app: OpenAPIHono, metrics: MetricsRegistry): void {
-  app.openapi(
-    metricsRoute,
-    (c) =>
-      c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
-  );
+/** Registers `GET /metrics`, rendering `registry` at every scrape. */
+export function registerMetricsRoute(app: OpenAPIHono, registry: MetricsRegistry): void {
+  app.openapi(metricsRoute, (c) =>
+    c.text(registry.render(), 200, {
+      "content-type": EXPOSITION_CONTENT_TYPE,
+      "cache-control": "no-store",
+    }));
 }

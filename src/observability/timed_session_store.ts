@@ -1,0 +1,81 @@
+import type { SessionRecord } from "../domain/session.ts";
+import type { SessionId } from "../domain/session_id.ts";
+import type { AuthFiles, SessionStore, StoreLoadReport } from "../domain/session_store.ts";
+
+/** Which kind of data a store write persisted. */
+export type PersistenceWriteKind = "metadata" | "auth";
+
+/** Called after every write, successful or not, with how long it took to settle. */
+export type WriteObserver = (durationMs: number, kind: PersistenceWriteKind) => void;
+
+/**
+ * A `SessionStore` that times the writes of another: `save` and `remove` as `metadata`, auth
+ * `write` and `delete` as `auth`, each from the call to its promise settling (queueing for a
+ * group commit included: that is the latency callers see). Everything else passes through.
+ *
+ * @example
+ * ```ts
+ * const store = new TimedSessionStore(new FileSessionStore({ dataDir, logger }), (ms, kind) =>
+ *   metrics.persistenceWriteSeconds.observe({ kind }, ms / 1000)
+ * );
+ * ```
+ */
+export class TimedSessionStore implements SessionStore {
+  readonly #inner: SessionStore;
+  readonly #onWrite: WriteObserver;
+  readonly #auth = new Map<SessionId, AuthFiles>();
+
+  constructor(inner: SessionStore, onWrite: WriteObserver) {
+    this.#inner = inner;
+    this.#onWrite = onWrite;
+  }
+
+  open(): Promise<StoreLoadReport> {
+    return this.#inner.open();
+  }
+
+  save(record: SessionRecord): Promise<void> {
+    return this.#timed("metadata", () => this.#inner.save(record));
+  }
+
+  remove(id: SessionId): Promise<void> {
+    return this.#timed("metadata", () => this.#inner.remove(id));
+  }
+
+  auth(id: SessionId): AuthFiles {
+    let timed = this.#auth.get(id);
+    if (!timed) {
+      const files = this.#inner.auth(id);
+      timed = {
+        exists: () => files.exists(),
+        read: (name) => files.read(name),
+        list: () => files.list(),
+        write: (changes) => this.#timed("auth", () => files.write(changes)),
+        delete: () => this.#timed("auth", () => files.delete()),
+      };
+      this.#auth.set(id, timed);
+    }
+    return timed;
+  }
+
+  listAuth(): Promise<SessionId[]> {
+    return this.#inner.listAuth();
+  }
+
+  flush(): Promise<void> {
+    return this.#inner.flush();
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async #timed(kind: PersistenceWriteKind, write: () => Promise<void>): Promise<void> {
+    const start = performance.now();
+    try {
+      await write();
+    } finally {
+      this.#onWrite(performance.now() - start, kind);
+    }
+  }
+}

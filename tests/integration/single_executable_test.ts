@@ -1,0 +1,144 @@
+/**
+ * `deno task compile` builds one executable from src/main.ts. What can be checked offline: the
+ * module graph holds everything the gateway loads (no dynamic imports, no files read beside the
+ * code), and `deno compile` with the task's flags gets as far as embedding it. The runtime that a
+ * real executable is built on (denort) is downloaded by `deno compile`; with `DENORT_BIN` set to a
+ * real denort, this test also builds the executable and runs it.
+ */
+import { strict as assert } from "node:assert";
+import { spawnGateway } from "../support/gateway_process.ts";
+import { withTempDir } from "../support/temp_dir.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const processTest = { sanitizeOps: false, sanitizeResources: false };
+
+interface InfoModule {
+  specifier: string;
+  kind: string;
+  dependencies?: { specifier: string; isDynamic?: boolean; assertionType?: string }[];
+}
+
+async function moduleGraph(): Promise<InfoModule[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--frozen", "src/main.ts"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout)).modules;
+}
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) files.push(...await sourceFiles(path));
+    else if (entry.name.endsWith(".ts")) files.push(path);
+  }
+  return files;
+}
+
+Deno.test("src/main.ts's module graph has no dynamic import of the gateway's own code", async () => {
+  const modules = await moduleGraph();
+  const local = modules.filter((m) => m.specifier.startsWith("file://"));
+  assert.ok(local.length > 20);
+  for (const module of local) {
+    assert.ok(module.specifier.startsWith(`file://${ROOT}src/`), `${module.specifier} is in src/`);
+    for (const dependency of module.dependencies ?? []) {
+      assert.ok(
+        !dependency.isDynamic,
+        `${module.specifier} imports ${dependency.specifier} lazily`,
+      );
+    }
+  }
+});
+
+Deno.test("Swagger UI is part of the module graph, imported as text", async () => {
+  const modules = await moduleGraph();
+  const docs = modules.find((m) => m.specifier.endsWith("/src/http/api_docs.ts"));
+  const assets = (docs?.dependencies ?? []).filter((d) => d.specifier.startsWith("swagger-ui"));
+  assert.deepEqual(
+    assets.map((d) => [d.specifier, d.assertionType, d.isDynamic ?? false]).sort(),
+    [
+      ["swagger-ui-dist/swagger-ui-bundle.js", "text", false],
+      ["swagger-ui-dist/swagger-ui.css", "text", false],
+    ],
+  );
+});
+
+Deno.test("the gateway's code reads no file of its own at run time", async () => {
+  // A compiled executable has no source tree beside it: nothing may be located from the code.
+  const located =
+    /import\.meta\.(?:url|dirname|filename|resolve)|\bawait import\(|\bimport\(\s*[^"'\s)]/;
+  for (const file of await sourceFiles(`${ROOT}src`)) {
+    const lines = (await Deno.readTextFile(file)).split("\n");
+    lines.forEach((line, i) => {
+      if (/^\s*(\*|\/\/)/.test(line)) return; // comments and JSDoc examples
+      assert.ok(!located.test(line), `${file.slice(ROOT.length)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+});
+
+/** The arguments of `deno task compile`, with the output moved to `output`. */
+async function compileArgs(output: string): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
+  const words: string[] = tasks.compile.split(/\s+/);
+  assert.equal(words[0], "deno");
+  const at = words.indexOf("--output");
+  assert.ok(at > 0 && words[at + 1] === "dist/wa-gateway");
+  words[at + 1] = output;
+  return words.slice(1);
+}
+
+const realDenort = Deno.env.get("DENORT_BIN");
+
+Deno.test(
+  realDenort
+    ? "deno task compile builds an executable that serves the gateway"
+    : "deno task compile's flags compile the module graph offline (runtime stand-in: the deno binary)",
+  processTest,
+  () =>
+    withTempDir(async (dir) => {
+      const binary = `${dir}/wa-gateway`;
+      const build = await new Deno.Command(Deno.execPath(), {
+        args: await compileArgs(binary),
+        cwd: ROOT,
+        // Without a real denort, the deno binary stands in: the build completes (graph, npm
+        // packages, flags) but the result runs as plain deno, so it is not started.
+        env: { NO_COLOR: "1", DENORT_BIN: realDenort ?? Deno.execPath() },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+
+      const bytes = await Deno.readFile(binary);
+      const text = new TextDecoder("latin1").decode(bytes);
+      for (
+        const baked of [
+          `"allow_read":["sessions_data"]`,
+          `"allow_write":["sessions_data"]`,
+          `"allow_net":[]`,
+          `"allow_env":[]`,
+          `"allow_sys":["hostname"]`,
+        ]
+      ) {
+        assert.ok(text.includes(baked), `the executable carries ${baked}`);
+      }
+      assert.ok(text.includes("SwaggerUIBundle"), "Swagger UI is embedded");
+      if (!realDenort) return;
+
+      const gateway = await spawnGateway({
+        dataDir: `${dir}/sessions_data`,
+        executable: binary,
+      });
+      try {
+        for (const path of ["/health", "/docs/swagger-ui-bundle.js", "/openapi.json"]) {
+          const response = await fetch(`${gateway.url}${path}`);
+          assert.equal(response.status, 200, path);
+          await response.body?.cancel();
+        }
+      } finally {
+        await gateway.dispose();
+      }
+    }),
+);

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import {
+  BackupError,
+  createBackup,
+  restoreBackup,
+  verifyArchive,
+} from "../../../src/backup/backup_archive.ts";
+import type { SessionId } from "../../../src/domain/session_id.ts";
+import { createAesGcmCodec } from "../../../src/persistence/encrypted_auth_file.ts";
+import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
+import { testLogger } from "../../support/logger.ts";
+import { snapshotTree, withTempDir } from "../../support/temp_dir.ts";
+
+/** A data directory with metadata, two session folders, a store file and leftovers to skip. */
+async function sampleDataDir(dir: string): Promise<void> {
+  await Deno.mkdir(`${dir}/shop-1`, { recursive: true });
+  await Deno.mkdir(`${dir}/shop-2`);
+  await Deno.mkdir(`${dir}/.trash-1234`);
+  await Deno.writeTextFile(`${dir}/sessions-metadata.json`, '{"shop-1":{},"shop-2":{}}');
+  await Deno.writeTextFile(`${dir}/.api-key`, "key\n");
+  await Deno.writeTextFile(`${dir}/.lock`, "");
+  await Deno.writeTextFile(`${dir}/.tmp-abc`, "half");
+  await Deno.writeTextFile(`${dir}/.trash-1234/creds.json`, "{}");
+  await Deno.writeTextFile(`${dir}/shop-1/creds.json`, '{"registrationId":1}');
+  await Deno.writeTextFile(`${dir}/shop-1/pre-key-1.json`, '{"public":"x"}');
+  await Deno.writeTextFile(`${dir}/shop-1/.tmp-def`, "half");
+  await Deno.writeFile(`${dir}/shop-2/creds.json`, new Uint8Array([0, 87, 65, 71, 1, 2, 3]));
+}
+
+/** The tree without what a backup leaves out by design. */
+async function backedUpTree(dir: string): Promise<Record<string, string>> {
+  const tree = await snapshotTree(dir);
+  return Object.fromEntries(
+    Object.entries(tree).filter(([path]) => !/(^|\/)(\.lock|\.tmp-|\.trash-)/.test(path)),
+  );
+}
+
+Deno.test("createBackup() and restoreBackup() round-trip a data directory", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    const report = await createBackup(`${root}/data`, `${root}/backup.tar`);
+    assert.deepEqual(report.files.sort(), [
+      ".api-key",
+      "sessions-metadata.json",
+      "shop-1/creds.json",
+      "shop-1/pre-key-1.json",
+      "shop-2/creds.json",
+    ]);
+    assert.deepEqual(report.sessions.sort(), ["shop-1", "shop-2"]);
+    assert.deepEqual(report.warnings, [], "an encrypted (NUL-led) file is not parsed as JSON");
+    assert.equal((await Deno.stat(`${root}/backup.tar`)).mode! & 0o777, 0o600);
+
+    const restored = await restoreBackup(`${root}/backup.tar`, `${root}/restored`);
+    assert.equal(restored.files.length, 5);
+    assert.deepEqual(await snapshotTree(`${root}/restored`), await backedUpTree(`${root}/data`));
+    assert.equal((await Deno.stat(`${root}/restored`)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(`${root}/restored/shop-1/creds.json`)).mode! & 0o777, 0o600);
+  });
+});
+
+Deno.test("restoreBackup() refuses a non-empty directory and changes nothing", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await createBackup(`${root}/data`, `${root}/backup.tar`);
+    await Deno.mkdir(`${root}/busy`);
+    await Deno.writeTextFile(`${root}/busy/keep.txt`, "mine");
+    await assert.rejects(
+      () => restoreBackup(`${root}/backup.tar`, `${root}/busy`),
+      BackupError,
+      "not empty",
+    );
+    assert.deepEqual(await snapshotTree(`${root}/busy`), { "keep.txt": "mine" });
+    await restoreBackup(`${root}/backup.tar`, `${root}/data-empty`).then(() => {});
+  });
+});
+
+Deno.test("restoreBackup() refuses an archive whose content does not match its checksums", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await createBackup(`${root}/data`, `${root}/backup.tar`);
+    const bytes = await Deno.readFile(`${root}/backup.tar`);
+    const at = new TextDecoder("latin1").decode(bytes).indexOf('{"registrationId":1}');
+    bytes[at + 2] = "X".charCodeAt(0); // the content only: tar's own header checksums still pass
+    await Deno.writeFile(`${root}/tampered.tar`, bytes);
+    await assert.rejects(() => verifyArchive(`${root}/tampered.tar`), BackupError, "checksum");
+    await assert.rejects(
+      () => restoreBackup(`${root}/tampered.tar`, `${root}/restored`),
+      BackupError,
+      "shop-1/creds.json",
+    );
+    const left = await Array.fromAsync(Deno.readDir(root));
+    assert.ok(!left.some((entry) => entry.name === "restored"), "nothing was written");
+  });
+});
+
+Deno.test("restoreBackup() refuses an archive without its manifest, or cut short", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await createBackup(`${root}/data`, `${root}/backup.tar`);
+    const bytes = await Deno.readFile(`${root}/backup.tar`);
+    await Deno.writeFile(`${root}/short.tar`, bytes.subarray(0, bytes.length - 2048));
+    await assert.rejects(() => restoreBackup(`${root}/short.tar`, `${root}/r1`), BackupError);
+    await assert.rejects(
+      () => restoreBackup(`${root}/missing.tar`, `${root}/r2`),
+      BackupError,
+      "does not exist",
+    );
+  });
+});
+
+Deno.test("createBackup() refuses to write the archive inside the data directory", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await assert.rejects(
+      () => createBackup(`${root}/data`, `${root}/data/backup.tar`),
+      BackupError,
+      "outside",
+    );
+    await assert.rejects(() => createBackup(`${root}/nope`, `${root}/b.tar`), BackupError);
+  });
+});
+
+Deno.test("createBackup() keeps a JSON file that does not parse, and warns about it", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await Deno.writeTextFile(`${root}/data/shop-1/session-x.json`, '{"cut');
+    await Deno.symlink("/etc/hostname", `${root}/data/shop-1/link.json`);
+    const report = await createBackup(`${root}/data`, `${root}/backup.tar`);
+    assert.ok(report.files.includes("shop-1/session-x.json"));
+    assert.ok(!report.files.includes("shop-1/link.json"), "symlinks are never followed");
+    assert.equal(report.warnings.length, 2, report.warnings.join("\n"));
+    assert.ok(report.warnings.some((w) => w.includes("shop-1/session-x.json: not valid JSON")));
+    assert.ok(report.warnings.some((w) => w.includes("shop-1/link.json")));
+    const manifest = await verifyArchive(`${root}/backup.tar`);
+    assert.deepEqual(manifest.warnings, report.warnings);
+  });
+});
+
+Deno.test("a backup taken while auth files are being written holds a state the folder had", async () => {
+  await withTempDir(async (root) => {
+    const dataDir = `${root}/data`;
+    const store = new FileSessionStore({ dataDir, logger: testLogger() });
+    await store.open();
+    const files = store.auth("shop-1" as SessionId);
+    const names = ["creds.json", "pre-key-1.json", "pre-key-2.json", "session-a.json"];
+    let generation = 0;
+    const writeBatch = () => {
+      generation++;
+      const bytes = new TextEncoder().encode(JSON.stringify({ generation }));
+      return files.write(new Map(names.map((name) => [name, bytes])));
+    };
+    await writeBatch();
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await writeBatch();
+        // A short pause between batches, as between two Baileys events.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const report = await createBackup(dataDir, `${root}/backup-${i}.tar`);
+        await restoreBackup(`${root}/backup-${i}.tar`, `${root}/restored-${i}`);
+        const generations: number[] = [];
+        for (const name of names) {
+          const text = await Deno.readTextFile(`${root}/restored-${i}/shop-1/${name}`);
+          generations.push(JSON.parse(text).generation);
+        }
+        // A batch is renamed into place file by file, in order: at any one moment the folder
+        // holds the newest batch in its first files and the one before in the rest. Files read
+        // at different moments would show anything else (an older file before a newer one).
+        const inOrder = generations.every((g, j) => j === 0 || g <= generations[j - 1]);
+        assert.ok(
+          inOrder && generations[0] - generations.at(-1)! <= 1,
+          `backup ${i} is no state the folder ever had: ${generations} ${report.warnings}`,
+        );
+      }
+      assert.ok(generation > 5, "the writer kept writing during the backups");
+    } finally {
+      writing = false;
+      await writer;
+      await store.close();
+    }
+  });
+});
+
+Deno.test("an encrypted data directory round-trips, and its files decrypt with the same key", async () => {
+  await withTempDir(async (root) => {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const creds = new TextEncoder().encode('{"registrationId":7}');
+    const open = async (dataDir: string) => {
+      const store = new FileSessionStore({
+        dataDir,
+        logger: testLogger(),
+        codec: await createAesGcmCodec(key),
+      });
+      await store.open();
+      return store;
+    };
+    const original = await open(`${root}/data`);
+    await original.auth("shop-1" as SessionId).write(new Map([["creds.json", creds]]));
+    const report = await createBackup(`${root}/data`, `${root}/backup.tar`);
+    await original.close();
+    assert.deepEqual(report.warnings, [], "ciphertext is not mistaken for broken JSON");
+
+    await restoreBackup(`${root}/backup.tar`, `${root}/restored`);
+    const onDisk = await Deno.readFile(`${root}/restored/shop-1/creds.json`);
+    assert.notDeepEqual(onDisk, creds, "still encrypted");
+    const restored = await open(`${root}/restored`);
+    try {
+      assert.deepEqual(await restored.auth("shop-1" as SessionId).read("creds.json"), creds);
+    } finally {
+      await restored.close();
+    }
+  });
+});
