@@ -37,6 +37,7 @@ Deno.test("openAuthState() writes fresh credentials at once and reloads them", a
   await withStore(async (store, dir) => {
     const first = await openAuthState(store.auth(ID), { logger });
     assert.equal(first.linked, false);
+    await store.flush(); // checkpoints the journal into Baileys' plain files
     const onDisk = JSON.parse(await Deno.readTextFile(`${dir}/s1/creds.json`));
     assert.equal(onDisk.registrationId, first.state.creds.registrationId);
     await first.close();
@@ -59,6 +60,7 @@ Deno.test("keys set are durable when set() resolves and read back from disk", as
       "pre-key": { "1": { public: pub, private: priv } },
       session: { "15550001111:1": new Uint8Array([1, 2, 3]) },
     });
+    await store.flush();
     assert.ok((await Deno.stat(`${dir}/s1/pre-key-1.json`)).isFile);
     assert.ok((await Deno.stat(`${dir}/s1/session-15550001111-1.json`)).isFile);
 
