@@ -36,22 +36,22 @@ interface AuthUnderTest {
 async function openDurable(dir: string): Promise<AuthUnderTest> {
   const store = new FileSessionStore({ dataDir: dir, logger });
   await store.open();
-  const open = async (): Promise<AuthUnderTest> => {
-    const auth = await openAuthState(store.auth("bench" as SessionId), { logger });
-    return {
-      state: auth.state,
-      saveCreds: auth.saveCreds,
-      reopen: async () => {
-        await auth.close();
-        return await open();
-      },
-      close: async () => {
-        await auth.close();
-        await store.close();
-      },
-    };
+  const auth = await openAuthState(store.auth("bench" as SessionId), { logger });
+  return {
+    state: auth.state,
+    saveCreds: auth.saveCreds,
+    // A new store, as after a restart: nothing of the old one's memory (key cache, journaled
+    // writes not yet applied) serves the reads; closing the old one checkpoints its journal.
+    reopen: async () => {
+      await auth.close();
+      await store.close();
+      return await openDurable(dir);
+    },
+    close: async () => {
+      await auth.close();
+      await store.close();
+    },
   };
-  return await open();
 }
 
 async function openBaileys(dir: string): Promise<AuthUnderTest> {

@@ -259,13 +259,25 @@ export class AuthFolder implements AuthFiles {
       this.#unapplied.set(name, data);
     }
     this.#scheduleApply();
-    if (this.#journal.size >= this.#checkpointBytes) {
-      this.#sizeCheckpoint ??= this.#checkpoint()
-        .catch((error) => {
-          this.#logger.warn({ sessionId: this.#id, err: error }, "auth checkpoint failed");
-        })
-        .finally(() => this.#sizeCheckpoint = null);
-    }
+    this.#checkpointIfLarge();
+  }
+
+  /**
+   * Starts a checkpoint in the background once the journal passes its threshold. A journal that
+   * passed it again while one ran gets another; after a failure, the next append tries again.
+   */
+  #checkpointIfLarge(): void {
+    if (this.#sizeCheckpoint || this.#journal.size < this.#checkpointBytes) return;
+    this.#sizeCheckpoint = this.#checkpoint().then(
+      () => {
+        this.#sizeCheckpoint = null;
+        this.#checkpointIfLarge();
+      },
+      (error) => {
+        this.#sizeCheckpoint = null;
+        this.#logger.warn({ sessionId: this.#id, err: error }, "auth checkpoint failed");
+      },
+    );
   }
 
   /** Applies journaled changes in the background, coalescing those that pile up meanwhile. */
