@@ -34,7 +34,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
  * Applies a batch of changes to files of one directory: bytes replace a file atomically, `null`
  * deletes it. Every new file is written to a temporary file and synced before any rename, and the
  * directory is synced once for the whole batch, so the batch costs one directory sync however
- * many files it holds. Each file is atomic on its own; the batch as a whole is not.
+ * many files it holds (with `durable: false`, neither: see {@linkcode WriteFilesOptions}). Each file
+ * is atomic on its own; the batch as a whole is not.
  *
  * @example
  * ```ts

@@ -90,7 +90,8 @@ export class AuthFolder implements AuthFiles {
   /** The inode of the folder the open journal lives in, to notice the folder being replaced. */
   #journalFolder: number | null = null;
   #applyQueued = false;
-  #checkpointWanted = false;
+  /** Those waiting for the next commit to end a checkpoint, and to hear how it went. */
+  #checkpointWaiters: PromiseWithResolvers<void>[] = [];
   #sizeCheckpoint: Promise<void> | null = null;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -210,19 +211,29 @@ export class AuthFolder implements AuthFiles {
     await this.settled();
   }
 
-  /** One commit of the `#writer` queue: a deletion, a journal record, a checkpoint's end. */
+  /**
+   * One commit of the `#writer` queue: a deletion, a journal record, a checkpoint's end. A
+   * failed checkpoint is reported to those who asked for it, never to the batch's writers.
+   */
   async #commit(): Promise<void> {
     const batch = this.#queued;
     this.#queued = emptyBatch();
-    const checkpoint = this.#checkpointWanted;
-    this.#checkpointWanted = false;
+    const checkpointWaiters = this.#checkpointWaiters;
+    this.#checkpointWaiters = [];
     this.#inFlight = batch;
     try {
       if (batch.deleteFirst) await this.#files.run(FILES, () => this.#removeFolder());
       if (batch.changes.size > 0) await this.#journalBatch(batch.changes);
-      if (checkpoint) await this.#files.run(FILES, () => this.#finishCheckpoint());
     } finally {
       this.#inFlight = null;
+      if (checkpointWaiters.length > 0) {
+        try {
+          await this.#files.run(FILES, () => this.#finishCheckpoint());
+          for (const waiter of checkpointWaiters) waiter.resolve();
+        } catch (error) {
+          for (const waiter of checkpointWaiters) waiter.reject(error);
+        }
+      }
     }
   }
 
@@ -287,16 +298,13 @@ export class AuthFolder implements AuthFiles {
     this.#files.run(FILES, () => {
       this.#applyQueued = false;
       return this.#applyUnapplied();
-    }).then(
-      () => this.#armIdleTimer(),
-      (error) => {
-        // The journal holds them; the next apply or checkpoint tries again.
-        this.#logger.warn(
-          { sessionId: this.#id, err: error },
-          "applying journaled auth writes failed",
-        );
-      },
-    );
+    }).catch((error) => {
+      // The journal holds them; the next apply or checkpoint (idle at the latest) tries again.
+      this.#logger.warn(
+        { sessionId: this.#id, err: error },
+        "applying journaled auth writes failed",
+      );
+    }).then(() => this.#armIdleTimer());
   }
 
   /** Under `#files`: replaces the files with every journaled change, atomically, unsynced. */
@@ -347,8 +355,11 @@ export class AuthFolder implements AuthFiles {
    */
   async #checkpoint(): Promise<void> {
     await this.#files.run(FILES, () => this.#syncApplied());
-    this.#checkpointWanted = true;
-    await this.#writer.request();
+    const finished = Promise.withResolvers<void>();
+    this.#checkpointWaiters.push(finished);
+    // The batch that commit also carries is its writers' concern; `finished` says how this went.
+    this.#writer.request().catch(() => {});
+    await finished.promise;
   }
 
   /** Under `#writer` and `#files`: the end of a checkpoint. */

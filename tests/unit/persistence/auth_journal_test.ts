@@ -173,6 +173,9 @@ Deno.test("read(), list() and exists() see journaled writes that are not applied
       assert.deepEqual(await auth.list(), ["pre-key-1.json", "pre-key-2.json"]);
       assert.equal(await auth.exists(), true);
       assert.equal((await Deno.lstat(`${dataDir}/shop-1/pre-key-1.json`)).isDirectory, true);
+      // A checkpoint that cannot apply keeps the journal, which keeps the writes durable.
+      await store.flush();
+      assert.ok(await exists(`${dataDir}/shop-1/.journal`));
 
       await Deno.remove(`${dataDir}/shop-1/pre-key-1.json`);
       await store.flush(); // the checkpoint applies what is left
