@@ -91,12 +91,13 @@ export class AuthJournal {
    * the files already hold, and the next append syncs the directory anyway.
    */
   async remove(): Promise<void> {
-    this.forget();
     try {
       await Deno.remove(this.#path);
     } catch (error) {
+      // Still there: keep appending to it (its records are all in the files, so that is safe).
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+    this.forget();
   }
 
   /** Closes the journal without deleting it: its folder was moved away or deleted. */

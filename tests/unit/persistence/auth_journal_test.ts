@@ -6,6 +6,7 @@ import {
   FileSessionStore,
   type FileSessionStoreOptions,
 } from "../../../src/persistence/file_session_store.ts";
+import { PersistenceError } from "../../../src/domain/errors.ts";
 import { captureLogger, silentLogger, withTempDir } from "../../support/persistence_fixtures.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -241,5 +242,22 @@ Deno.test("the journal holds what the codec produced, never the plain content", 
     await withStore(dataDir, { codec: xor }, async (store) => {
       assert.equal(text(await store.auth(id("shop-2")).read("creds.json")), "abc");
     });
+  });
+});
+
+Deno.test("open() refuses a journal that is not a regular file, and names it", async () => {
+  await withTempDir(async (root) => {
+    const dataDir = `${root}/data`;
+    await Deno.mkdir(`${dataDir}/shop-1`, { recursive: true });
+    await Deno.writeTextFile(`${root}/outside`, "keep");
+    await Deno.symlink(`${root}/outside`, `${dataDir}/shop-1/.journal`);
+    const store = new FileSessionStore({ dataDir, logger: silentLogger });
+    await assert.rejects(store.open(), (error: Error) => {
+      assert.ok(error instanceof PersistenceError);
+      assert.match(error.message, /shop-1\/\.journal is not a regular file/);
+      return true;
+    });
+    await store.close();
+    assert.equal(await Deno.readTextFile(`${root}/outside`), "keep");
   });
 });
