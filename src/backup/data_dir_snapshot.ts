@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { readRegularFile } from "../persistence/read_regular_file.ts";
-import { LOCK_FILE_NAME, TEMP_FILE_PREFIX, TRASH_PREFIX } from "../persistence/data_dir_layout.ts";
+import {
+  JOURNAL_FILE_NAME,
+  LOCK_FILE_NAME,
+  TEMP_FILE_PREFIX,
+  TRASH_PREFIX,
+} from "../persistence/data_dir_layout.ts";
 
 /** One file of a snapshot. */
 export interface SnapshotFile {
@@ -41,6 +46,9 @@ type DirectoryRead = Map<
  * inode at once and stamps files with a clock of a few milliseconds' grain. What comes out for
  * each session is what a `kill -9` at that moment would have left, which the gateway restores
  * from by design.
+ *
+ * A session folder's `.journal` is read after its files and restored with them; the store
+ * replays it when it opens the restored directory.
  *
  * Skipped: the lock file, temporary files (`.tmp-*`), deleted folders (`.trash-*`), symlinks and
  * anything that is not a regular file or directory. A directory that never stops changing is
@@ -102,8 +110,14 @@ async function snapshotOne(
 async function readDirectory(dir: string): Promise<DirectoryRead | null> {
   const entries: DirectoryRead = new Map();
   try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (skipped(entry.name)) continue;
+    const listed = (await Array.fromAsync(Deno.readDir(dir))).filter((e) => !skipped(e.name));
+    // The auth journal last: a file is replaced only after its change is journaled, so a journal
+    // read after the files holds every change they show, and replaying it on open brings the
+    // whole folder to the journal's moment.
+    listed.sort((a, b) =>
+      Number(a.name === JOURNAL_FILE_NAME) - Number(b.name === JOURNAL_FILE_NAME)
+    );
+    for (const entry of listed) {
       const path = join(dir, entry.name);
       if (entry.isDirectory) {
         entries.set(entry.name, { kind: "directory" });

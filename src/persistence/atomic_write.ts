@@ -8,6 +8,13 @@ const FILE_MODE = 0o600;
 export interface WriteFilesOptions {
   /** How many temporary files are written at once. */
   concurrency?: number;
+  /**
+   * Whether the batch must survive a crash once the promise resolves (the default). When false,
+   * nothing is synced: each file is still replaced atomically for readers, but after a crash a
+   * file may be left empty or at its old content. Only for writes something else makes durable
+   * (the auth journal), followed by {@linkcode syncFiles} and {@linkcode syncDirectory}.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -27,7 +34,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
  * Applies a batch of changes to files of one directory: bytes replace a file atomically, `null`
  * deletes it. Every new file is written to a temporary file and synced before any rename, and the
  * directory is synced once for the whole batch, so the batch costs one directory sync however
- * many files it holds. Each file is atomic on its own; the batch as a whole is not.
+ * many files it holds (with `durable: false`, neither: see {@linkcode WriteFilesOptions}). Each file
+ * is atomic on its own; the batch as a whole is not.
  *
  * @example
  * ```ts
@@ -49,6 +57,7 @@ export async function writeFilesAtomic(
     else writes.push([name, data]);
   }
   const concurrency = options.concurrency ?? 8;
+  const durable = options.durable ?? true;
 
   const staged: { temp: string; target: string }[] = [];
   let renamed = 0;
@@ -56,7 +65,7 @@ export async function writeFilesAtomic(
     await forEachLimited(writes, concurrency, async ([name, data]) => {
       const temp = join(dir, `${TEMP_FILE_PREFIX}${crypto.randomUUID()}`);
       staged.push({ temp, target: join(dir, name) });
-      await writeSynced(temp, data);
+      await writeNew(temp, data, durable);
     });
     for (const { temp, target } of staged) {
       await Deno.rename(temp, target);
@@ -73,7 +82,39 @@ export async function writeFilesAtomic(
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   });
-  await syncDirectory(dir);
+  if (durable) await syncDirectory(dir);
+}
+
+/**
+ * Makes the content of files of one directory durable (those that no longer exist are skipped).
+ * Their directory entries are not: call {@linkcode syncDirectory} afterwards.
+ *
+ * @example
+ * ```ts
+ * await writeFilesAtomic("/data/shop-1", changes, { durable: false });
+ * await syncFiles("/data/shop-1", [...changes.keys()]);
+ * await syncDirectory("/data/shop-1");
+ * ```
+ */
+export async function syncFiles(
+  dir: string,
+  names: readonly string[],
+  options: { concurrency?: number } = {},
+): Promise<void> {
+  await forEachLimited(names, options.concurrency ?? 8, async (name) => {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(join(dir, name), { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    try {
+      await file.sync();
+    } finally {
+      file.close();
+    }
+  });
 }
 
 /**
@@ -120,13 +161,13 @@ export async function removeStaleTempFiles(dir: string): Promise<number> {
   return removed;
 }
 
-async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+async function writeNew(path: string, data: Uint8Array, sync: boolean): Promise<void> {
   // createNew: never reuse an existing name, and never follow a symlink planted at it.
   const file = await Deno.open(path, { write: true, createNew: true, mode: FILE_MODE });
   try {
     let written = 0;
     while (written < data.length) written += await file.write(data.subarray(written));
-    await file.sync();
+    if (sync) await file.sync();
   } finally {
     file.close();
   }

@@ -11,13 +11,25 @@
  *   sessions-metadata.json.corrupt-<time>   an unreadable metadata file, set aside
  *   sessions-metadata.quarantine-<time>.json entries that failed validation, with the reason
  *   <sessionId>/creds.json, pre-key-1.json, … Baileys' `useMultiFileAuthState` layout
+ *   <sessionId>/.journal                    auth writes not yet checkpointed; replayed on open
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
  *
  * Session ids contain no dot, so none of these names can be taken for a session folder (which is
  * why the store's own files start with a dot: `api-key` would be a valid session id), and auth
- * file names may not start with a dot, so temporary files cannot be taken for auth files.
+ * file names may not start with a dot, so temporary files and the journal cannot be taken for
+ * auth files.
+ *
+ * The journal: an auth write is durable once its batch is appended to `<sessionId>/.journal`
+ * and that file is synced (one `fdatasync`); the files themselves are replaced in the background
+ * without syncing. A checkpoint (when the journal grows past a threshold, after a second of
+ * idleness, on flush and on close) syncs the files written since the last one and the folder,
+ * then deletes the journal. So after a clean shutdown a folder holds Baileys' plain files and no
+ * journal; after a crash the next open replays the journal before anything reads the folder. A
+ * folder copied out of a crashed data directory without opening the store first may lack the
+ * writes still in its journal (and a file written without sync may be empty): open the store on
+ * it once to replay.
  */
 
 /** The lock file that keeps a second process out. */
@@ -37,6 +49,9 @@ export const CREDS_FILE_NAME = "creds.json";
 
 /** The session metadata file. */
 export const METADATA_FILE_NAME = "sessions-metadata.json";
+
+/** The write-ahead journal inside a session folder (see the layout above). */
+export const JOURNAL_FILE_NAME = ".journal";
 
 /** Prefix of temporary files written before an atomic rename. */
 export const TEMP_FILE_PREFIX = ".tmp-";

@@ -13,6 +13,7 @@ import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_w
 import { prepareAuthAtRest } from "./auth_at_rest.ts";
 import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
 import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
+import { replayAuthJournal } from "./auth_journal.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import {
   corruptMetadataName,
@@ -37,8 +38,12 @@ export interface FileSessionStoreOptions {
   clock?: () => Date;
   /** How auth file contents are stored; as they are by default. */
   codec?: AuthFileCodec;
-  /** How many auth files of one batch are written at once (default 8). */
+  /** How many auth files of one batch are written (or synced) at once (default 8). */
   writeConcurrency?: number;
+  /** Size in bytes past which an auth folder's journal is checkpointed (default 4 MiB). */
+  journalCheckpointBytes?: number;
+  /** Idle time after which an auth folder's journal is checkpointed (default 1,000 ms). */
+  journalIdleMs?: number;
 }
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
@@ -68,6 +73,8 @@ export class FileSessionStore implements SessionStore {
   readonly #clock: () => Date;
   readonly #codec: AuthFileCodec;
   readonly #writeConcurrency: number;
+  readonly #journalCheckpointBytes: number;
+  readonly #journalIdleMs: number;
   readonly #records = new Map<SessionId, SessionRecord>();
   /** The metadata file's content, in step with `#records`. */
   readonly #document = new MetadataDocument();
@@ -89,6 +96,8 @@ export class FileSessionStore implements SessionStore {
     this.#clock = options.clock ?? (() => new Date());
     this.#codec = options.codec ?? plainCodec;
     this.#writeConcurrency = options.writeConcurrency ?? 8;
+    this.#journalCheckpointBytes = options.journalCheckpointBytes ?? 4 * 1024 * 1024;
+    this.#journalIdleMs = options.journalIdleMs ?? 1_000;
   }
 
   /** How many times the metadata file has been written since this store was created. */
@@ -98,10 +107,11 @@ export class FileSessionStore implements SessionStore {
 
   /**
    * Creates the data directory if needed, takes its lock (or fails with
-   * `DataDirectoryLockedError`), removes what a crash left half-done, checks the auth files
-   * against the codec (`EncryptionKeyError` on a wrong or missing key, before anything is
-   * written) and encrypts plaintext folders when the codec encrypts, then loads the metadata.
-   * Unreadable metadata is moved aside and rebuilt; invalid entries are quarantined.
+   * `DataDirectoryLockedError`), removes what a crash left half-done, replays the auth journals
+   * a crash left, checks the auth files against the codec (`EncryptionKeyError` on a wrong or
+   * missing key, before anything is written) and encrypts plaintext folders when the codec
+   * encrypts, then loads the metadata. Unreadable metadata is moved aside and rebuilt; invalid
+   * entries are quarantined.
    */
   async open(): Promise<StoreLoadReport> {
     if (this.#state !== "new") {
@@ -181,6 +191,8 @@ export class FileSessionStore implements SessionStore {
         codec: this.#codec,
         logger: this.#logger,
         writeConcurrency: this.#writeConcurrency,
+        checkpointBytes: this.#journalCheckpointBytes,
+        idleCheckpointMs: this.#journalIdleMs,
         assertUsable: () => this.#assertUsable(),
       });
       this.#authFolders.set(checked, folder);
@@ -201,7 +213,10 @@ export class FileSessionStore implements SessionStore {
     await this.#flushAll();
   }
 
-  /** Flushes, then releases the lock. Later calls of other methods reject; closing again is a no-op. */
+  /**
+   * Flushes (checkpointing every auth journal, so the folders are left in Baileys' plain layout),
+   * then releases the lock. Later calls of other methods reject; closing again is a no-op.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -213,7 +228,10 @@ export class FileSessionStore implements SessionStore {
     const wasOpen = this.#state === "open";
     this.#state = "closing";
     try {
-      if (wasOpen) await this.#flushAll();
+      if (wasOpen) {
+        await Promise.all([...this.#authFolders.values()].map((folder) => folder.close()));
+        await this.#flushAll();
+      }
     } finally {
       await this.#lock?.release();
       this.#lock = null;
@@ -272,13 +290,16 @@ export class FileSessionStore implements SessionStore {
   }
 
   /**
-   * Removes leftovers of interrupted writes and deletions (safe: the lock is held and nothing is
-   * being written yet), and returns the session folders that hold auth files.
+   * Removes leftovers of interrupted writes and deletions and replays auth journals (safe: the
+   * lock is held and nothing is being written yet), and returns the session folders that hold
+   * auth files.
    */
   async #sweepAndScan(): Promise<Map<SessionId, Deno.FileInfo>> {
     let swept = 0;
+    const sessionFolders: string[] = [];
     for await (const entry of Deno.readDir(this.#dataDir)) {
       const path = join(this.#dataDir, entry.name);
+      if (entry.isDirectory && isSessionId(entry.name)) sessionFolders.push(path);
       try {
         if (entry.name.startsWith(TRASH_PREFIX)) {
           await removeTree(path);
@@ -298,7 +319,23 @@ export class FileSessionStore implements SessionStore {
       }
     }
     if (swept > 0) this.#logger.info({ removed: swept }, "removed leftovers of interrupted writes");
+    // Unlike leftovers, a journal holds acknowledged writes: failing to replay one fails open.
+    for (const path of sessionFolders) await this.#replayJournal(path);
     return await this.#scanAuthFolders();
+  }
+
+  async #replayJournal(folder: string): Promise<void> {
+    const replay = await replayAuthJournal(folder, { concurrency: this.#writeConcurrency });
+    if (!replay) return;
+    const fields = { folder, records: replay.records, files: replay.files };
+    if (replay.problem === null) {
+      this.#logger.info(fields, "replayed the auth journal left by a crash");
+    } else {
+      this.#logger.warn(
+        { ...fields, ignoredBytes: replay.ignoredBytes, reason: replay.problem },
+        "replayed the auth journal left by a crash; ignored its torn last record",
+      );
+    }
   }
 
   /** Valid session folders (real directories, never symlinks) that hold auth files. */

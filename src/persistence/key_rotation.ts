@@ -5,6 +5,7 @@ import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
 import { keyCheck, keyCheckMatches, reencodeAuthFolder } from "./auth_at_rest.ts";
 import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
+import { replayAuthJournal } from "./auth_journal.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import {
   CREDS_FILE_NAME,
@@ -70,6 +71,12 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
     }
 
     const sessionIds = await sessionFolders(dataDir);
+    for (const id of sessionIds) {
+      // A journal left by a crash holds writes under the old key; left in place, the gateway's
+      // next open would replay them over the re-encoded files.
+      const replay = await replayAuthJournal(join(dataDir, id));
+      if (replay) logger.info({ sessionId: id, files: replay.files }, "replayed the auth journal");
+    }
     const undecodable: SessionId[] = [];
     for (const id of sessionIds) {
       const creds = await readRegularFile(join(dataDir, id, CREDS_FILE_NAME));

@@ -10,15 +10,27 @@ const TRIALS = 24;
 /** What the child acknowledged: the highest durable seq per session id, and per auth file. */
 interface Acknowledged {
   meta: Map<string, number>;
-  auth: Map<string, number>; // "<sessionId>/<file>" -> seq
+  /** "<sessionId>/<file>" -> seq, for files written since the folder's last acknowledged delete. */
+  auth: Map<string, number>;
+  /** The seq of each auth folder's last acknowledged delete. */
+  deleted: Map<string, number>;
+  /** Auth folders whose delete had started but was not acknowledged: it may or may not stick. */
+  deleting: Set<string>;
   lines: number;
 }
 
 function parseAcks(output: string): Acknowledged {
-  const acks: Acknowledged = { meta: new Map(), auth: new Map(), lines: 0 };
+  const acks: Acknowledged = {
+    meta: new Map(),
+    auth: new Map(),
+    deleted: new Map(),
+    deleting: new Set(),
+    lines: 0,
+  };
   const raise = (map: Map<string, number>, key: string, seq: number) =>
     map.set(key, Math.max(map.get(key) ?? 0, seq));
-  // A line cut by the kill has no newline: only whole lines count.
+  // A line cut by the kill has no newline: only whole lines count. Lines come in the order the
+  // writes were acknowledged.
   for (const line of output.split("\n").slice(0, -1)) {
     const [kind, id, seqText, names] = line.split(" ");
     const seq = Number(seqText);
@@ -26,7 +38,13 @@ function parseAcks(output: string): Acknowledged {
     if (kind === "auth") {
       for (const name of names.split(",")) raise(acks.auth, `${id}/${name}`, seq);
     }
-    if (kind === "meta" || kind === "auth") acks.lines++;
+    if (kind === "deleting") acks.deleting.add(id);
+    if (kind === "deleted") {
+      acks.deleting.delete(id);
+      for (const key of acks.auth.keys()) if (key.startsWith(`${id}/`)) acks.auth.delete(key);
+      acks.deleted.set(id, seq);
+    }
+    if (kind === "meta" || kind === "auth" || kind === "deleted") acks.lines++;
   }
   return acks;
 }
@@ -84,14 +102,24 @@ async function verifyOnDisk(dataDir: string, trial: number, acks: Acknowledged):
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
+    const deletedAt = acks.deleted.get(sessionId);
     for (const file of files) {
-      if (file.name.startsWith(".tmp-")) continue; // half-written by design; swept on open
+      // Open replayed the journal, then close checkpointed it: plain files only.
+      assert.ok(
+        !file.name.startsWith("."),
+        `trial ${trial}: ${sessionId}/${file.name} left after a reopen`,
+      );
       const text = await Deno.readTextFile(`${dataDir}/${sessionId}/${file.name}`);
       let content: { trial: number; seq: number };
       try {
         content = JSON.parse(text);
       } catch {
         assert.fail(`trial ${trial}: ${sessionId}/${file.name} is not complete JSON`);
+      }
+      if (deletedAt !== undefined) {
+        // Written before the acknowledged delete: the delete did not stick.
+        assert.equal(content.trial, trial, `trial ${trial}: ${sessionId}/${file.name} resurrected`);
+        assert.ok(content.seq > deletedAt, `trial ${trial}: ${sessionId}/${file.name} resurrected`);
       }
       const acked = acks.auth.get(`${sessionId}/${file.name}`);
       if (acked !== undefined) {
@@ -101,24 +129,49 @@ async function verifyOnDisk(dataDir: string, trial: number, acks: Acknowledged):
     }
   }
   for (const key of acks.auth.keys()) {
+    // A delete in flight when the kill came removed all of the folder, or none of it.
+    const sessionId = key.slice(0, key.indexOf("/"));
+    if (acks.deleting.has(sessionId) && !(await hasFiles(`${dataDir}/${sessionId}`))) continue;
     await Deno.lstat(`${dataDir}/${key}`).catch(() =>
       assert.fail(`trial ${trial}: ${key} missing`)
     );
   }
 }
 
+async function hasFiles(dir: string): Promise<boolean> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).length > 0;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** How many auth folders the kill left with a non-empty journal. */
+async function journalsLeft(dataDir: string): Promise<number> {
+  let found = 0;
+  for (const sessionId of AUTH_SESSIONS) {
+    const info = await Deno.lstat(`${dataDir}/${sessionId}/.journal`).catch(() => null);
+    if (info && info.size > 0) found++;
+  }
+  return found;
+}
+
 Deno.test({
   name:
-    "after a SIGKILL at any moment, every acknowledged write is on disk and every file is whole",
+    "after a SIGKILL at any moment and a reopen, every acknowledged write is there, every file " +
+    "is whole and no deleted file comes back",
   async fn() {
     await withTempDir(async (dataDir) => {
       let acknowledged = 0;
+      let replayed = 0;
       for (let trial = 0; trial < TRIALS; trial++) {
         const acks = parseAcks(await runAndKill(dataDir, trial));
         acknowledged += acks.lines;
-        await verifyOnDisk(dataDir, trial, acks);
+        replayed += await journalsLeft(dataDir);
 
-        // The lock died with the child, and the store opens cleanly on what it left.
+        // The lock died with the child; the store opens cleanly on what it left, replaying the
+        // auth journals, and its close leaves the plain files only.
         const store = new FileSessionStore({ dataDir, logger: silentLogger });
         const report = await store.open();
         await store.close();
@@ -127,9 +180,12 @@ Deno.test({
         const leftovers = (await Array.fromAsync(Deno.readDir(dataDir)))
           .filter((e) => e.name.startsWith(".tmp-") || e.name.startsWith(".trash-"));
         assert.deepEqual(leftovers, [], `trial ${trial}: open() left temporary files`);
+        await verifyOnDisk(dataDir, trial, acks);
       }
-      // Guard against a test that passes because the child never got to write anything.
+      // Guard against a test that passes because the child never got to write anything, or
+      // because every kill landed where no journal was left to replay.
       assert.ok(acknowledged > TRIALS * 10, `only ${acknowledged} writes acknowledged in all`);
+      assert.ok(replayed >= TRIALS / 2, `only ${replayed} journals replayed in all`);
     });
   },
 });

@@ -9,6 +9,7 @@ import {
   isEncryptedAuthFile,
 } from "../../src/persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { encodeJournalRecord } from "../../src/persistence/auth_journal_record.ts";
 import { rotateAuthFileKey } from "../../src/persistence/key_rotation.ts";
 import { spawnGateway, taskFlags } from "../support/gateway_process.ts";
 import { REPO_ROOT } from "../support/child_process.ts";
@@ -222,3 +223,28 @@ Deno.test(
     });
   },
 );
+
+Deno.test("rotateAuthFileKey() replays a journal a crash left, so no write under the old key survives", async () => {
+  await withTempDir(async (dir) => {
+    await seed(dir, OLD);
+    // A crash after a batch was journaled (under the old key) but before it reached the files.
+    const file = { sessionId: "shop-1", name: "pre-key-9.json" };
+    const journaled = await (await codec(OLD)).encode(content("shop-1", file.name), file);
+    await Deno.writeFile(
+      `${dir}/shop-1/.journal`,
+      encodeJournalRecord(new Map([[file.name, journaled]])),
+    );
+
+    await rotateAuthFileKey({ dataDir: dir, from: await codec(OLD), to: await codec(NEW), logger });
+
+    assert.equal(await Deno.lstat(`${dir}/shop-1/.journal`).catch(() => null), null);
+    const store = new FileSessionStore({ dataDir: dir, logger, codec: await codec(NEW) });
+    await store.open();
+    try {
+      const data = await store.auth(SessionIdSchema.parse("shop-1")).read(file.name);
+      assert.deepEqual(data, content("shop-1", file.name));
+    } finally {
+      await store.close();
+    }
+  });
+});

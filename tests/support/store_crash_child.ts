@@ -5,9 +5,14 @@
  * - `ready` once the store is open;
  * - `meta <id> <seq>` after saving record `<id>` with name `t<trial>-n<seq>`;
  * - `auth <id> <seq> <name>,<name>…` after writing those files of session `<id>`, each holding
- *   `{"trial":…,"seq":<seq>,"pad":"…"}`.
+ *   `{"trial":…,"seq":<seq>,"pad":"…"}`;
+ * - `deleting <id> <seq>` before deleting the auth folder of session `<id>`, and `deleted <id>
+ *   <seq>` once that is durable (only {@linkcode DELETED_SESSION}, whose writes and deletions
+ *   follow one another).
  *
- * `seq` grows with every call made, so a later call of the same id always has a larger one.
+ * `seq` grows with every call made, so a later call of the same id always has a larger one. The
+ * auth journal is checkpointed every 512 KiB (instead of 4 MiB), so that kills land in every
+ * phase of it: appending, applying, checkpointing.
  *
  * Usage: deno run store_crash_child.ts <dataDir> <trial>
  */
@@ -17,7 +22,8 @@ import type { SessionId } from "../../src/domain/session_id.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 
 export const META_SESSIONS = 200;
-export const AUTH_SESSIONS = ["auth-0", "auth-1", "auth-2"];
+export const DELETED_SESSION = "auth-del";
+export const AUTH_SESSIONS = ["auth-0", "auth-1", "auth-2", DELETED_SESSION];
 
 if (import.meta.main) {
   const [dataDir, trialArg] = Deno.args;
@@ -33,6 +39,7 @@ if (import.meta.main) {
   const store = new FileSessionStore({
     dataDir,
     logger: createLogger({ level: "silent", format: "json" }),
+    journalCheckpointBytes: 512 * 1024,
   });
   await store.open();
   say("ready");
@@ -55,22 +62,39 @@ if (import.meta.main) {
     }
   };
 
+  const writeAuth = async (sessionId: string, n: number, names: string[]) => {
+    // Sizes vary up to 64 KiB so that writes take long enough to be cut in the middle.
+    const body = encoder.encode(
+      JSON.stringify({ trial, seq: n, pad: "x".repeat(Math.floor(Math.random() * 65_536)) }),
+    );
+    await store.auth(sessionId as SessionId).write(new Map(names.map((name) => [name, body])));
+    say(`auth ${sessionId} ${n} ${names.join(",")}`);
+  };
+
   const authLoop = async (sessionId: string) => {
-    const auth = store.auth(sessionId as SessionId);
+    for (let i = 0;; i++) {
+      const names = ["creds.json", `pre-key-${i % 10}.json`, `session-${i % 3}.json`];
+      await writeAuth(sessionId, ++seq, names);
+    }
+  };
+
+  const deleteLoop = async (sessionId: string) => {
     for (let i = 0;; i++) {
       const n = ++seq;
-      const names = ["creds.json", `pre-key-${i % 10}.json`, `session-${i % 3}.json`];
-      // Sizes vary up to 64 KiB so that writes take long enough to be cut in the middle.
-      const body = encoder.encode(
-        JSON.stringify({ trial, seq: n, pad: "x".repeat(Math.floor(Math.random() * 65_536)) }),
-      );
-      await auth.write(new Map(names.map((name) => [name, body])));
-      say(`auth ${sessionId} ${n} ${names.join(",")}`);
+      if (i % 5 === 4) {
+        say(`deleting ${sessionId} ${n}`);
+        await store.auth(sessionId as SessionId).delete();
+        say(`deleted ${sessionId} ${n}`);
+      } else {
+        await writeAuth(sessionId, n, ["creds.json", `pre-key-${i % 7}.json`]);
+      }
     }
   };
 
   await Promise.all([
     ...Array.from({ length: 16 }, (_, worker) => saveLoop(worker)),
-    ...AUTH_SESSIONS.flatMap((id) => [authLoop(id), authLoop(id)]),
+    ...AUTH_SESSIONS.filter((id) => id !== DELETED_SESSION)
+      .flatMap((id) => [authLoop(id), authLoop(id)]),
+    deleteLoop(DELETED_SESSION),
   ]);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   removeStaleTempFiles,
+  syncFiles,
   writeFileAtomic,
   writeFilesAtomic,
 } from "../../../src/persistence/atomic_write.ts";
@@ -85,5 +86,26 @@ Deno.test("removeStaleTempFiles() removes temporary files and nothing else", asy
 Deno.test("removeStaleTempFiles() returns 0 for a directory that does not exist", async () => {
   await withTempDir(async (dir) => {
     assert.deepEqual(await removeStaleTempFiles(`${dir}/missing`), 0);
+  });
+});
+
+Deno.test("writeFilesAtomic() with durable: false replaces and deletes the same way", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.json`, "old");
+    await Deno.writeTextFile(`${dir}/b.json`, "gone");
+    await writeFilesAtomic(dir, new Map([["a.json", bytes("new")], ["b.json", null]]), {
+      durable: false,
+    });
+    assert.deepEqual(await names(dir), ["a.json"]);
+    assert.equal(await Deno.readTextFile(`${dir}/a.json`), "new");
+    assert.equal((await Deno.stat(`${dir}/a.json`)).mode! & 0o777, 0o600);
+  });
+});
+
+Deno.test("syncFiles() syncs the files that exist and skips those that are gone", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.json`, "a");
+    await syncFiles(dir, ["a.json", "never-existed.json"]);
+    assert.equal(await Deno.readTextFile(`${dir}/a.json`), "a");
   });
 });

@@ -51,6 +51,7 @@ Deno.test("auth files round-trip through write, read and list, and null deletes 
     assert.equal(text(await auth.read("creds.json")), '{"a":1}');
     assert.equal(await auth.read("pre-key-1.json"), undefined);
     assert.deepEqual(await auth.list(), ["creds.json", "pre-key-2.json"]);
+    await store.flush(); // the plain files hold everything once the journal is checkpointed
     assert.deepEqual(await entries(`${dataDir}/shop-1`), ["creds.json", "pre-key-2.json"]);
   });
 });
@@ -58,6 +59,7 @@ Deno.test("auth files round-trip through write, read and list, and null deletes 
 Deno.test("auth().write() creates the session folder 0700 and files 0600, in Baileys' layout", async () => {
   await withStore(async (store, dataDir) => {
     await store.auth(id("shop-1")).write(new Map([["creds.json", bytes("{}")]]));
+    await store.flush();
     assert.equal((await Deno.stat(`${dataDir}/shop-1`)).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(`${dataDir}/shop-1/creds.json`)).mode! & 0o777, 0o600);
     assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "{}");
@@ -106,6 +108,7 @@ Deno.test("concurrent auth batches lose nothing and the last write of a file win
           ),
       ),
     );
+    await store.flush();
     assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "199");
     assert.equal((await auth.list()).length, 201);
   });
@@ -117,6 +120,7 @@ Deno.test("auth().delete() removes only that session's folder", async () => {
     await store.auth(id("ab")).write(new Map([["creds.json", bytes("ab")]]));
     await store.save(sessionRecord("a"));
     await store.auth(id("a")).delete();
+    await store.flush();
     assert.deepEqual(await entries(dataDir), [".lock", "ab", "sessions-metadata.json"]);
     assert.equal(await Deno.readTextFile(`${dataDir}/ab/creds.json`), "ab");
     assert.equal(await store.auth(id("a")).exists(), false);
@@ -179,6 +183,7 @@ Deno.test("the codec encodes what is stored and decodes what is read", async () 
   await withStore(async (store, dataDir) => {
     const auth = store.auth(id("shop-1"));
     await auth.write(new Map([["creds.json", bytes("abc")]]));
+    await store.flush();
     assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "cba");
     assert.equal(text(await auth.read("creds.json")), "abc");
   }, reversing);

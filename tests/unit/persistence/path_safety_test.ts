@@ -170,6 +170,7 @@ Deno.test("a symlinked auth file is never read", async () => {
       assert.deepEqual(await auth.list(), ["creds.json"]);
       // Writing replaces the link itself.
       await auth.write(new Map([["pre-key-1.json", new TextEncoder().encode("new")]]));
+      await store.flush();
       assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/pre-key-1.json`), "new");
     } finally {
       await store.close();

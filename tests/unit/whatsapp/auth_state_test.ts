@@ -38,6 +38,7 @@ Deno.test("openAuthState() writes fresh credentials at once and reloads them", a
   await withStore(async (store, dir) => {
     const first = await openAuthState(store.auth(ID), { logger });
     assert.equal(first.linked, false);
+    await store.flush(); // checkpoints the journal into Baileys' plain files
     const onDisk = JSON.parse(await Deno.readTextFile(`${dir}/s1/creds.json`));
     assert.equal(onDisk.registrationId, first.state.creds.registrationId);
     await first.close();
@@ -60,6 +61,7 @@ Deno.test("keys set are durable when set() resolves and read back from disk", as
       "pre-key": { "1": { public: pub, private: priv } },
       session: { "15550001111:1": new Uint8Array([1, 2, 3]) },
     });
+    await store.flush();
     assert.ok((await Deno.stat(`${dir}/s1/pre-key-1.json`)).isFile);
     assert.ok((await Deno.stat(`${dir}/s1/session-15550001111-1.json`)).isFile);
 
@@ -79,6 +81,7 @@ Deno.test("setting a key to null deletes its file", async () => {
       "pre-key": { "5": { public: new Uint8Array(32), private: new Uint8Array(32) } },
     });
     await auth.state.keys.set({ "pre-key": { "5": null } });
+    await store.flush(); // the files catch up with the journal in the background until then
     await assert.rejects(Deno.stat(`${dir}/s1/pre-key-5.json`), Deno.errors.NotFound);
     assert.equal((await auth.state.keys.get("pre-key", ["5"]))["5"], undefined);
   });
@@ -146,6 +149,7 @@ Deno.test("a key file that fails to decrypt (tampered) reads as missing", async 
         "pre-key": { "9": { public: new Uint8Array(32), private: new Uint8Array(32) } },
       });
       await auth.close();
+      await store.flush(); // checkpoints the journal into the files
       const path = `${dir}/s1/pre-key-9.json`;
       const bytes = await Deno.readFile(path);
       bytes[bytes.length - 1] ^= 0xff;
