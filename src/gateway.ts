@@ -8,6 +8,9 @@ import type { Logger } from "./logger.ts";
 import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
+import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
+import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
+import { WebhookService } from "./webhooks/webhook_service.ts";
 import { configuredApiKey, dataDirApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
@@ -18,12 +21,15 @@ export interface GatewayOptions {
   store?: SessionStore;
   /** Opens WhatsApp connections; without it sessions are metadata only. */
   connections?: ConnectionFactory;
+  /** Defaults to the file outbox in `config.dataDir`. */
+  outbox?: WebhookOutbox;
 }
 
 /** A running gateway: restored sessions, an HTTP server, and the way to stop both. */
 export interface Gateway {
   manager: SessionManager;
   events: EventBus;
+  webhooks: WebhookService;
   restoreReport: RestoreReport;
   /** The bound address (the port is real even when `config.port` was 0). */
   address: { hostname: string; port: number };
@@ -63,8 +69,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const restoreReport = await manager.restore();
   let apiKey: string;
+  let webhooks: WebhookService;
   try {
     ({ key: apiKey } = configured ?? await dataDirApiKey(config.dataDir, logger));
+    // Under the data directory's lock, and before any session connects: the first events of
+    // the restored sessions already go through the outbox.
+    webhooks = await WebhookService.open({
+      outbox: options.outbox ??
+        new FileWebhookOutbox({
+          dataDir: config.dataDir,
+          logger: logger.child({ component: "webhook-outbox" }),
+        }),
+      events,
+      logger: logger.child({ component: "webhooks" }),
+      settings: config.webhooks,
+      sessionWebhooks: (id) => manager.webhooksOf(id),
+    });
   } catch (error) {
     await manager.shutdown();
     await store.close();
@@ -83,12 +103,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
 
+  const streams = new AbortController();
   const app = createApp({
     manager,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     apiKey,
     corsOrigins: config.corsOrigins,
+    events,
+    deadLetters: webhooks,
+    sseKeepAliveMs: config.sseKeepAliveMs,
+    shutdownSignal: streams.signal,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
@@ -105,12 +130,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
+      // Event streams never end by themselves: end them, or the server would wait forever.
+      streams.abort();
       await server.shutdown();
       await manager.shutdown();
+      // After the sessions, so their last events are in the outbox; before the lock goes.
+      await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       await store.close();
     })();
 
-  return { manager, events, restoreReport, address, restored, shutdown };
+  return { manager, events, webhooks, restoreReport, address, restored, shutdown };
 }
 
 /** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */

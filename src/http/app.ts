@@ -1,14 +1,18 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import type { EventBus } from "../domain/events.ts";
 import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
+import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
+import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerOpenApiRoutes } from "./routes/openapi_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
+import { type DeadLetterAdmin, registerWebhookRoutes } from "./routes/webhook_routes.ts";
 
 export interface AppDependencies {
   manager: SessionManager;
@@ -19,6 +23,14 @@ export interface AppDependencies {
   apiKey: string;
   /** Origins allowed to call the API from a browser; CORS is off when empty or absent. */
   corsOrigins?: readonly string[];
+  /** The bus `GET /api/events` streams from. */
+  events: EventBus;
+  /** The webhook dead letters (the gateway's `WebhookService`). */
+  deadLetters: DeadLetterAdmin;
+  /** Keep-alive interval of event streams (default 15 s). */
+  sseKeepAliveMs?: number;
+  /** Aborted at shutdown: ends every event stream, so that the server can drain. */
+  shutdownSignal?: AbortSignal;
 }
 
 /**
@@ -71,6 +83,13 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager);
+  registerEventStreamRoutes(app, {
+    events: deps.events,
+    keepAliveMs: deps.sseKeepAliveMs ?? 15_000,
+    shutdownSignal: deps.shutdownSignal,
+  });
+  registerWebhookRoutes(app, deps.deadLetters);
   registerOpenApiRoutes(app, "0.1.0");
 
   app.notFound((c) =>

@@ -7,7 +7,9 @@ export function registerOpenApiRoutes(app: OpenAPIHono, version: string): void {
     info: {
       title: "WA Gateway",
       version,
-      description: "A multi-session WhatsApp gateway: sessions, their QR codes and lifecycle.",
+      description:
+        "A multi-session WhatsApp gateway: sessions, their QR codes and lifecycle, messages, " +
+        "webhooks and a live event stream.",
     },
   });
 }

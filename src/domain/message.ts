@@ -1,0 +1,120 @@
+/**
+ * Messages as the gateway sees them, independent of Baileys: what a caller asks to send, what a
+ * connection reports as received, and the status a sent message goes through.
+ */
+
+/** What can be sent. Media is not supported yet (the fake WhatsApp server cannot carry it). */
+export type OutgoingMessage =
+  | { type: "text"; text: string; quotedMessageId?: string }
+  | {
+    type: "location";
+    latitude: number;
+    longitude: number;
+    name?: string;
+    address?: string;
+  }
+  | {
+    type: "reaction";
+    /** The message reacted to (in the same chat). */
+    messageId: string;
+    /** One emoji; an empty string removes an earlier reaction. */
+    emoji: string;
+  };
+
+/**
+ * A sent message's progress, in order: accepted by WhatsApp's server (`sent`), on the recipient's
+ * phone (`delivered`), seen (`read`), a voice note listened to (`played`). `failed` means the
+ * server refused it.
+ */
+export const MESSAGE_STATUSES = [
+  "pending",
+  "sent",
+  "delivered",
+  "read",
+  "played",
+  "failed",
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/** A message WhatsApp accepted for delivery. */
+export interface SentMessage {
+  /** WhatsApp's message id (`key.id`). */
+  id: string;
+  /** The recipient's JID. */
+  to: string;
+  status: MessageStatus;
+  /** ISO timestamp of when it was sent. */
+  timestamp: string;
+}
+
+/** A message someone else sent to the session's account. */
+export interface IncomingMessage {
+  id: string;
+  /** The chat's JID (the sender's, for a 1:1 chat). */
+  from: string;
+  /** The sender's phone number (digits), when WhatsApp tells it. */
+  fromPhoneNumber: string | null;
+  /** The sender's display name, when WhatsApp tells it. */
+  pushName: string | null;
+  /** ISO timestamp WhatsApp gave the message. */
+  timestamp: string;
+  type: "text" | "location" | "reaction" | "other";
+  /** The text, for `text` messages (and the caption-less body of replies). */
+  text?: string;
+  /** The quoted message's id, when the text is a reply. */
+  quotedMessageId?: string;
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  reaction?: { messageId: string; emoji: string };
+}
+
+/** A receipt: a message of this session changed status. */
+export interface MessageStatusUpdate {
+  id: string;
+  /** The chat's JID. */
+  chat: string;
+  status: MessageStatus;
+}
+
+/** Whether a phone number has a WhatsApp account. */
+export interface NumberCheck {
+  /** The number as asked (digits only). */
+  phoneNumber: string;
+  exists: boolean;
+  /** The account's JID when it exists. */
+  jid: string | null;
+}
+
+const USER_SERVER = "s.whatsapp.net";
+/** E.164 numbers have at most 15 digits; none has fewer than 6 with the country code. */
+const PHONE_PATTERN = /^\+?(\d{6,15})$/;
+const JID_PATTERN = /^(\d{6,15})(?::\d{1,3})?@(?:s\.whatsapp\.net|c\.us)$/;
+
+/**
+ * The user JID of a recipient given as a phone number (digits, optional leading `+`) or a user
+ * JID (`<digits>@s.whatsapp.net`, also the legacy `@c.us` and a `:device` suffix); `null` when it
+ * is neither. Groups and LIDs are not accepted.
+ *
+ * @example
+ * ```ts
+ * normalizeRecipient("+15550001111"); // "15550001111@s.whatsapp.net"
+ * normalizeRecipient("15550001111:3@s.whatsapp.net"); // "15550001111@s.whatsapp.net"
+ * normalizeRecipient("hello"); // null
+ * ```
+ */
+export function normalizeRecipient(value: string): string | null {
+  const trimmed = value.trim();
+  const digits = PHONE_PATTERN.exec(trimmed)?.[1] ?? JID_PATTERN.exec(trimmed)?.[1];
+  return digits ? `${digits}@${USER_SERVER}` : null;
+}
+
+/**
+ * The digits of a phone number given with an optional `+`; `null` when it is not one.
+ *
+ * @example
+ * ```ts
+ * normalizePhoneNumber("+15550001111"); // "15550001111"
+ * ```
+ */
+export function normalizePhoneNumber(value: string): string | null {
+  return PHONE_PATTERN.exec(value.trim())?.[1] ?? null;
+}
