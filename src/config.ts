@@ -121,7 +121,7 @@ const EnvSchema = z.object({
   WEBHOOK_SECRET: z.string().min(MIN_WEBHOOK_SECRET_LENGTH).max(256).optional(),
   WEBHOOK_EVENTS: eventTypeList.optional(),
   WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(10),
+  WEBHOOK_MAX_ATTEMPTS: integer(1, 10_000).default(10),
   WEBHOOK_RETRY_INITIAL_DELAY_MS: integer(10, 3_600_000).default(1_000),
   WEBHOOK_RETRY_MAX_DELAY_MS: integer(10, 86_400_000).default(300_000),
   WEBHOOK_CONCURRENCY: integer(1, 1_000).default(64),
