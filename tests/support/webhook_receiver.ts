@@ -9,7 +9,8 @@ import { verifyWebhookSignature } from "../../src/webhooks/webhook_signature.ts"
 export interface ReceivedDelivery {
   headers: Record<string, string>;
   body: string;
-  /** The parsed body: `{id, type, sessionId, at, data}`. */
+  /** The parsed body: `{id, type, sessionId, at, data}` (`data` loosely typed, for asserts). */
+  // deno-lint-ignore no-explicit-any
   event: { id: string; type: string; sessionId: string; at: string; data: Record<string, any> };
   /** Whether the signature matched the receiver's secret. */
   validSignature: boolean;
