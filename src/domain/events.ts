@@ -112,6 +112,11 @@ export class EventBus {
     this.#onListenerError = onListenerError;
   }
 
+  /** How many listeners are subscribed (outlets, open event streams). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
   /** Subscribes; returns a function that unsubscribes. */
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
