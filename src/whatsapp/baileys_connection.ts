@@ -191,7 +191,25 @@ export class BaileysConnection implements SessionConnection {
   /** Wires the socket's message events to the listener; never waits on the listener. */
   #listenForMessages(socket: WASocket): void {
     socket.ev.on("messages.upsert", ({ messages, type }) => {
-      if (type !== "notify" || socket !== this.#socket) return;
+      this.#logger.debug(
+        {
+          type,
+          messages: messages.map((m) => ({
+            id: m.key?.id,
+            fromMe: m.key?.fromMe,
+            status: m.status,
+          })),
+        },
+        "messages.upsert",
+      );
+      if (socket !== this.#socket) return;
+      if (type === "append") {
+        // Baileys re-emits what we sent as an "append"; while its event buffer is on, receipts
+        // that arrive meanwhile are merged into that message instead of a `messages.update`.
+        for (const message of messages) this.#reportMergedStatus(message);
+        return;
+      }
+      if (type !== "notify") return;
       for (const message of messages) {
         if (message.key?.fromMe) continue;
         const incoming = fromWAMessage(message);
@@ -201,6 +219,7 @@ export class BaileysConnection implements SessionConnection {
       }
     });
     socket.ev.on("messages.update", (updates) => {
+      this.#logger.debug({ updates }, "messages.update");
       if (socket !== this.#socket) return;
       for (const { key, update } of updates) {
         const status = statusFromBaileys(update.status);
@@ -215,6 +234,14 @@ export class BaileysConnection implements SessionConnection {
       const id = node.attrs.id;
       if (id) this.#acks.get(id)?.(node.attrs.error ? "failed" : "sent");
     });
+  }
+
+  #reportMergedStatus(message: WAMessage): void {
+    const { id, remoteJid, fromMe } = message.key ?? {};
+    const status = statusFromBaileys(message.status);
+    if (!fromMe || !id || !remoteJid || !this.#recent.get(id)?.key?.fromMe) return;
+    if (!status || status === "pending" || status === "sent") return;
+    this.#guard(() => this.#listener.onMessageStatus({ id, chat: remoteJid, status }));
   }
 
   #guard(report: () => void): void {
