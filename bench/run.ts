@@ -11,6 +11,7 @@ const BENCHMARKS = [
   "auth_state_bench.ts",
   "encryption_bench.ts",
   "restore_bench.ts",
+  "messaging_bench.ts",
 ];
 
 for (const name of BENCHMARKS) {

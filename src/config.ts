@@ -1,4 +1,11 @@
 import { z } from "zod";
+import {
+  EVENT_TYPES,
+  EventTypeSchema,
+  MIN_WEBHOOK_SECRET_LENGTH,
+  type Webhook,
+  WebhookUrlSchema,
+} from "./domain/webhook.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -62,6 +69,20 @@ const corsOrigins = z.string().transform((value, ctx) => {
   return origins;
 });
 
+/** A comma-separated list of event types; empty means every type. */
+const eventTypeList = z.string().transform((value, ctx) => {
+  const types = value.split(",").map((type) => type.trim()).filter(Boolean);
+  for (const type of types) {
+    if (!EventTypeSchema.safeParse(type).success) {
+      ctx.addIssue({
+        code: "custom",
+        message: `'${type}' is not an event type (${EVENT_TYPES.join(", ")})`,
+      });
+    }
+  }
+  return types as Webhook["events"];
+});
+
 /**
  * Every environment variable the gateway reads, with its default. README.md documents each one;
  * keep the two in step.
@@ -97,6 +118,17 @@ const EnvSchema = z.object({
   CORS_ORIGINS: corsOrigins.optional(),
   SESSIONS_ENCRYPTION_KEY: encryptionKey.optional(),
   SESSIONS_ENCRYPTION_KEY_FILE: secretFile.optional(),
+  /** The global webhook: every session's events are POSTed here (besides per-session ones). */
+  WEBHOOK_URL: WebhookUrlSchema.optional(),
+  WEBHOOK_SECRET: z.string().min(MIN_WEBHOOK_SECRET_LENGTH).max(256).optional(),
+  WEBHOOK_EVENTS: eventTypeList.optional(),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: integer(1, 10_000).default(10),
+  WEBHOOK_RETRY_INITIAL_DELAY_MS: integer(10, 3_600_000).default(1_000),
+  WEBHOOK_RETRY_MAX_DELAY_MS: integer(10, 86_400_000).default(300_000),
+  WEBHOOK_CONCURRENCY: integer(1, 1_000).default(64),
+  /** How often an idle event stream gets a keep-alive comment. */
+  SSE_KEEPALIVE_MS: integer(100, 300_000).default(15_000),
 });
 
 /**
@@ -125,6 +157,9 @@ export interface Config {
   /** Origins allowed by CORS; empty means CORS is off. */
   corsOrigins: string[];
   metricsEnabled: boolean;
+  webhooks: WebhookSettings;
+  /** How often an idle `GET /api/events` stream gets a keep-alive comment. */
+  sseKeepAliveMs: number;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -133,6 +168,18 @@ export interface Config {
     reconnectInitialDelayMs: number;
     reconnectMaxDelayMs: number;
   };
+}
+
+/** How webhooks are delivered, and the global one. */
+export interface WebhookSettings {
+  /** `WEBHOOK_URL` / `WEBHOOK_SECRET` / `WEBHOOK_EVENTS`; absent when no URL is set. */
+  global?: Webhook;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+  /** POSTs in flight at once, over every endpoint and session. */
+  concurrency: number;
 }
 
 /** The environment could not be turned into a configuration; the message lists every problem. */
@@ -159,6 +206,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `RECONNECT_MAX_DELAY_MS: must be at least RECONNECT_INITIAL_DELAY_MS (${e.RECONNECT_INITIAL_DELAY_MS})`,
     );
   }
+  if (e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET === undefined) {
+    problems.push("WEBHOOK_SECRET: required when WEBHOOK_URL is set (it signs every delivery)");
+  }
+  if (e.WEBHOOK_RETRY_MAX_DELAY_MS < e.WEBHOOK_RETRY_INITIAL_DELAY_MS) {
+    problems.push(
+      `WEBHOOK_RETRY_MAX_DELAY_MS: must be at least WEBHOOK_RETRY_INITIAL_DELAY_MS (${e.WEBHOOK_RETRY_INITIAL_DELAY_MS})`,
+    );
+  }
   for (const name of ["API_KEY", "SESSIONS_ENCRYPTION_KEY"] as const) {
     if (e[name] !== undefined && e[`${name}_FILE`] !== undefined) {
       problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
@@ -181,6 +236,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     corsOrigins: e.CORS_ORIGINS ?? [],
     metricsEnabled: e.METRICS_ENABLED === "true" || e.METRICS_ENABLED === "1",
+    webhooks: {
+      global: e.WEBHOOK_URL && e.WEBHOOK_SECRET
+        ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, events: e.WEBHOOK_EVENTS ?? [] }
+        : undefined,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryInitialDelayMs: e.WEBHOOK_RETRY_INITIAL_DELAY_MS,
+      retryMaxDelayMs: e.WEBHOOK_RETRY_MAX_DELAY_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
+    sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     whatsapp: {
       wsUrl: e.WA_WS_URL,
       testRootPublicKey: e.WA_TEST_ROOT_PUBKEY ? decodeBase64(e.WA_TEST_ROOT_PUBKEY)! : undefined,

@@ -10,6 +10,9 @@ import { TimedSessionStore } from "./observability/timed_session_store.ts";
 import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
+import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
+import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
+import { WebhookService } from "./webhooks/webhook_service.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
@@ -20,14 +23,17 @@ export interface GatewayOptions {
   store?: SessionStore;
   /** Opens WhatsApp connections; without it sessions are metadata only. */
   connections?: ConnectionFactory;
+  /** Defaults to the file outbox in `config.dataDir`. */
+  outbox?: WebhookOutbox;
 }
 
 /** A running gateway: restored sessions, an HTTP server, and the way to stop both. */
 export interface Gateway {
   manager: SessionManager;
   events: EventBus;
+  webhooks: WebhookService;
   restoreReport: RestoreReport;
-  /** What `/metrics` reports; code with no event or store edge (webhooks) increments it here. */
+  /** What `/metrics` reports. */
   metrics: GatewayMetrics;
   /** The bound address (the port is real even when `config.port` was 0). */
   address: { hostname: string; port: number };
@@ -73,13 +79,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const restoreReport = await manager.restore();
   let apiKey: ResolvedApiKey;
+  let webhooks: WebhookService;
   try {
     apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
+    // Under the data directory's lock, and before any session connects: the first events of
+    // the restored sessions already go through the outbox.
+    webhooks = await WebhookService.open({
+      outbox: options.outbox ??
+        new FileWebhookOutbox({
+          dataDir: config.dataDir,
+          logger: logger.child({ component: "webhook-outbox" }),
+        }),
+      events,
+      logger: logger.child({ component: "webhooks" }),
+      settings: config.webhooks,
+      sessionWebhooks: (id) => manager.webhooksOf(id),
+      onDeliveryAttempt: metrics.recordWebhookAttempt,
+    });
   } catch (error) {
     await manager.shutdown();
     await store.close();
     throw error;
   }
+  metrics.trackDeadLetters(() => webhooks.deadLetters().length);
   logger.info(
     {
       restored: restoreReport.restored.length,
@@ -103,6 +125,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     apiKey: apiKey.key,
     corsOrigins: config.corsOrigins,
     metrics: config.metricsEnabled ? metrics : undefined,
+    deadLetters: webhooks,
+    sseKeepAliveMs: config.sseKeepAliveMs,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
@@ -134,10 +158,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing.abort(); // live event streams end, or they would hold up the drain
       await server.shutdown();
       await manager.shutdown();
+      // After the sessions, so their last events are in the outbox; before the lock goes.
+      await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       await store.close();
     })();
 
-  return { manager, events, restoreReport, metrics, address, restored, shutdown };
+  return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
 
 /** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */

@@ -11,6 +11,7 @@
  * `tar -xf backup.tar` restores it by hand too; `restoreBackup` also checks every checksum before
  * it writes anything.
  */
+import { isSessionId } from "../domain/session_id.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -54,7 +55,7 @@ export interface BackupReport {
   /** Every file, relative to the data directory. */
   files: string[];
   bytes: number;
-  /** Directories below the data directory (session folders). */
+  /** Session folders (other directories, such as the webhook outbox, are in `files`). */
   sessions: string[];
   warnings: string[];
 }
@@ -126,7 +127,7 @@ export async function createBackup(
     ) {
       if (directory.path) {
         await tar.directory(`${DATA_PREFIX}/${directory.path}`);
-        report.sessions.push(directory.path);
+        if (isSessionId(directory.path)) report.sessions.push(directory.path);
       }
       for (const { path, data, mtime } of directory.files) {
         const problem = jsonProblem(path, data);
@@ -195,7 +196,7 @@ export async function restoreBackup(archive: string, targetDir: string): Promise
       if (relative === null || relative === "") return;
       if (entry.type === "directory") {
         await Deno.mkdir(join(targetDir, relative), { recursive: true, mode: 0o700 });
-        report.sessions.push(relative);
+        if (isSessionId(relative)) report.sessions.push(relative);
         return;
       }
       const dir = join(targetDir, dirname(relative));

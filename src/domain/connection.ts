@@ -1,8 +1,9 @@
 import type { Logger } from "../logger.ts";
 import type {
+  IncomingMessage,
   MessageStatusUpdate,
+  NumberCheck,
   OutgoingMessage,
-  ReceivedMessage,
   SentMessage,
 } from "./message.ts";
 import type { DisconnectInfo, SessionStatus } from "./session.ts";
@@ -37,8 +38,13 @@ export interface SessionConnection {
   logout(): Promise<void>;
   /** The QR string waiting to be scanned, if any. */
   readonly qr: string | null;
-  /** Sends a message to a user JID; resolves once it is written to WhatsApp. */
+  /**
+   * Sends a message to a user JID (`<digits>@s.whatsapp.net`); resolves once WhatsApp's server
+   * has it. Only called while the connection reports `connected`.
+   */
   sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage>;
+  /** Which of these phone numbers (digits) have a WhatsApp account. One answer per number. */
+  checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]>;
 }
 
 /** What a connection reports to the session manager. */
@@ -47,9 +53,9 @@ export interface ConnectionListener {
   onStatus(update: ConnectionStatusUpdate): void;
   /** A new QR code is waiting to be scanned. */
   onQr(qr: string): void;
-  /** A contact sent a message. */
-  onMessage(message: ReceivedMessage): void;
-  /** A sent message was acknowledged, delivered or read. */
+  /** Someone else sent the account a message (new, not history, not one of our own). */
+  onMessage(message: IncomingMessage): void;
+  /** A receipt: a message changed status. */
   onMessageStatus(update: MessageStatusUpdate): void;
 }
 

@@ -36,6 +36,14 @@ export class SessionNotFoundError extends GatewayError {
   }
 }
 
+/** No dead letter with this id exists (never did, or already retried or deleted). */
+export class DeadLetterNotFoundError extends GatewayError {
+  readonly code = "dead_letter_not_found";
+  constructor(readonly deadLetterId: string) {
+    super(`Dead letter '${deadLetterId}' not found`);
+  }
+}
+
 /** A session with this id already exists. */
 export class SessionAlreadyExistsError extends GatewayError {
   readonly code = "session_exists";
@@ -56,6 +64,11 @@ export class SessionStateError extends GatewayError {
 /** The session has no QR code pending (not started, already linked, or between QR refreshes). */
 export class QrNotAvailableError extends GatewayError {
   readonly code = "qr_not_available";
+}
+
+/** WhatsApp refused or failed a request (a send, a number check) made for a valid input. */
+export class WhatsAppRequestError extends GatewayError {
+  readonly code = "whatsapp_error";
 }
 
 /** The gateway is shutting down and no longer accepts work. */

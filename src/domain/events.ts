@@ -1,5 +1,5 @@
-import type { MessageStatusUpdate, ReceivedMessage } from "./message.ts";
-import type { SessionRecord, SessionStatus } from "./session.ts";
+import type { IncomingMessage, MessageStatus, OutgoingMessage, SentMessage } from "./message.ts";
+import type { PublicSessionRecord, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 
 /**
@@ -11,9 +11,12 @@ export type GatewayEvent =
   | SessionDeletedEvent
   | QrEvent
   | MessageReceivedEvent
+  | MessageSentEvent
   | MessageStatusEvent;
 
 interface EventBase {
+  /** Unique per event (`evt_<uuid>`): receivers use it to drop a redelivered event. */
+  id: string;
   sessionId: SessionId;
   /** ISO timestamp of when the gateway observed the event. */
   at: string;
@@ -25,7 +28,8 @@ export interface SessionStatusEvent extends EventBase {
   status: SessionStatus;
   /** `null` when the session was just created. */
   previousStatus: SessionStatus | null;
-  session: SessionRecord;
+  /** Webhook secrets masked: events leave the process. */
+  session: PublicSessionRecord;
 }
 
 /** A session was deleted. */
@@ -39,28 +43,60 @@ export interface QrEvent extends EventBase {
   qr: string;
 }
 
-/** A contact sent a message to the session. */
+/** Someone sent the session's account a message. */
 export interface MessageReceivedEvent extends EventBase {
   type: "message.received";
-  message: ReceivedMessage;
+  message: IncomingMessage;
 }
 
-/** A message the session sent was acknowledged by the server, delivered or read. */
+/** WhatsApp accepted a message the session sent (through the API). */
+export interface MessageSentEvent extends EventBase {
+  type: "message.sent";
+  message: SentMessage;
+  content: OutgoingMessage;
+}
+
+/** A message the session sent was delivered, read or played (a receipt arrived). */
 export interface MessageStatusEvent extends EventBase {
   type: "message.status";
-  message: MessageStatusUpdate;
+  messageId: string;
+  /** The chat's JID. */
+  chat: string;
+  status: MessageStatus;
+  /** `null` when the gateway no longer (or never) tracked the message. */
+  previousStatus: MessageStatus | null;
 }
 
 export type GatewayEventType = GatewayEvent["type"];
 
-/** Every event type, for validating subscriptions. */
-export const GATEWAY_EVENT_TYPES = [
-  "session.status",
-  "session.deleted",
-  "session.qr",
-  "message.received",
-  "message.status",
-] as const satisfies readonly GatewayEventType[];
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
+/** An event as a publisher builds it; the bus gives it its id. */
+export type NewGatewayEvent = WithoutId<GatewayEvent>;
+
+/** The JSON every outlet (webhook body, SSE `data:`) sends for an event. */
+export interface EventPayload {
+  id: string;
+  type: GatewayEventType;
+  sessionId: SessionId;
+  at: string;
+  /** The event's own fields. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * The outlet form of an event: an envelope (`id`, `type`, `sessionId`, `at`) and the rest under
+ * `data`. Events hold no secrets, so neither does this.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(eventPayload(event)); // {"id":"evt_…","type":"session.qr",…,"data":{"qr":"…"}}
+ * ```
+ */
+export function eventPayload(event: GatewayEvent): EventPayload {
+  const { id, type, sessionId, at, ...data } = event;
+  return { id, type, sessionId, at, data };
+}
 
 export type EventListener = (event: GatewayEvent) => void;
 
@@ -76,14 +112,20 @@ export class EventBus {
     this.#onListenerError = onListenerError;
   }
 
+  /** How many listeners are subscribed (outlets, open event streams). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
   /** Subscribes; returns a function that unsubscribes. */
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Delivers `event` to every listener. */
-  publish(event: GatewayEvent): void {
+  /** Gives `event` its id and delivers it to every listener; returns the published event. */
+  publish(newEvent: NewGatewayEvent): GatewayEvent {
+    const event = { ...newEvent, id: `evt_${crypto.randomUUID()}` } as GatewayEvent;
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -91,5 +133,6 @@ export class EventBus {
         this.#onListenerError(error, event);
       }
     }
+    return event;
   }
 }

@@ -1,88 +1,120 @@
-import { z } from "zod";
+/**
+ * Messages as the gateway sees them, independent of Baileys: what a caller asks to send, what a
+ * connection reports as received, and the status a sent message goes through.
+ */
 
-/** Digits of a phone number in international format, without "+". */
-const PHONE_DIGITS = /^[1-9]\d{5,14}$/;
+/** What can be sent. Media is not supported yet (the fake WhatsApp server cannot carry it). */
+export type OutgoingMessage =
+  | { type: "text"; text: string; quotedMessageId?: string }
+  | {
+    type: "location";
+    latitude: number;
+    longitude: number;
+    name?: string;
+    address?: string;
+  }
+  | {
+    type: "reaction";
+    /** The message reacted to (in the same chat). */
+    messageId: string;
+    /** One emoji; an empty string removes an earlier reaction. */
+    emoji: string;
+  };
 
 /**
- * A recipient as callers give it — a phone number (`+15550009999`, `1 555 000-9999`) or a user
- * JID (`15550009999@s.whatsapp.net`, `123…@lid`) — normalized to a JID.
+ * A sent message's progress, in order: accepted by WhatsApp's server (`sent`), on the recipient's
+ * phone (`delivered`), seen (`read`), a voice note listened to (`played`). `failed` means the
+ * server refused it.
  */
-export const RecipientSchema = z
-  .string()
-  .trim()
-  .max(64)
-  .transform((value, ctx) => {
-    const jid = /^(\d+)@(s\.whatsapp\.net|lid)$/.exec(value);
-    if (jid) return value;
-    const digits = value.replace(/^\+/, "").replace(/[\s().-]/g, "");
-    if (PHONE_DIGITS.test(digits)) return `${digits}@s.whatsapp.net`;
-    ctx.addIssue({
-      code: "custom",
-      message: "must be a phone number in international format or a user JID",
-    });
-    return z.NEVER;
-  });
+export const MESSAGE_STATUSES = [
+  "pending",
+  "sent",
+  "delivered",
+  "read",
+  "played",
+  "failed",
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const TextMessageSchema = z.object({
-  type: z.literal("text"),
-  text: z.string().min(1).max(65_536),
-  /** The id of a message in the same chat to quote. */
-  quotedMessageId: z.string().min(1).max(128).optional(),
-}).strict();
-
-export const LocationMessageSchema = z.object({
-  type: z.literal("location"),
-  latitude: z.number().min(-90).max(90),
-  longitude: z.number().min(-180).max(180),
-  name: z.string().max(1_000).optional(),
-}).strict();
-
-export const ReactionMessageSchema = z.object({
-  type: z.literal("reaction"),
-  /** The message reacted to, in the same chat. */
-  messageId: z.string().min(1).max(128),
-  /** Whether that message was sent by this session (default) or received. */
-  fromMe: z.boolean().default(true),
-  /** The emoji; an empty string removes the reaction. */
-  emoji: z.string().max(32),
-}).strict();
-
-/** What a session can send. */
-export const OutgoingMessageSchema = z.discriminatedUnion("type", [
-  TextMessageSchema,
-  LocationMessageSchema,
-  ReactionMessageSchema,
-]);
-
-export type OutgoingMessage = z.infer<typeof OutgoingMessageSchema>;
-
-/** What WhatsApp said of a message the gateway sent. */
+/** A message WhatsApp accepted for delivery. */
 export interface SentMessage {
+  /** WhatsApp's message id (`key.id`). */
   id: string;
+  /** The recipient's JID. */
   to: string;
-  /** `pending` until the server acknowledges it, then `server_ack`, `delivered`, `read`. */
-  status: "pending" | "server_ack" | "delivered" | "read" | "error";
+  status: MessageStatus;
+  /** ISO timestamp of when it was sent. */
   timestamp: string;
 }
 
-/** A message a contact sent to a session. */
-export interface ReceivedMessage {
+/** A message someone else sent to the session's account. */
+export interface IncomingMessage {
   id: string;
-  /** The chat's JID (the sender, for 1:1 chats). */
+  /** The chat's JID (the sender's, for a 1:1 chat). */
   from: string;
-  /** The sender's phone-number JID when WhatsApp addressed the chat by LID, else `null`. */
-  fromAlt: string | null;
+  /** The sender's phone number (digits), when WhatsApp tells it. */
+  fromPhoneNumber: string | null;
+  /** The sender's display name, when WhatsApp tells it. */
   pushName: string | null;
-  /** The text, for texts; `null` for other kinds of messages. */
-  text: string | null;
-  /** Baileys' name of the message kind, e.g. `conversation`, `imageMessage`. */
-  kind: string;
+  /** ISO timestamp WhatsApp gave the message. */
   timestamp: string;
+  type: "text" | "location" | "reaction" | "other";
+  /** The text, for `text` messages (and the caption-less body of replies). */
+  text?: string;
+  /** The quoted message's id, when the text is a reply. */
+  quotedMessageId?: string;
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  reaction?: { messageId: string; emoji: string };
 }
 
-/** WhatsApp's news about a message a session sent. */
+/** A receipt: a message of this session changed status. */
 export interface MessageStatusUpdate {
   id: string;
-  to: string;
-  status: SentMessage["status"];
+  /** The chat's JID. */
+  chat: string;
+  status: MessageStatus;
+}
+
+/** Whether a phone number has a WhatsApp account. */
+export interface NumberCheck {
+  /** The number as asked (digits only). */
+  phoneNumber: string;
+  exists: boolean;
+  /** The account's JID when it exists. */
+  jid: string | null;
+}
+
+const USER_SERVER = "s.whatsapp.net";
+/** E.164 numbers have at most 15 digits; none has fewer than 6 with the country code. */
+const PHONE_PATTERN = /^\+?(\d{6,15})$/;
+const JID_PATTERN = /^(\d{6,15})(?::\d{1,3})?@(?:s\.whatsapp\.net|c\.us)$/;
+
+/**
+ * The user JID of a recipient given as a phone number (digits, optional leading `+`) or a user
+ * JID (`<digits>@s.whatsapp.net`, also the legacy `@c.us` and a `:device` suffix); `null` when it
+ * is neither. Groups and LIDs are not accepted.
+ *
+ * @example
+ * ```ts
+ * normalizeRecipient("+15550001111"); // "15550001111@s.whatsapp.net"
+ * normalizeRecipient("15550001111:3@s.whatsapp.net"); // "15550001111@s.whatsapp.net"
+ * normalizeRecipient("hello"); // null
+ * ```
+ */
+export function normalizeRecipient(value: string): string | null {
+  const trimmed = value.trim();
+  const digits = PHONE_PATTERN.exec(trimmed)?.[1] ?? JID_PATTERN.exec(trimmed)?.[1];
+  return digits ? `${digits}@${USER_SERVER}` : null;
+}
+
+/**
+ * The digits of a phone number given with an optional `+`; `null` when it is not one.
+ *
+ * @example
+ * ```ts
+ * normalizePhoneNumber("+15550001111"); // "15550001111"
+ * ```
+ */
+export function normalizePhoneNumber(value: string): string | null {
+  return PHONE_PATTERN.exec(value.trim())?.[1] ?? null;
 }

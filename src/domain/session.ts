@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SessionIdSchema } from "./session_id.ts";
+import { type MaskedWebhook, maskWebhook, SessionWebhooksSchema } from "./webhook.ts";
 
 /**
  * The closed set of states a session can be in. Documented for API users in README.md.
@@ -68,7 +69,28 @@ export const SessionRecordSchema = z.object({
   connectedAt: IsoTimestampSchema.nullable().default(null),
   lastDisconnectedAt: IsoTimestampSchema.nullable().default(null),
   lastDisconnect: DisconnectInfoSchema.nullable().default(null),
+  /**
+   * Where this session's events are POSTed (besides the global webhook), secrets included.
+   * Optional, so that records written before webhooks existed (or by code that never sets it)
+   * stay valid; absent means none.
+   */
+  webhooks: SessionWebhooksSchema.optional(),
 });
 
 /** A session's persisted metadata. */
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;
+
+/** A session as the outside world sees it (API responses, events): webhook secrets masked. */
+export type PublicSessionRecord = Omit<SessionRecord, "webhooks"> & { webhooks: MaskedWebhook[] };
+
+/**
+ * The record with every webhook secret masked: the only form that leaves the process.
+ *
+ * @example
+ * ```ts
+ * return c.json(publicSession(record));
+ * ```
+ */
+export function publicSession(record: SessionRecord): PublicSessionRecord {
+  return { ...record, webhooks: (record.webhooks ?? []).map(maskWebhook) };
+}

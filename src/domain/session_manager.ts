@@ -8,12 +8,21 @@ import {
   SessionNotFoundError,
   SessionStateError,
   ShuttingDownError,
+  ValidationError,
 } from "./errors.ts";
 import type { EventBus } from "./events.ts";
-import type { OutgoingMessage, SentMessage } from "./message.ts";
-import type { SessionRecord, SessionStatus } from "./session.ts";
+import type {
+  IncomingMessage,
+  MessageStatusUpdate,
+  NumberCheck,
+  OutgoingMessage,
+  SentMessage,
+} from "./message.ts";
+import { MessageStatusTracker } from "./message_status_tracker.ts";
+import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import type { SessionStore, StoreLoadReport } from "./session_store.ts";
+import { MASKED_SECRET, type Webhook } from "./webhook.ts";
 
 export interface SessionManagerOptions {
   store: SessionStore;
@@ -25,6 +34,8 @@ export interface SessionManagerOptions {
   restoreConcurrency?: number;
   /** How long one restored session may take to settle before its restore slot is freed. */
   restoreSettleTimeoutMs?: number;
+  /** How many sent messages' statuses are remembered (in memory) to match receipts. */
+  trackedMessages?: number;
   clock?: () => Date;
   newId?: () => string;
 }
@@ -33,10 +44,16 @@ export interface CreateSessionInput {
   /** Caller-chosen id; a UUID when absent. */
   id?: string;
   name?: string | null;
+  webhooks?: Webhook[];
 }
 
 export interface UpdateSessionInput {
   name?: string | null;
+  /**
+   * Replaces the session's webhooks. A secret given as `MASKED_SECRET` keeps the secret of the
+   * webhook with the same URL, so a caller can send back what it read.
+   */
+  webhooks?: Webhook[];
 }
 
 /** What `restore()` did, for logging and for the startup banner. */
@@ -88,6 +105,7 @@ export class SessionManager {
   readonly #lifecycle = new KeyedLock();
   readonly #settleWaiters = new Map<SessionId, () => void>();
   readonly #pendingSaves = new Set<Promise<void>>();
+  readonly #messageStatus: MessageStatusTracker;
 
   #opened = false;
   #shuttingDown = false;
@@ -102,6 +120,7 @@ export class SessionManager {
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#restoreConcurrency = Math.max(1, options.restoreConcurrency ?? 16);
     this.#restoreSettleTimeoutMs = options.restoreSettleTimeoutMs ?? 30_000;
+    this.#messageStatus = new MessageStatusTracker(options.trackedMessages ?? 10_000);
   }
 
   /**
@@ -210,7 +229,10 @@ export class SessionManager {
     return this.#lifecycle.run(id, async () => {
       this.#assertAcceptingWork();
       if (this.#records.has(id)) throw new SessionAlreadyExistsError(id);
-      const record = this.#newRecord(id, input.name ?? null, this.#now());
+      const record = {
+        ...this.#newRecord(id, input.name ?? null, this.#now()),
+        webhooks: withSecrets(input.webhooks ?? [], []),
+      };
       await this.#store.save(record);
       this.#records.set(id, record);
       this.#logger.info({ sessionId: id }, "session created");
@@ -229,6 +251,9 @@ export class SessionManager {
       const next: SessionRecord = {
         ...record,
         ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.webhooks !== undefined
+          ? { webhooks: withSecrets(input.webhooks, record.webhooks ?? []) }
+          : {}),
         updatedAt: this.#now(),
       };
       await this.#store.save(next);
@@ -255,10 +280,13 @@ export class SessionManager {
       }
       await this.#store.auth(record.id).delete();
       await this.#store.remove(record.id);
-      this.#records.delete(record.id);
       this.#settle(record.id);
       this.#logger.info({ sessionId: record.id }, "session deleted");
+      // Published while the record is still known, so that `webhooksOf` can route the event to
+      // the session's own webhooks one last time.
       this.#events.publish({ type: "session.deleted", sessionId: record.id, at: this.#now() });
+      this.#records.delete(record.id);
+      this.#messageStatus.forgetSession(record.id);
     });
   }
 
@@ -341,19 +369,6 @@ export class SessionManager {
     });
   }
 
-  /** Sends a message from a connected session. */
-  async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
-    const record = this.#require(id);
-    const connection = this.#live.get(record.id);
-    if (!connection || record.status !== "connected") {
-      throw new SessionStateError(
-        `Session '${record.id}' is not connected (status: ${record.status})`,
-        "session_not_connected",
-      );
-    }
-    return await connection.sendMessage(to, message);
-  }
-
   /** The QR code a session is waiting to have scanned; throws when there is none. */
   qr(id: string): string {
     const record = this.#require(id);
@@ -364,6 +379,36 @@ export class SessionManager {
       );
     }
     return qr;
+  }
+
+  /** The webhooks configured on a session, secrets included; none for an unknown session. */
+  webhooksOf(id: SessionId): readonly Webhook[] {
+    return this.#records.get(id)?.webhooks ?? [];
+  }
+
+  /**
+   * Sends a message from a connected session to a user JID (see `normalizeRecipient`), and
+   * publishes `message.sent`. Throws `SessionStateError` (`session_not_connected`) when the
+   * session is not connected.
+   */
+  async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const { record, connection } = this.#connected(id, "send messages");
+    const sent = await connection.sendMessage(to, message);
+    this.#messageStatus.sent(record.id, sent);
+    this.#events.publish({
+      type: "message.sent",
+      sessionId: record.id,
+      message: sent,
+      content: message,
+      at: this.#now(),
+    });
+    return sent;
+  }
+
+  /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
+  async checkNumbers(id: string, phoneNumbers: string[]): Promise<NumberCheck[]> {
+    const { connection } = this.#connected(id, "check numbers");
+    return await connection.checkNumbers(phoneNumbers);
   }
 
   /**
@@ -428,15 +473,10 @@ export class SessionManager {
           this.#events.publish({ type: "session.qr", sessionId: id, qr, at: this.#now() });
         },
         onMessage: (message) => {
-          this.#events.publish({
-            type: "message.received",
-            sessionId: id,
-            message,
-            at: this.#now(),
-          });
+          if (this.#live.get(id) === connection) this.#onMessage(id, message);
         },
-        onMessageStatus: (message) => {
-          this.#events.publish({ type: "message.status", sessionId: id, message, at: this.#now() });
+        onMessageStatus: (update) => {
+          if (this.#live.get(id) === connection) this.#onMessageStatus(id, update);
         },
       },
     });
@@ -502,6 +542,39 @@ export class SessionManager {
     if (SETTLED.has(update.status)) this.#settle(id);
   }
 
+  #onMessage(id: SessionId, message: IncomingMessage): void {
+    this.#events.publish({ type: "message.received", sessionId: id, message, at: this.#now() });
+  }
+
+  #onMessageStatus(id: SessionId, update: MessageStatusUpdate): void {
+    const change = this.#messageStatus.update(id, update.id, update.status);
+    if (!change) return;
+    this.#events.publish({
+      type: "message.status",
+      sessionId: id,
+      messageId: update.id,
+      chat: change.to ?? update.chat,
+      status: change.status,
+      previousStatus: change.previousStatus,
+      at: this.#now(),
+    });
+  }
+
+  /** The session and its live connection, or `session_not_connected`. */
+  #connected(id: string, what: string): { record: SessionRecord; connection: SessionConnection } {
+    this.#assertAcceptingWork();
+    const record = this.#require(id);
+    const connection = this.#live.get(record.id);
+    if (!connection || record.status !== "connected") {
+      throw new SessionStateError(
+        `Session '${record.id}' is not connected (status: ${record.status}); ` +
+          `only a connected session can ${what}`,
+        "session_not_connected",
+      );
+    }
+    return { record, connection };
+  }
+
   // --- records -------------------------------------------------------------------------------
 
   /** Stores a new version of a record in memory and on disk, and publishes status changes. */
@@ -528,7 +601,7 @@ export class SessionManager {
       sessionId: record.id,
       status: record.status,
       previousStatus,
-      session: record,
+      session: publicSession(record),
       at: this.#now(),
     });
   }
@@ -585,4 +658,22 @@ export class SessionManager {
   #now(): string {
     return this.#clock().toISOString();
   }
+}
+
+/**
+ * The webhooks to store: a secret sent back masked keeps the stored secret of the same URL.
+ * Throws `ValidationError` when there is none to keep.
+ */
+function withSecrets(wanted: readonly Webhook[], current: readonly Webhook[]): Webhook[] {
+  return wanted.map((hook, index) => {
+    if (hook.secret !== MASKED_SECRET) return { ...hook, events: [...hook.events] };
+    const kept = current.find((existing) => existing.url === hook.url);
+    if (!kept) {
+      throw new ValidationError(
+        `webhooks.${index}.secret: '${MASKED_SECRET}' keeps the current secret, ` +
+          `but ${hook.url} has none; give the secret`,
+      );
+    }
+    return { ...hook, events: [...hook.events], secret: kept.secret };
+  });
 }

@@ -9,12 +9,13 @@ import { registerApiDocs } from "./api_docs.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { countRequests } from "./request_metrics.ts";
-import { registerEventRoutes } from "./routes/event_routes.ts";
+import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
+import { type DeadLetterAdmin, registerWebhookRoutes } from "./routes/webhook_routes.ts";
 
 export interface AppDependencies {
   manager: SessionManager;
@@ -31,6 +32,10 @@ export interface AppDependencies {
   corsOrigins?: readonly string[];
   /** Counts requests and serves `/metrics`; without it there is no `/metrics`. */
   metrics?: GatewayMetrics;
+  /** The webhook dead letters (the gateway's `WebhookService`). */
+  deadLetters: DeadLetterAdmin;
+  /** Keep-alive interval of event streams (default 15 s). */
+  sseKeepAliveMs?: number;
 }
 
 /**
@@ -75,8 +80,13 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
-  registerMessageRoutes(app, deps.manager, () => deps.metrics?.messagesSent.inc());
-  registerEventRoutes(app, deps.events, deps.closing ?? new AbortController().signal);
+  registerMessageRoutes(app, deps.manager);
+  registerEventStreamRoutes(app, {
+    events: deps.events,
+    keepAliveMs: deps.sseKeepAliveMs ?? 15_000,
+    shutdownSignal: deps.closing,
+  });
+  registerWebhookRoutes(app, deps.deadLetters);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
   registerApiDocs(app);
 

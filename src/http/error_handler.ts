@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import {
   DataDirectoryLockedError,
+  DeadLetterNotFoundError,
   GatewayError,
   InvalidSessionIdError,
   PersistenceError,
@@ -14,6 +15,7 @@ import {
   ShuttingDownError,
   UnauthorizedError,
   ValidationError,
+  WhatsAppRequestError,
 } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
 
@@ -26,12 +28,13 @@ export interface ErrorBody {
 export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
   if (error instanceof UnauthorizedError) return 401;
-  if (error instanceof SessionNotFoundError) return 404;
+  if (error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError) return 404;
   if (
     error instanceof SessionAlreadyExistsError ||
     error instanceof SessionStateError ||
     error instanceof QrNotAvailableError
   ) return 409;
+  if (error instanceof WhatsAppRequestError) return 502;
   if (error instanceof ShuttingDownError) return 503;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;
   return 500;

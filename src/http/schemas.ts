@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { SESSION_ID_PATTERN } from "../domain/session_id.ts";
 import { DesiredStateSchema, SessionStatusSchema } from "../domain/session.ts";
+import {
+  EventTypeSchema,
+  MASKED_SECRET,
+  MAX_SESSION_WEBHOOKS,
+  MIN_WEBHOOK_SECRET_LENGTH,
+  WebhookUrlSchema,
+} from "../domain/webhook.ts";
 
 /** `{error: {code, message}}`, the body of every error response. */
 export const ErrorSchema = z
@@ -24,6 +31,50 @@ export const SessionIdParamsSchema = z.object({
   id: sessionIdField.openapi({ param: { name: "id", in: "path" }, example: "shop-1" }),
 });
 
+/** A webhook as responses show it: the secret is always masked. */
+export const WebhookViewSchema = z
+  .object({
+    url: z.string().openapi({ example: "https://example.com/hooks/whatsapp" }),
+    events: z.array(EventTypeSchema),
+    secret: z.literal(MASKED_SECRET),
+  })
+  .openapi("Webhook");
+
+/** A webhook as requests give it; the masked secret keeps the one stored for the same URL. */
+const WebhookInputSchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .refine(
+        (value) => WebhookUrlSchema.safeParse(value).success,
+        "must be an http(s) URL without a user name or password",
+      )
+      .openapi({ example: "https://example.com/hooks/whatsapp" }),
+    events: z.array(EventTypeSchema).max(16).optional().openapi({
+      description: "Event types to send; absent or empty means every type.",
+    }),
+    secret: z
+      .string()
+      .max(256)
+      .refine(
+        (value) => value === MASKED_SECRET || value.length >= MIN_WEBHOOK_SECRET_LENGTH,
+        `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters ('${MASKED_SECRET}' keeps ` +
+          "the current secret of the same URL)",
+      )
+      .openapi({ description: "Signs every delivery (HMAC-SHA256). Never returned." }),
+  })
+  .strict()
+  .openapi("WebhookInput");
+
+const webhooksField = z
+  .array(WebhookInputSchema)
+  .max(MAX_SESSION_WEBHOOKS)
+  .refine(
+    (hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length,
+    "each webhook URL may appear once",
+  );
+
 export const SessionSchema = z
   .object({
     id: z.string().openapi({ example: "shop-1" }),
@@ -44,6 +95,7 @@ export const SessionSchema = z
         at: z.string(),
       })
       .nullable(),
+    webhooks: z.array(WebhookViewSchema),
   })
   .openapi("Session");
 
@@ -53,12 +105,18 @@ export const CreateSessionBodySchema = z
   .object({
     id: sessionIdField.optional().openapi({ example: "shop-1" }),
     name: nameField.optional().openapi({ example: "Shop front desk" }),
+    webhooks: webhooksField.optional(),
   })
   .strict()
   .openapi("CreateSession");
 
 export const UpdateSessionBodySchema = z
-  .object({ name: nameField.optional() })
+  .object({
+    name: nameField.optional(),
+    webhooks: webhooksField.optional().openapi({
+      description: "Replaces the session's webhooks (an empty list removes them).",
+    }),
+  })
   .strict()
   .openapi("UpdateSession");
 

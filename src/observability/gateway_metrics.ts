@@ -29,19 +29,16 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
  * created by `startGateway` and reachable as `gateway.metrics`. Most values are fed without
  * threading this object through the code: session counts are read from the manager at scrape
  * time; reconnects, received messages and message status updates come from the event bus
- * (`observe`); persistence latency from the store decorator (`recordPersistenceWrite`); HTTP
- * requests from a middleware; sent messages from the message route.
- *
- * Webhooks increment `webhookDeliveries` directly or, if they publish events on the bus, through
- * a case in `observe`.
+ * and sent messages come from the event bus (`observe`); persistence latency from the store
+ * decorator (`recordPersistenceWrite`); HTTP requests from a middleware; webhook attempts from
+ * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`.
  *
  * @example
  * ```ts
  * const metrics = new GatewayMetrics();
  * metrics.trackSessions(() => manager.list());
  * const stop = metrics.observe(events);
- * metrics.messagesSent.inc();
- * metrics.webhookDeliveries.inc({ result: "failure" });
+ * metrics.trackDeadLetters(() => webhooks.deadLetters().length);
  * metrics.registry.render();
  * ```
  */
@@ -76,7 +73,7 @@ export class GatewayMetrics {
     }),
   );
 
-  /** Messages accepted by WhatsApp's server when sent. Incremented by the message route. */
+  /** Messages accepted by WhatsApp's server when sent (`message.sent` on the bus). */
   readonly messagesSent = this.registry.register(
     new Counter({ name: "wa_messages_sent_total", help: "Messages sent through the gateway." }),
   );
@@ -89,16 +86,16 @@ export class GatewayMetrics {
     }),
   );
 
-  /** Status updates (server_ack, delivered, read, error) of sent messages, from the event bus. */
+  /** Status changes (delivered, read, played, failed) of sent messages, from the event bus. */
   readonly messageStatusUpdates = this.registry.register(
     new Counter<"status">({
       name: "wa_message_status_updates_total",
-      help: "Status updates (server_ack, delivered, read, error) of sent messages.",
+      help: "Status changes (delivered, read, played, failed) of sent messages.",
       labelNames: ["status"],
     }),
   );
 
-  /** Webhook delivery attempts by result. Incremented by the webhook dispatcher. */
+  /** Webhook delivery attempts by result (`recordWebhookAttempt`). */
   readonly webhookDeliveries = this.registry.register(
     new Counter<"result">({
       name: "wa_webhook_deliveries_total",
@@ -109,8 +106,16 @@ export class GatewayMetrics {
   );
 
   #sessions: () => Iterable<{ status: SessionStatus }> = () => [];
+  #deadLetters: () => number = () => 0;
 
   constructor() {
+    this.registry.register(
+      new Gauge({
+        name: "wa_webhook_dead_letters",
+        help: "Webhook deliveries that exhausted their retries and wait in the dead letters.",
+        collect: () => [[{}, this.#deadLetters()]],
+      }),
+    );
     this.registry.register(
       new Gauge<"status">({
         name: "wa_sessions",
@@ -126,6 +131,16 @@ export class GatewayMetrics {
     this.#sessions = list;
   }
 
+  /** Reports `wa_webhook_dead_letters` from `count()` at every scrape. */
+  trackDeadLetters(count: () => number): void {
+    this.#deadLetters = count;
+  }
+
+  /** The deliverer's `onDeliveryAttempt` hook. */
+  readonly recordWebhookAttempt = (ok: boolean): void => {
+    this.webhookDeliveries.inc({ result: ok ? "success" : "failure" });
+  };
+
   /** Counts what the event bus reports; returns a function that stops it. */
   observe(bus: EventBus): () => void {
     return bus.subscribe((event) => {
@@ -138,8 +153,11 @@ export class GatewayMetrics {
         case "message.received":
           this.messagesReceived.inc();
           break;
+        case "message.sent":
+          this.messagesSent.inc();
+          break;
         case "message.status":
-          this.messageStatusUpdates.inc({ status: event.message.status });
+          this.messageStatusUpdates.inc({ status: event.status });
           break;
       }
     });

@@ -12,6 +12,8 @@
  *   sessions-metadata.quarantine-<time>.json entries that failed validation, with the reason
  *   <sessionId>/creds.json, pre-key-1.json, … Baileys' `useMultiFileAuthState` layout
  *   <sessionId>/.journal                    auth writes not yet checkpointed; replayed on open
+ *   .webhook-outbox/pending.jsonl           webhook deliveries not yet made (append-only log)
+ *   .webhook-outbox/dead-letters.jsonl      deliveries whose every attempt failed
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
@@ -43,6 +45,15 @@ export const KEY_CHECK_FILE_NAME = ".encryption-key-check";
 
 /** Present while a key rotation runs (holds the new key's check); startup refuses while it exists. */
 export const KEY_ROTATION_FILE_NAME = ".key-rotation";
+
+/** The folder of the webhook outbox (see `file_webhook_outbox.ts`). */
+export const OUTBOX_DIR_NAME = ".webhook-outbox";
+
+/** The outbox's log of deliveries waiting to be made. */
+export const PENDING_OUTBOX_FILE_NAME = "pending.jsonl";
+
+/** The outbox's log of deliveries that exhausted their retries. */
+export const DEAD_LETTERS_FILE_NAME = "dead-letters.jsonl";
 
 /** The file every session's auth folder has once it has credentials. */
 export const CREDS_FILE_NAME = "creds.json";
@@ -86,7 +97,7 @@ export function quarantineFileName(stamp: string): string {
 /** Whether a data directory entry is one of the store's own files rather than a session folder. */
 export function isStoreFileName(name: string): boolean {
   return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME || name === API_KEY_FILE_NAME ||
-    name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME ||
+    name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME || name === OUTBOX_DIR_NAME ||
     name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX) ||
     name.startsWith(`${METADATA_FILE_NAME}.corrupt-`) ||
     name.startsWith("sessions-metadata.quarantine-");

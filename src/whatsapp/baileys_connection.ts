@@ -1,11 +1,11 @@
 import type makeWASocket from "@whiskeysockets/baileys";
 import {
-  type AnyMessageContent,
+  type BinaryNode,
   type ConnectionState,
+  generateMessageIDV2,
   jidDecode,
   type SocketConfig,
   type WAMessage,
-  type WAMessageKey,
 } from "@whiskeysockets/baileys";
 import type {
   ConnectionListener,
@@ -13,12 +13,19 @@ import type {
   ConnectionStatusUpdate,
   SessionConnection,
 } from "../domain/connection.ts";
-import type { OutgoingMessage, SentMessage } from "../domain/message.ts";
+import { SessionStateError, WhatsAppRequestError } from "../domain/errors.ts";
+import type {
+  MessageStatus,
+  NumberCheck,
+  OutgoingMessage,
+  SentMessage,
+} from "../domain/message.ts";
 import type { AuthFiles } from "../domain/session_store.ts";
 import type { Logger } from "../logger.ts";
 import { type DurableAuthState, openAuthState } from "./auth_state.ts";
 import { classifyDisconnect } from "./disconnect_reason.ts";
-import { backoffDelay, type BackoffOptions } from "./reconnect_policy.ts";
+import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
+import { fromWAMessage, statusFromBaileys, toBaileysContent } from "./message_content.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -33,20 +40,14 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   /** Consecutive `bad session` closes after which the session is marked failed. */
   maxBadSessionRetries?: number;
   authCacheLimit?: number;
+  /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
+  ackTimeoutMs?: number;
 }
-
-/** Baileys' `proto.WebMessageInfo.Status` numbers, in our words. */
-const MESSAGE_STATUS: Record<number, SentMessage["status"] | undefined> = {
-  0: "error",
-  1: "pending",
-  2: "server_ack",
-  3: "delivered",
-  4: "read",
-  5: "read", // played
-};
 
 /** How long `stop()` waits for Baileys to report the socket closed. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/** Recent messages kept so that a reply or reaction can refer to them by id. */
+const RECENT_MESSAGES = 1_000;
 
 /**
  * One session's WhatsApp connection on a Baileys socket. It rebuilds the socket when WhatsApp
@@ -66,8 +67,14 @@ export class BaileysConnection implements SessionConnection {
   #attempt = 0;
   #badSessionStreak = 0;
   #qr: string | null = null;
+  /** Whether the current socket is open and logged in. */
+  #online = false;
   /** Set once `stop`/`logout` was called or the connection ended for good. */
   #finished = false;
+  /** Recently sent and received messages by id (oldest first), to quote or react to. */
+  readonly #recent = new Map<string, WAMessage>();
+  /** Sends waiting for the server's ack, by message id. */
+  readonly #acks = new Map<string, (status: MessageStatus) => void>();
 
   constructor(options: BaileysConnectionOptions) {
     this.#auth = options.auth;
@@ -111,20 +118,138 @@ export class BaileysConnection implements SessionConnection {
   }
 
   async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const socket = this.#requireOnline();
+    const { content, quoted } = toBaileysContent(to, message, (id) => this.#recent.get(id));
+    const messageId = generateMessageIDV2(socket.user?.id);
+    const acked = Promise.withResolvers<MessageStatus>();
+    this.#acks.set(messageId, acked.resolve);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      let sent: WAMessage | undefined;
+      try {
+        sent = await socket.sendMessage(to, content, { messageId, ...(quoted ? { quoted } : {}) });
+      } catch (error) {
+        throw new WhatsAppRequestError(
+          `WhatsApp did not take the message: ${(error as Error)?.message ?? error}`,
+          { cause: error },
+        );
+      }
+      if (sent) this.#remember(sent);
+      // Answer once the server has it (or says no); a slow ack leaves it `pending`.
+      const status = await Promise.race([
+        acked.promise,
+        new Promise<MessageStatus>((resolve) => {
+          timer = setTimeout(() => resolve("pending"), this.#options.ackTimeoutMs ?? 10_000);
+        }),
+      ]);
+      const seconds = Number(sent?.messageTimestamp ?? Math.floor(Date.now() / 1000));
+      return { id: messageId, to, status, timestamp: new Date(seconds * 1000).toISOString() };
+    } finally {
+      clearTimeout(timer);
+      this.#acks.delete(messageId);
+    }
+  }
+
+  async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
+    const socket = this.#requireOnline();
+    let found: { jid: string; exists: boolean }[] | undefined;
+    try {
+      found = await socket.onWhatsApp(...phoneNumbers.map((n) => `${n}@s.whatsapp.net`));
+    } catch (error) {
+      throw new WhatsAppRequestError(
+        `WhatsApp did not answer the number check: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      );
+    }
+    const byNumber = new Map<string, string>();
+    for (const result of found ?? []) {
+      const user = jidDecode(result.jid)?.user;
+      if (user && result.exists) byNumber.set(user, result.jid);
+    }
+    return phoneNumbers.map((phoneNumber) => {
+      const jid = byNumber.get(phoneNumber) ?? null;
+      return { phoneNumber, exists: jid !== null, jid };
+    });
+  }
+
+  #requireOnline(): WASocket {
     const socket = this.#socket;
-    if (!socket) throw new Error("not connected");
-    const quoted = message.type === "text" && message.quotedMessageId
-      // Baileys quotes a stored message; a stub with the id is enough for WhatsApp to link it.
-      ? { quoted: { key: { remoteJid: to, id: message.quotedMessageId }, message: {} } }
-      : {};
-    const sent = await socket.sendMessage(to, toBaileysContent(to, message), quoted);
-    if (!sent?.key.id) throw new Error("WhatsApp did not accept the message");
-    return {
-      id: sent.key.id,
-      to,
-      status: "pending",
-      timestamp: new Date(Number(sent.messageTimestamp ?? 0) * 1000 || Date.now()).toISOString(),
-    };
+    if (!socket || !this.#online || this.#finished) {
+      throw new SessionStateError("The WhatsApp connection is not open", "session_not_connected");
+    }
+    return socket;
+  }
+
+  #remember(message: WAMessage): void {
+    const id = message.key?.id;
+    if (!id) return;
+    this.#recent.delete(id);
+    this.#recent.set(id, message);
+    if (this.#recent.size > RECENT_MESSAGES) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  /** Wires the socket's message events to the listener; never waits on the listener. */
+  #listenForMessages(socket: WASocket): void {
+    socket.ev.on("messages.upsert", ({ messages, type }) => {
+      this.#logger.debug(
+        {
+          type,
+          messages: messages.map((m) => ({
+            id: m.key?.id,
+            fromMe: m.key?.fromMe,
+            status: m.status,
+          })),
+        },
+        "messages.upsert",
+      );
+      if (socket !== this.#socket) return;
+      if (type === "append") {
+        // Baileys re-emits what we sent as an "append"; while its event buffer is on, receipts
+        // that arrive meanwhile are merged into that message instead of a `messages.update`.
+        for (const message of messages) this.#reportMergedStatus(message);
+        return;
+      }
+      if (type !== "notify") return;
+      for (const message of messages) {
+        if (message.key?.fromMe) continue;
+        const incoming = fromWAMessage(message);
+        if (!incoming) continue;
+        this.#remember(message);
+        this.#guard(() => this.#listener.onMessage(incoming));
+      }
+    });
+    socket.ev.on("messages.update", (updates) => {
+      this.#logger.debug({ updates }, "messages.update");
+      if (socket !== this.#socket) return;
+      for (const { key, update } of updates) {
+        const status = statusFromBaileys(update.status);
+        // Only receipts about messages this account sent: the others are its own reads.
+        if (!status || !key.fromMe || !key.id || !key.remoteJid) continue;
+        const id = key.id;
+        const chat = key.remoteJid;
+        this.#guard(() => this.#listener.onMessageStatus({ id, chat, status }));
+      }
+    });
+    socket.ws.on("CB:ack,class:message", (node: BinaryNode) => {
+      const id = node.attrs.id;
+      if (id) this.#acks.get(id)?.(node.attrs.error ? "failed" : "sent");
+    });
+  }
+
+  #reportMergedStatus(message: WAMessage): void {
+    const { id, remoteJid, fromMe } = message.key ?? {};
+    const status = statusFromBaileys(message.status);
+    if (!fromMe || !id || !remoteJid || !this.#recent.get(id)?.key?.fromMe) return;
+    if (!status || status === "pending" || status === "sent") return;
+    this.#guard(() => this.#listener.onMessageStatus({ id, chat: remoteJid, status }));
+  }
+
+  #guard(report: () => void): void {
+    try {
+      report();
+    } catch (error) {
+      this.#logger.error({ err: error }, "connection listener failed");
+    }
   }
 
   #connect(): void {
@@ -148,25 +273,15 @@ export class BaileysConnection implements SessionConnection {
       }
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
-    socket.ev.on("messages.upsert", ({ messages, type }) => {
-      for (const message of messages) {
-        if (message.key.fromMe) {
-          this.#reportStatus(message.key, message.status);
-        } else if (type === "notify") {
-          this.#reportReceived(message);
-        }
-      }
-    });
-    socket.ev.on("messages.update", (updates) => {
-      for (const { key, update } of updates) {
-        if (key.fromMe) this.#reportStatus(key, update.status);
-      }
-    });
+    this.#listenForMessages(socket);
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {
     if (update.connection === "close") {
-      if (socket === this.#socket) this.#socket = undefined;
+      if (socket === this.#socket) {
+        this.#socket = undefined;
+        this.#online = false;
+      }
       this.#socketClosed?.resolve();
       if (!this.#finished) this.#onClose(update);
       return;
@@ -178,6 +293,7 @@ export class BaileysConnection implements SessionConnection {
       this.#listener.onQr(update.qr);
     }
     if (update.connection === "open") {
+      this.#online = true;
       this.#qr = null;
       this.#attempt = 0;
       this.#badSessionStreak = 0;
@@ -267,38 +383,7 @@ export class BaileysConnection implements SessionConnection {
     } finally {
       clearTimeout(timer);
       this.#socket = undefined;
-    }
-  }
-
-  #reportReceived(message: WAMessage): void {
-    const id = message.key.id;
-    const from = message.key.remoteJid;
-    if (!id || !from || !message.message) return;
-    const content = message.message;
-    const text = content.conversation ?? content.extendedTextMessage?.text ?? null;
-    const seconds = Number(message.messageTimestamp ?? 0);
-    try {
-      this.#listener.onMessage({
-        id,
-        from,
-        fromAlt: message.key.remoteJidAlt ?? null,
-        pushName: message.pushName ?? null,
-        text,
-        kind: Object.keys(content).find((k) => k !== "messageContextInfo") ?? "unknown",
-        timestamp: new Date(seconds ? seconds * 1000 : Date.now()).toISOString(),
-      });
-    } catch (error) {
-      this.#logger.error({ err: error }, "message listener failed");
-    }
-  }
-
-  #reportStatus(key: WAMessageKey, status: number | null | undefined): void {
-    const mapped = typeof status === "number" ? MESSAGE_STATUS[status] : undefined;
-    if (!mapped || !key.id || !key.remoteJid) return;
-    try {
-      this.#listener.onMessageStatus({ id: key.id, to: key.remoteJid, status: mapped });
-    } catch (error) {
-      this.#logger.error({ err: error }, "message status listener failed");
+      this.#online = false;
     }
   }
 
@@ -315,28 +400,5 @@ export class BaileysConnection implements SessionConnection {
     } catch (error) {
       this.#logger.error({ err: error }, "connection listener failed");
     }
-  }
-}
-
-/** Our message shapes in Baileys' terms. */
-function toBaileysContent(to: string, message: OutgoingMessage): AnyMessageContent {
-  switch (message.type) {
-    case "text":
-      return { text: message.text };
-    case "location":
-      return {
-        location: {
-          degreesLatitude: message.latitude,
-          degreesLongitude: message.longitude,
-          name: message.name,
-        },
-      };
-    case "reaction":
-      return {
-        react: {
-          text: message.emoji,
-          key: { remoteJid: to, id: message.messageId, fromMe: message.fromMe },
-        },
-      };
   }
 }

@@ -7,7 +7,7 @@ import type {
 } from "../domain/connection.ts";
 import type { Logger } from "../logger.ts";
 import { BaileysConnection, type MakeSocket } from "./baileys_connection.ts";
-import type { BackoffOptions } from "./reconnect_policy.ts";
+import type { BackoffOptions } from "../lib/backoff.ts";
 
 export interface WhatsAppSettings {
   /** Overrides WhatsApp's WebSocket URL (test and staging only). */

@@ -40,7 +40,8 @@ Deno.test(
           SESSIONS_DATA_PATH: dataDir,
         });
         assert.equal(backup.code, 0, backup.stderr);
-        assert.match(backup.stdout, /backed up 4 file\(s\).*2 session folder\(s\)/);
+        // Metadata, two creds, a pre-key and the webhook outbox's two logs.
+        assert.match(backup.stdout, /backed up 6 file\(s\).*2 session folder\(s\)/);
         assert.deepEqual(await treeWithoutLock(dataDir), before, "the gateway was idle");
         // The lock was held by the gateway the whole time.
         const health = await fetch(`${gateway.url}/health`);

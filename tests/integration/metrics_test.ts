@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
 import { EventBus } from "../../src/domain/events.ts";
-import type { MessageStatusUpdate, ReceivedMessage } from "../../src/domain/message.ts";
-import type { SessionRecord } from "../../src/domain/session.ts";
+import type { IncomingMessage, SentMessage } from "../../src/domain/message.ts";
+import type { PublicSessionRecord, SessionRecord } from "../../src/domain/session.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
 import { startGateway } from "../../src/gateway.ts";
 import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
@@ -31,6 +31,7 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_messages_sent_total: "counter",
         wa_messages_received_total: "counter",
         wa_message_status_updates_total: "counter",
+        wa_webhook_dead_letters: "gauge",
         wa_webhook_deliveries_total: "counter",
         wa_sessions: "gauge",
       });
@@ -107,26 +108,51 @@ Deno.test("wa_http_requests_total counts by route pattern, method and status", a
   });
 });
 
-Deno.test("received messages and status updates are counted from the event bus", () => {
+Deno.test("received and sent messages and status changes are counted from the event bus", () => {
   const bus = new EventBus();
   const metrics = new GatewayMetrics();
   metrics.observe(bus);
   const base = { sessionId: "shop-1" as SessionId, at: new Date().toISOString() };
-  bus.publish({ ...base, type: "message.received", message: {} as ReceivedMessage });
-  bus.publish({ ...base, type: "message.received", message: {} as ReceivedMessage });
-  for (const status of ["server_ack", "delivered", "delivered"] as const) {
-    bus.publish({ ...base, type: "message.status", message: { status } as MessageStatusUpdate });
+  bus.publish({ ...base, type: "message.received", message: {} as IncomingMessage });
+  bus.publish({ ...base, type: "message.received", message: {} as IncomingMessage });
+  bus.publish({
+    ...base,
+    type: "message.sent",
+    message: {} as SentMessage,
+    content: { type: "text", text: "hi" },
+  });
+  for (const status of ["sent", "delivered", "delivered"] as const) {
+    bus.publish({
+      ...base,
+      type: "message.status",
+      messageId: "m1",
+      chat: "15550001111@s.whatsapp.net",
+      status,
+      previousStatus: null,
+    });
   }
   const families = parseExposition(metrics.registry.render());
   assert.equal(sampleValue(families, "wa_messages_received_total"), 2);
+  assert.equal(sampleValue(families, "wa_messages_sent_total"), 1);
   assert.equal(
     sampleValue(families, "wa_message_status_updates_total", { status: "delivered" }),
     2,
   );
-  assert.equal(
-    sampleValue(families, "wa_message_status_updates_total", { status: "server_ack" }),
-    1,
-  );
+  assert.equal(sampleValue(families, "wa_message_status_updates_total", { status: "sent" }), 1);
+});
+
+Deno.test("webhook attempts and dead letters are reported", () => {
+  const metrics = new GatewayMetrics();
+  let deadLetters = 0;
+  metrics.trackDeadLetters(() => deadLetters);
+  metrics.recordWebhookAttempt(true);
+  metrics.recordWebhookAttempt(false);
+  metrics.recordWebhookAttempt(false);
+  deadLetters = 3;
+  const families = parseExposition(metrics.registry.render());
+  assert.equal(sampleValue(families, "wa_webhook_deliveries_total", { result: "success" }), 1);
+  assert.equal(sampleValue(families, "wa_webhook_deliveries_total", { result: "failure" }), 2);
+  assert.equal(sampleValue(families, "wa_webhook_dead_letters"), 3);
 });
 
 Deno.test("wa_session_reconnects_total counts each entry into reconnecting", () => {
@@ -140,7 +166,7 @@ Deno.test("wa_session_reconnects_total counts each entry into reconnecting", () 
       at: new Date().toISOString(),
       previousStatus,
       status,
-      session: {} as SessionRecord,
+      session: {} as PublicSessionRecord,
     });
   status("connected", "reconnecting");
   status("reconnecting", "connecting");

@@ -147,8 +147,12 @@ const ID_ROUTES: { suffix: string; methods: string[] }[] = [
   { suffix: "/logout", methods: ["POST"] },
   { suffix: "/qr", methods: ["GET"] },
   { suffix: "/messages", methods: ["POST"] },
+  { suffix: "/check-numbers", methods: ["POST"] },
 ];
+/** Routes that take a body reject a missing one before they look the session up. */
+const BODY_ROUTES = new Set(["/messages", "/check-numbers"]);
 const COLLECTION_METHODS = ["GET", "POST"];
+let acceptedCount = 0;
 const ODD_METHODS = ["PUT", "OPTIONS", "PROPFIND", "PURGE", "DELETE", "PATCH", "GET", "POST"];
 
 function tryDecode(decode: (s: string) => string, value: string): string {
@@ -174,15 +178,14 @@ function expectedForPath(method: string, path: string): Expected | undefined {
     if (method === "GET") return { status: 200 };
     return method === "POST" ? undefined : { status: 404, code: "not_found" };
   }
-  const match = /^\/api\/sessions\/([^/]+)(\/[a-z]+)?$/.exec(pathname);
+  const match = /^\/api\/sessions\/([^/]+)(\/[a-z-]+)?$/.exec(pathname);
   const route = match && ID_ROUTES.find((r) => r.suffix === (match[2] ?? ""));
   if (!match || !route || !route.methods.includes(method)) {
     return { status: 404, code: "not_found" };
   }
   const id = tryDecode(decodeURIComponent, tryDecode(decodeURI, match[1]));
   if (!isSessionId(id)) return { status: 400, code: "invalid_input" };
-  // A route that takes a body rejects a missing one before it looks the session up.
-  if (route.suffix === "/messages") return { status: 400, code: "invalid_input" };
+  if (BODY_ROUTES.has(route.suffix)) return { status: 400, code: "invalid_input" };
   if (id === EXISTING) return undefined;
   return { status: 404, code: "session_not_found" };
 }
@@ -481,7 +484,8 @@ function generateKind(random: SeededRandom, sentinel: string): HostileRequest {
       return { kind, method, path, headers: withKey(), expected };
     }
     default: {
-      const id = `ok-${random.string(VALID_CHARS, 1, 30)}`;
+      // The counter keeps ids unique: a repeated id would (rightly) get 409.
+      const id = `ok-${++acceptedCount}-${random.string(VALID_CHARS, 1, 30)}`;
       return {
         kind: "accepted",
         method: "POST",

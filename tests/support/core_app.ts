@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { WebhookSettings } from "../../src/config.ts";
 import type { ConnectionFactory } from "../../src/domain/connection.ts";
 import { EventBus, type GatewayEvent } from "../../src/domain/events.ts";
 import { type RestoreReport, SessionManager } from "../../src/domain/session_manager.ts";
@@ -7,6 +8,8 @@ import type { Logger } from "../../src/logger.ts";
 import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
 import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { FileWebhookOutbox } from "../../src/persistence/file_webhook_outbox.ts";
+import { WebhookService } from "../../src/webhooks/webhook_service.ts";
 import { testLogger } from "./logger.ts";
 
 /** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
@@ -28,14 +31,32 @@ export interface CoreAppOptions {
   logger?: Logger;
   /** Default: a fresh one, fed by the manager and the bus as `startGateway` does. */
   metrics?: GatewayMetrics;
+  /** Webhook delivery settings (default: no global webhook, quick retries). */
+  webhooks?: Partial<WebhookSettings>;
+  /** Keep-alive interval of `GET /api/events` (default 15 s). */
+  sseKeepAliveMs?: number;
 }
+
+/** Webhook settings for tests: quick retries and timeouts. */
+export const TEST_WEBHOOK_SETTINGS: WebhookSettings = {
+  timeoutMs: 2_000,
+  maxAttempts: 5,
+  retryInitialDelayMs: 20,
+  retryMaxDelayMs: 200,
+  concurrency: 16,
+};
 
 /** The real store, manager and HTTP app on a data directory, as `startGateway` wires them. */
 export interface CoreApp {
   app: OpenAPIHono;
   manager: SessionManager;
   store: FileSessionStore;
+  /** The bus itself, and every event published on it so far. */
+  bus: EventBus;
   events: GatewayEvent[];
+  webhooks: WebhookService;
+  /** Aborting it ends every event stream (as the gateway's shutdown does). */
+  streams: AbortController;
   restoreReport: RestoreReport;
   /** The API key the app requires. */
   apiKey: string;
@@ -66,7 +87,17 @@ export async function openCoreApp(
   metrics.trackSessions(() => manager.list());
   metrics.observe(bus);
   const restoreReport = await manager.restore();
+  const webhooks = await WebhookService.open({
+    outbox: new FileWebhookOutbox({ dataDir, logger }),
+    events: bus,
+    logger,
+    settings: { ...TEST_WEBHOOK_SETTINGS, ...options.webhooks },
+    sessionWebhooks: (id) => manager.webhooksOf(id),
+    onDeliveryAttempt: metrics.recordWebhookAttempt,
+  });
+  metrics.trackDeadLetters(() => webhooks.deadLetters().length);
   await manager.connectRestored();
+  const streams = new AbortController();
   const app = createApp({
     manager,
     events: bus,
@@ -75,18 +106,26 @@ export async function openCoreApp(
     apiKey,
     corsOrigins: options.corsOrigins,
     metrics,
+    deadLetters: webhooks,
+    sseKeepAliveMs: options.sseKeepAliveMs,
+    closing: streams.signal,
   });
   appKeys.set(app, apiKey);
   return {
     app,
     manager,
     store,
+    bus,
     events,
+    webhooks,
+    streams,
     restoreReport,
     apiKey,
     metrics,
     async close() {
+      streams.abort();
       await manager.shutdown();
+      await webhooks.close(500);
       await store.close();
     },
   };

@@ -11,6 +11,14 @@ export interface LinkedGateway {
   dataDir: string;
 }
 
+/** Options of {@linkcode withLinkedGateway}. */
+export interface LinkedGatewayOptions {
+  /** Extra environment of the gateway process (webhooks, for instance). */
+  env?: Record<string, string>;
+  /** The linked phone's display name. */
+  pushName?: string;
+}
+
 /**
  * Starts a fake server and a gateway on a fresh data directory, links session `sessionId` as
  * `phoneNumber`, runs `fn`, and tears everything down.
@@ -24,18 +32,26 @@ export async function withLinkedGateway(
   sessionId: string,
   phoneNumber: string,
   fn: (linked: LinkedGateway) => Promise<void>,
+  options: LinkedGatewayOptions = {},
 ): Promise<void> {
   const fake = await startFakeWhatsApp();
   try {
     await withTempDir(async (dataDir) => {
       const gateway = await spawnGateway({
         dataDir,
-        env: { WA_WS_URL: fake.wsUrl, WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64 },
+        env: {
+          WA_WS_URL: fake.wsUrl,
+          WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
+          ...options.env,
+        },
       });
       const client = new GatewayClient(gateway.url, gateway.apiKey);
       try {
         await client.createSession(sessionId);
-        await fake.pairWithQr(await client.waitForQr(sessionId), { phoneNumber });
+        await fake.pairWithQr(await client.waitForQr(sessionId), {
+          phoneNumber,
+          pushName: options.pushName,
+        });
         await client.waitForStatus(sessionId, "connected");
         await fn({ fake, gateway, client, dataDir });
       } finally {

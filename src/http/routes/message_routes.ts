@@ -1,63 +1,79 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import {
-  LocationMessageSchema,
-  ReactionMessageSchema,
-  RecipientSchema,
-  TextMessageSchema,
+  normalizePhoneNumber,
+  normalizeRecipient,
+  type OutgoingMessage,
 } from "../../domain/message.ts";
 import type { SessionManager } from "../../domain/session_manager.ts";
-import { errorResponses, SessionIdParamsSchema } from "../schemas.ts";
+import {
+  CheckNumbersBodySchema,
+  NumberChecksSchema,
+  SendMessageBodySchema,
+  SentMessageSchema,
+} from "../message_schemas.ts";
+import { bodyErrorResponses, SessionIdParamsSchema } from "../schemas.ts";
 
-const recipient = { to: RecipientSchema.openapi({ example: "+15550009999" }) };
-
-const SendMessageBodySchema = z
-  .discriminatedUnion("type", [
-    TextMessageSchema.extend(recipient),
-    LocationMessageSchema.extend(recipient),
-    ReactionMessageSchema.extend(recipient),
-  ])
-  .openapi("SendMessage");
-
-const SentMessageSchema = z
-  .object({
-    id: z.string().openapi({ example: "3EB0C431C26A1916E07A" }),
-    to: z.string().openapi({ example: "15550009999@s.whatsapp.net" }),
-    status: z.enum(["pending", "server_ack", "delivered", "read", "error"]),
-    timestamp: z.string(),
-  })
-  .openapi("SentMessage");
-
-const sendRoute = createRoute({
+const sendMessage = createRoute({
   method: "post",
   path: "/api/sessions/{id}/messages",
   tags: ["Messages"],
   summary: "Send a message",
-  description: "Sends a text (optionally quoting a message), a location or a reaction to a phone " +
-    "number or user JID. 409 `session_not_connected` unless the session is connected.",
+  description: "Sends a text (optionally as a reply), a location or a reaction from a connected " +
+    "session. The recipient is a phone number or a user JID. 409 `session_not_connected` when " +
+    "the session is not connected. Media is not supported yet.",
   request: {
     params: SessionIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: SendMessageBodySchema } } },
   },
   responses: {
     201: {
-      description: "Written to WhatsApp; `id` is WhatsApp's message id",
+      description: "WhatsApp has the message",
       content: { "application/json": { schema: SentMessageSchema } },
     },
-    ...errorResponses,
+    ...bodyErrorResponses,
   },
 });
 
-/** Registers the message routes; `onSent` is told of every message written to WhatsApp. */
-export function registerMessageRoutes(
-  app: OpenAPIHono,
-  manager: SessionManager,
-  onSent: () => void = () => {},
-): void {
-  app.openapi(sendRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const { to, ...message } = c.req.valid("json");
-    const sent = await manager.sendMessage(id, to, message);
-    onSent();
-    return c.json(sent, 201);
+const checkNumbers = createRoute({
+  method: "post",
+  path: "/api/sessions/{id}/check-numbers",
+  tags: ["Messages"],
+  summary: "Check which phone numbers have WhatsApp",
+  request: {
+    params: SessionIdParamsSchema,
+    body: { required: true, content: { "application/json": { schema: CheckNumbersBodySchema } } },
+  },
+  responses: {
+    200: {
+      description: "One answer per number, in the order asked",
+      content: { "application/json": { schema: NumberChecksSchema } },
+    },
+    ...bodyErrorResponses,
+  },
+});
+
+/** Registers sending and number checks. */
+export function registerMessageRoutes(app: OpenAPIHono, manager: SessionManager): void {
+  app.openapi(sendMessage, async (c) => {
+    const { to, ...content } = c.req.valid("json");
+    // The schema has checked the recipient; normalizing cannot fail here.
+    const jid = normalizeRecipient(to)!;
+    const sent = await manager.sendMessage(
+      c.req.valid("param").id,
+      jid,
+      content as OutgoingMessage,
+    );
+    return c.json({ ...sent, type: content.type }, 201);
+  });
+
+  app.openapi(checkNumbers, async (c) => {
+    const numbers = c.req.valid("json").phoneNumbers.map((value) => normalizePhoneNumber(value)!);
+    const results = await manager.checkNumbers(c.req.valid("param").id, [...new Set(numbers)]);
+    const byNumber = new Map(results.map((result) => [result.phoneNumber, result]));
+    return c.json({
+      results: numbers.map((phoneNumber) =>
+        byNumber.get(phoneNumber) ?? { phoneNumber, exists: false, jid: null }
+      ),
+    }, 200);
   });
 }

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { SessionManager } from "../../domain/session_manager.ts";
-import type { SessionRecord } from "../../domain/session.ts";
+import { publicSession, type SessionRecord } from "../../domain/session.ts";
+import type { Webhook } from "../../domain/webhook.ts";
 import {
   bodyErrorResponses,
   CreateSessionBodySchema,
@@ -48,7 +49,7 @@ const updateSession = createRoute({
   method: "patch",
   path: "/api/sessions/{id}",
   tags: ["Sessions"],
-  summary: "Rename a session",
+  summary: "Rename a session or replace its webhooks",
   request: {
     params: SessionIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateSessionBodySchema } } },
@@ -72,7 +73,11 @@ const deleteSession = createRoute({
 export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager): void {
   app.openapi(createSession, async (c) => {
     const body = c.req.valid("json");
-    const record = await manager.create({ id: body.id, name: body.name ?? null });
+    const record = await manager.create({
+      id: body.id,
+      name: body.name ?? null,
+      webhooks: toWebhooks(body.webhooks),
+    });
     return c.json(toView(record), 201);
   });
 
@@ -81,7 +86,11 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
   app.openapi(getSession, (c) => c.json(toView(manager.get(c.req.valid("param").id)), 200));
 
   app.openapi(updateSession, async (c) => {
-    const record = await manager.update(c.req.valid("param").id, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const record = await manager.update(c.req.valid("param").id, {
+      name: body.name,
+      webhooks: toWebhooks(body.webhooks),
+    });
     return c.json(toView(record), 200);
   });
 
@@ -91,7 +100,13 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
   });
 }
 
-/** The API representation of a session. */
+/** The API representation of a session: webhook secrets masked. */
 export function toView(record: SessionRecord) {
-  return { ...record };
+  return publicSession(record);
+}
+
+function toWebhooks(
+  hooks: { url: string; events?: Webhook["events"]; secret: string }[] | undefined,
+): Webhook[] | undefined {
+  return hooks?.map((hook) => ({ url: hook.url, events: hook.events ?? [], secret: hook.secret }));
 }

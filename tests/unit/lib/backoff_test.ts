@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { backoffDelay } from "../../../src/whatsapp/reconnect_policy.ts";
+import { backoffDelay } from "../../../src/lib/backoff.ts";
 
 const options = { initialDelayMs: 1000, maxDelayMs: 8000 };
 

@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter, capped. */
+/** Exponential backoff with jitter, capped: reconnects and webhook retries. */
 export interface BackoffOptions {
   initialDelayMs: number;
   maxDelayMs: number;

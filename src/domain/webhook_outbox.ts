@@ -1,0 +1,113 @@
+/**
+ * The durable queue of webhook deliveries. An event is in the outbox before any attempt to
+ * deliver it, and leaves only once delivered (or, after its last failed attempt, for the dead
+ * letters). The file implementation is `src/persistence/file_webhook_outbox.ts`; a Postgres one
+ * would be two tables (`outbox_entries`, `dead_letters`) keyed by entry id, under the same
+ * contract:
+ * - every method that resolves has made its change durable;
+ * - `open` returns every entry appended and not removed or dead-lettered, in `seq` order;
+ * - an entry is in exactly one of pending or dead letters after any crash;
+ * - only one process uses an outbox at a time (the file one lives in the locked data directory).
+ */
+export interface WebhookOutbox {
+  /** Loads what a previous run left. Must be called once, before anything else. */
+  open(): Promise<OutboxLoadReport>;
+
+  /**
+   * Adds deliveries; gives each its `seq` (increasing in call order) and resolves with them once
+   * they are durable.
+   */
+  append(entries: readonly NewOutboxEntry[]): Promise<OutboxEntry[]>;
+
+  /** Removes delivered entries; resolves once that is durable. Unknown ids are ignored. */
+  remove(ids: readonly string[]): Promise<void>;
+
+  /** Moves a pending entry to the dead letters (its last attempt failed); durable on resolve. */
+  deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter>;
+
+  /** Every entry waiting for delivery, in `seq` order. */
+  pending(): OutboxEntry[];
+
+  /** Every dead letter, oldest first. */
+  deadLetters(): DeadLetter[];
+
+  /**
+   * Moves a dead letter back to the pending entries (a new `seq`, so it goes to the end of its
+   * queue, and `generation + 1`); `undefined` for an unknown id.
+   */
+  requeue(id: string): Promise<OutboxEntry | undefined>;
+
+  /** Deletes a dead letter for good; whether there was one. */
+  discard(id: string): Promise<boolean>;
+
+  /** Waits for every change accepted so far to be durable. */
+  flush(): Promise<void>;
+
+  /** Flushes and releases the outbox. */
+  close(): Promise<void>;
+}
+
+/** Where a delivery goes. The secret is kept so a delivery still signs after a config change. */
+export interface WebhookEndpoint {
+  /** `global` (configured in the environment) or `session` (in the session's metadata). */
+  scope: "global" | "session";
+  url: string;
+  secret: string;
+}
+
+/** One event to be delivered to one endpoint. */
+export interface NewOutboxEntry {
+  /** `dlv_<uuid>`. */
+  id: string;
+  eventId: string;
+  eventType: string;
+  sessionId: string;
+  endpoint: WebhookEndpoint;
+  /** The exact JSON body, so that every attempt sends the same bytes. */
+  body: string;
+  /** ISO timestamp of when the event was queued. */
+  createdAt: string;
+}
+
+/** An entry in the outbox. */
+export interface OutboxEntry extends NewOutboxEntry {
+  /** Position in the outbox: deliveries of one queue happen in `seq` order. */
+  seq: number;
+  /** How many times the entry came back from the dead letters. */
+  generation: number;
+}
+
+/** Why an entry stopped being retried. */
+export interface DeliveryFailure {
+  attempts: number;
+  /** The last attempt's outcome: `HTTP 500`, `timeout after 10000 ms`, a network error… */
+  lastError: string;
+}
+
+/** An entry whose every attempt failed. */
+export interface DeadLetter extends DeliveryFailure {
+  entry: OutboxEntry;
+  /** ISO timestamp of when it was dead-lettered. */
+  deadAt: string;
+}
+
+/** What `open` found. */
+export interface OutboxLoadReport {
+  pending: number;
+  deadLetters: number;
+  /** Problems found and repaired (a torn last line, unreadable lines kept aside). */
+  repairs: string[];
+}
+
+/**
+ * The key of the queue an entry belongs to: deliveries to one endpoint for one session are
+ * ordered, and a failing one holds back the later ones of the same queue only.
+ *
+ * @example
+ * ```ts
+ * queueKey(entry); // "session https://example.com/hook shop-1"
+ * ```
+ */
+export function queueKey(entry: Pick<NewOutboxEntry, "endpoint" | "sessionId">): string {
+  return `${entry.endpoint.scope} ${entry.endpoint.url} ${entry.sessionId}`;
+}

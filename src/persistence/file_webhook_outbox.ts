@@ -1,0 +1,249 @@
+import { join } from "node:path";
+import { z } from "zod";
+import { PersistenceError } from "../domain/errors.ts";
+import type {
+  DeadLetter,
+  DeliveryFailure,
+  NewOutboxEntry,
+  OutboxEntry,
+  OutboxLoadReport,
+  WebhookOutbox,
+} from "../domain/webhook_outbox.ts";
+import type { Logger } from "../logger.ts";
+import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
+import {
+  DEAD_LETTERS_FILE_NAME,
+  OUTBOX_DIR_NAME,
+  PENDING_OUTBOX_FILE_NAME,
+} from "./data_dir_layout.ts";
+import { JsonlLog, type JsonlLogLoad } from "./jsonl_log.ts";
+
+const EndpointSchema = z.object({
+  scope: z.enum(["global", "session"]),
+  url: z.string().min(1),
+  secret: z.string().min(1),
+});
+
+const EntrySchema = z.object({
+  id: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  generation: z.number().int().nonnegative(),
+  eventId: z.string().min(1),
+  eventType: z.string().min(1),
+  sessionId: z.string().min(1),
+  endpoint: EndpointSchema,
+  body: z.string(),
+  createdAt: z.string(),
+});
+
+const DeadLetterSchema = z.object({
+  entry: EntrySchema,
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string(),
+  deadAt: z.string(),
+});
+
+/** Lines of `pending.jsonl`. */
+const PendingRecordSchema = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("add"), entry: EntrySchema }),
+  z.object({ op: z.literal("done"), id: z.string() }),
+]);
+
+/** Lines of `dead-letters.jsonl`. */
+const DeadRecordSchema = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("dead"), letter: DeadLetterSchema }),
+  z.object({ op: z.literal("discard"), id: z.string() }),
+]);
+
+/** Options of {@linkcode FileWebhookOutbox}. */
+export interface FileWebhookOutboxOptions {
+  /** The (locked) data directory; the outbox lives in its `.webhook-outbox/` folder. */
+  dataDir: string;
+  logger: Logger;
+  clock?: () => Date;
+  /** Compaction threshold of each log, in bytes (see `JsonlLog`). */
+  compactAfterBytes?: number;
+}
+
+/**
+ * The outbox as two append-only JSONL logs in `<dataDir>/.webhook-outbox/`:
+ *
+ * - `pending.jsonl`: `{"op":"add","entry":…}` when an event is queued, `{"op":"done","id":…}`
+ *   when it was delivered or dead-lettered;
+ * - `dead-letters.jsonl`: `{"op":"dead","letter":…}` and `{"op":"discard","id":…}`.
+ *
+ * Appends are group-committed (one fsync per batch); each log is compacted to the live entries
+ * when it has grown, and on open. An entry moves between the two logs in an order that survives a
+ * crash at any point: it is written to the destination first and removed from the source after,
+ * and if both hold it on open, the higher `generation` wins (a dead letter keeps the generation it
+ * had; a requeued entry gets the next one).
+ *
+ * @example
+ * ```ts
+ * const outbox = new FileWebhookOutbox({ dataDir, logger });
+ * await outbox.open();
+ * const [entry] = await outbox.append([newEntry]);
+ * await outbox.remove([entry.id]); // delivered
+ * await outbox.close();
+ * ```
+ */
+export class FileWebhookOutbox implements WebhookOutbox {
+  readonly #dir: string;
+  readonly #logger: Logger;
+  readonly #clock: () => Date;
+  readonly #pending = new Map<string, OutboxEntry>();
+  readonly #dead = new Map<string, DeadLetter>();
+  readonly #pendingLog: JsonlLog;
+  readonly #deadLog: JsonlLog;
+  #seq = 0;
+  #state: "new" | "open" | "closed" = "new";
+
+  constructor(options: FileWebhookOutboxOptions) {
+    this.#dir = join(options.dataDir, OUTBOX_DIR_NAME);
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? (() => new Date());
+    const common = {
+      dir: this.#dir,
+      clock: this.#clock,
+      compactAfterBytes: options.compactAfterBytes,
+    };
+    this.#pendingLog = new JsonlLog({
+      ...common,
+      name: PENDING_OUTBOX_FILE_NAME,
+      snapshot: () => [...this.#pending.values()].map((entry) => ({ op: "add", entry })),
+    });
+    this.#deadLog = new JsonlLog({
+      ...common,
+      name: DEAD_LETTERS_FILE_NAME,
+      snapshot: () => [...this.#dead.values()].map((letter) => ({ op: "dead", letter })),
+    });
+  }
+
+  async open(): Promise<OutboxLoadReport> {
+    if (this.#state !== "new") throw new PersistenceError("The webhook outbox is already open");
+    await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    await syncDirectory(join(this.#dir, ".."));
+    await removeStaleTempFiles(this.#dir);
+    const repairs: string[] = [];
+
+    const pendingLoad = await this.#pendingLog.open(PendingRecordSchema);
+    noteRepairs(pendingLoad, this.#pendingLog.path, repairs);
+    for (const record of pendingLoad.records) {
+      if (record.op === "add") this.#pending.set(record.entry.id, record.entry);
+      else this.#pending.delete(record.id);
+    }
+    const deadLoad = await this.#deadLog.open(DeadRecordSchema);
+    noteRepairs(deadLoad, this.#deadLog.path, repairs);
+    for (const record of deadLoad.records) {
+      if (record.op === "dead") this.#dead.set(record.letter.entry.id, record.letter);
+      else this.#dead.delete(record.id);
+    }
+    // An entry caught between the two logs by a crash: the later move wins.
+    for (const [id, letter] of this.#dead) {
+      const entry = this.#pending.get(id);
+      if (!entry) continue;
+      if (entry.generation > letter.entry.generation) this.#dead.delete(id);
+      else this.#pending.delete(id);
+    }
+    const sorted = [...this.#pending.values()].sort((a, b) => a.seq - b.seq);
+    this.#pending.clear();
+    for (const entry of sorted) this.#pending.set(entry.id, entry);
+    for (const entry of this.#allEntries()) this.#seq = Math.max(this.#seq, entry.seq);
+
+    this.#state = "open";
+    // Both files now hold exactly the state above: no torn line, nothing delivered.
+    await Promise.all([this.#pendingLog.compact(), this.#deadLog.compact()]);
+    for (const repair of repairs) this.#logger.warn({ dir: this.#dir }, repair);
+    return { pending: this.#pending.size, deadLetters: this.#dead.size, repairs };
+  }
+
+  async append(entries: readonly NewOutboxEntry[]): Promise<OutboxEntry[]> {
+    this.#assertOpen();
+    const added = entries.map((entry) => ({ ...entry, seq: ++this.#seq, generation: 0 }));
+    for (const entry of added) this.#pending.set(entry.id, entry);
+    await this.#pendingLog.append(added.map((entry) => ({ op: "add", entry })));
+    return added;
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    const removed = ids.filter((id) => this.#pending.delete(id));
+    if (removed.length === 0) return;
+    await this.#pendingLog.append(removed.map((id) => ({ op: "done", id })));
+  }
+
+  async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
+    this.#assertOpen();
+    const letter: DeadLetter = {
+      entry,
+      attempts: failure.attempts,
+      lastError: failure.lastError,
+      deadAt: this.#clock().toISOString(),
+    };
+    this.#dead.set(entry.id, letter);
+    await this.#deadLog.append([{ op: "dead", letter }]);
+    // Only now may it leave the pending log (a compaction in between would otherwise drop it).
+    await this.remove([entry.id]);
+    return letter;
+  }
+
+  pending(): OutboxEntry[] {
+    return [...this.#pending.values()];
+  }
+
+  deadLetters(): DeadLetter[] {
+    return [...this.#dead.values()];
+  }
+
+  async requeue(id: string): Promise<OutboxEntry | undefined> {
+    this.#assertOpen();
+    const letter = this.#dead.get(id);
+    if (!letter) return undefined;
+    const entry: OutboxEntry = {
+      ...letter.entry,
+      seq: ++this.#seq,
+      generation: letter.entry.generation + 1,
+    };
+    this.#pending.set(id, entry);
+    await this.#pendingLog.append([{ op: "add", entry }]);
+    await this.discard(id);
+    return entry;
+  }
+
+  async discard(id: string): Promise<boolean> {
+    this.#assertOpen();
+    if (!this.#dead.delete(id)) return false;
+    await this.#deadLog.append([{ op: "discard", id }]);
+    return true;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#state !== "open") return;
+    await Promise.all([this.#pendingLog.flush(), this.#deadLog.flush()]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state !== "open") return;
+    this.#state = "closed";
+    await Promise.all([this.#pendingLog.close(), this.#deadLog.close()]);
+  }
+
+  *#allEntries(): Iterable<OutboxEntry> {
+    yield* this.#pending.values();
+    for (const letter of this.#dead.values()) yield letter.entry;
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== "open") throw new PersistenceError("The webhook outbox is not open");
+  }
+}
+
+function noteRepairs(load: JsonlLogLoad<unknown>, path: string, repairs: string[]): void {
+  if (load.tornTail) repairs.push(`${path}: dropped an incomplete last line (interrupted write)`);
+  if (load.invalidLines > 0) {
+    repairs.push(
+      `${path}: ${load.invalidLines} unreadable or invalid line(s) skipped; the file was kept ` +
+        `as ${load.corruptCopy}`,
+    );
+  }
+}

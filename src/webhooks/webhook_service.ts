@@ -1,0 +1,119 @@
+import type { WebhookSettings } from "../config.ts";
+import type { EventBus } from "../domain/events.ts";
+import type { SessionId } from "../domain/session_id.ts";
+import type { Webhook } from "../domain/webhook.ts";
+import type {
+  DeadLetter,
+  OutboxEntry,
+  OutboxLoadReport,
+  WebhookOutbox,
+} from "../domain/webhook_outbox.ts";
+import type { Logger } from "../logger.ts";
+import { type DeliveryStats, WebhookDeliverer } from "./webhook_deliverer.ts";
+import { WebhookDispatcher } from "./webhook_dispatcher.ts";
+
+/** Options of {@linkcode WebhookService.open}. */
+export interface WebhookServiceOptions {
+  outbox: WebhookOutbox;
+  events: EventBus;
+  logger: Logger;
+  settings: WebhookSettings;
+  /** A session's own webhooks, secrets included. */
+  sessionWebhooks: (sessionId: SessionId) => readonly Webhook[];
+  /** Told the outcome of every delivery attempt (for metrics). */
+  onDeliveryAttempt?: (ok: boolean) => void;
+}
+
+/**
+ * The webhook outlet as one unit: the outbox, the dispatcher that fills it from the event bus,
+ * and the deliverer that empties it. Opened after the data directory is locked, closed after the
+ * sessions (so that their last events are in the outbox) and before the lock is released.
+ *
+ * @example
+ * ```ts
+ * const webhooks = await WebhookService.open({ outbox, events, logger, settings,
+ *   sessionWebhooks: (id) => manager.webhooksOf(id) });
+ * // …
+ * await webhooks.close(5_000);
+ * ```
+ */
+export class WebhookService {
+  readonly #outbox: WebhookOutbox;
+  readonly #deliverer: WebhookDeliverer;
+  readonly #dispatcher: WebhookDispatcher;
+  /** What the outbox held at start. */
+  readonly loadReport: OutboxLoadReport;
+  #closing?: Promise<void>;
+
+  private constructor(
+    options: WebhookServiceOptions,
+    loadReport: OutboxLoadReport,
+  ) {
+    const { outbox, logger, settings } = options;
+    this.#outbox = outbox;
+    this.loadReport = loadReport;
+    this.#deliverer = new WebhookDeliverer({
+      outbox,
+      logger,
+      timeoutMs: settings.timeoutMs,
+      maxAttempts: settings.maxAttempts,
+      maxConcurrent: settings.concurrency,
+      onAttempt: options.onDeliveryAttempt,
+      backoff: {
+        initialDelayMs: settings.retryInitialDelayMs,
+        maxDelayMs: settings.retryMaxDelayMs,
+      },
+    });
+    this.#dispatcher = new WebhookDispatcher({
+      events: options.events,
+      outbox,
+      deliverer: this.#deliverer,
+      logger,
+      global: settings.global,
+      sessionWebhooks: options.sessionWebhooks,
+    });
+  }
+
+  /** Opens the outbox, starts delivering what it holds, and subscribes to the bus. */
+  static async open(options: WebhookServiceOptions): Promise<WebhookService> {
+    const loadReport = await options.outbox.open();
+    const service = new WebhookService(options, loadReport);
+    service.#deliverer.start();
+    service.#dispatcher.start();
+    return service;
+  }
+
+  /** Delivery counters since start. */
+  get stats(): DeliveryStats {
+    return this.#deliverer.stats;
+  }
+
+  /** Every dead letter, oldest first. */
+  deadLetters(): DeadLetter[] {
+    return this.#outbox.deadLetters();
+  }
+
+  /** Sends a dead letter back for delivery; `undefined` for an unknown id. */
+  retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
+    return this.#deliverer.retryDeadLetter(id);
+  }
+
+  /** Deletes a dead letter; whether there was one. */
+  discardDeadLetter(id: string): Promise<boolean> {
+    return this.#outbox.discard(id);
+  }
+
+  /**
+   * Stops taking events, waits for the appends already started, stops delivering (POSTs in
+   * flight get `graceMs`), and flushes and closes the outbox. Whatever is undelivered is
+   * delivered after the next start.
+   */
+  close(graceMs?: number): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#dispatcher.stop();
+      await this.#deliverer.stop(graceMs);
+      await this.#outbox.close();
+    })();
+    return this.#closing;
+  }
+}

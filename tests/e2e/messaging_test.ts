@@ -1,0 +1,203 @@
+/**
+ * Issue 5's proof against the fake WhatsApp server: the gateway, as a real child process, sends
+ * messages over REST that a simulated contact decrypts, and reports the contact's texts and
+ * receipts through a signed webhook (a real receiver on loopback) and the SSE stream.
+ */
+import { strict as assert } from "node:assert";
+import type { FakeWhatsApp } from "../support/fake_whatsapp/server.ts";
+import type { GatewayClient } from "../support/gateway_client.ts";
+import type { GatewayProcess } from "../support/gateway_process.ts";
+import { withLinkedGateway } from "../support/linked_gateway.ts";
+import { type EventStream, openEventStream } from "../support/sse_client.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook_receiver.ts";
+
+const e2e = { sanitizeOps: false, sanitizeResources: false };
+const SECRET = "e2e-webhook-secret-0123456789";
+const ACCOUNT = "15550001111";
+const CONTACT = "15550009999";
+const CONTACT_JID = `${CONTACT}@s.whatsapp.net`;
+
+interface World {
+  fake: FakeWhatsApp;
+  gateway: GatewayProcess;
+  client: GatewayClient;
+  receiver: WebhookReceiver;
+  stream: EventStream;
+}
+
+/**
+ * A fake server with a contact, a webhook receiver, and a gateway whose session `shop-1` is
+ * linked as ACCOUNT; an event stream of that session is open.
+ */
+async function withMessagingWorld(
+  fn: (world: World) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const receiver = startWebhookReceiver({ secret: SECRET });
+  try {
+    await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, client }) => {
+      fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
+      const stream = await openEventStream(
+        `${gateway.url}/api/events?session=shop-1&types=message.received,message.sent,message.status`,
+        { "x-api-key": gateway.apiKey! },
+      );
+      try {
+        await fn({ fake, gateway, client, receiver, stream });
+      } finally {
+        await stream.close();
+      }
+    }, {
+      pushName: "Shop",
+      env: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_EVENTS: "message.received,message.sent,message.status",
+        WEBHOOK_RETRY_INITIAL_DELAY_MS: "50",
+        WEBHOOK_RETRY_MAX_DELAY_MS: "500",
+        ...env,
+      },
+    });
+  } finally {
+    await receiver.close();
+  }
+}
+
+Deno.test(
+  "a text sent over REST is decrypted by the contact; its read receipt becomes a status event",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ fake, client, receiver, stream }) => {
+      const text = "Your order #1042 has shipped 📦 — «ünïcödé» ok";
+      const { status, body } = await client.json<Record<string, string>>(
+        "POST",
+        "/api/sessions/shop-1/messages",
+        { type: "text", to: `+${CONTACT}`, text },
+      );
+      assert.equal(status, 201, JSON.stringify(body));
+      assert.equal(body.to, CONTACT_JID);
+      assert.equal(body.status, "sent", "the server acknowledged it");
+      assert.match(body.id, /^[0-9A-F]{10,}$/);
+
+      const received = await fake.waitForReceived((m) => m.id === body.id);
+      assert.equal(received.text, text, "the contact decrypted the exact text");
+      assert.equal(received.from, ACCOUNT);
+      assert.equal(received.to, CONTACT);
+
+      const statusEvents = (events: { type: string; data: Record<string, unknown> }[]) =>
+        events
+          .filter((e) => e.type === "message.status" && e.data.messageId === body.id)
+          .map((e) => [e.data.previousStatus, e.data.status]);
+      const expected = [["sent", "delivered"], ["delivered", "read"]];
+      const hookStatuses = () => statusEvents(receiver.accepted().map((d) => d.event));
+      // One receipt at a time: receipts arriving together may be reported as the latest only.
+      await fake.sendReceipt({ from: CONTACT, to: ACCOUNT, ids: [body.id], type: "delivery" });
+      await receiver.waitFor(() => hookStatuses().length === 1);
+      await fake.sendReceipt({ from: CONTACT, to: ACCOUNT, ids: [body.id], type: "read" });
+      const hooks = await receiver.waitFor(() => hookStatuses().length === 2);
+      assert.deepEqual(statusEvents(hooks.map((d) => d.event)), expected);
+      assert.ok(hooks.every((d) => d.validSignature));
+      const sentEvent = hooks.find((d) => d.event.type === "message.sent")!;
+      assert.equal(sentEvent.event.data.message.id, body.id);
+      assert.equal(sentEvent.event.data.content.text, text);
+
+      const streamed = await stream.waitFor((m) => statusEvents(m.map((x) => x.data)).length === 2);
+      assert.deepEqual(statusEvents(streamed.map((m) => m.data)), expected);
+    }),
+);
+
+Deno.test(
+  "a text from a contact reaches the webhook with a valid signature, and the event stream",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ fake, receiver, stream }) => {
+      const { id } = await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: "hello gateway" });
+      const [delivery] = await receiver.waitFor((all) =>
+        all.some((d) => d.event.type === "message.received")
+      );
+      assert.equal(delivery.validSignature, true);
+      assert.equal(delivery.headers["x-webhook-event"], "message.received");
+      assert.equal(delivery.event.sessionId, "shop-1");
+      const message = delivery.event.data.message;
+      assert.equal(message.id, id);
+      assert.equal(message.type, "text");
+      assert.equal(message.text, "hello gateway");
+      assert.equal(message.fromPhoneNumber, CONTACT);
+      assert.equal(message.pushName, "Bob");
+
+      const [streamed] = await stream.waitFor((m) => m.length >= 1);
+      assert.equal(streamed.event, "message.received");
+      assert.equal(streamed.id, delivery.event.id);
+      assert.deepEqual(streamed.data, delivery.event);
+    }),
+);
+
+Deno.test(
+  "a reply, a location and a reaction reach the contact",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ fake, client }) => {
+      const { id: incoming } = await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: "hi?" });
+      const bodies = [
+        { type: "text", to: CONTACT, text: "Hi Bob!", quotedMessageId: incoming },
+        { type: "location", to: CONTACT_JID, latitude: 52.52, longitude: 13.405, name: "Shop" },
+        { type: "reaction", to: CONTACT, messageId: incoming, emoji: "👍" },
+      ];
+      for (const body of bodies) {
+        const sent = await client.json<{ id: string; status: string }>(
+          "POST",
+          "/api/sessions/shop-1/messages",
+          body,
+        );
+        assert.equal(sent.status, 201, JSON.stringify(sent.body));
+        assert.equal(sent.body.status, "sent");
+        // The fake records texts; for the others, that the contact decrypted a message.
+        const received = await fake.waitForReceived((m) => m.id === sent.body.id);
+        if (body.type === "text") assert.equal(received.text, "Hi Bob!");
+      }
+    }),
+);
+
+Deno.test(
+  "bad sends: unknown session 404, disconnected session 409, bad recipient 400, big body 413",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ fake, client }) => {
+      const text = { type: "text", to: CONTACT, text: "x" };
+      const unknown = await client.json<{ error: { code: string } }>(
+        "POST",
+        "/api/sessions/nope/messages",
+        text,
+      );
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, "session_not_found");
+
+      await client.createSession("idle"); // waits at its QR code, never linked
+      await client.waitForQr("idle");
+      const idle = await client.json<{ error: { code: string } }>(
+        "POST",
+        "/api/sessions/idle/messages",
+        text,
+      );
+      assert.equal(idle.status, 409);
+      assert.equal(idle.body.error.code, "session_not_connected");
+
+      for (const to of ["hello", "+1 555", "120363000000@g.us", "1".repeat(20)]) {
+        const bad = await client.json<{ error: { code: string } }>(
+          "POST",
+          "/api/sessions/shop-1/messages",
+          { ...text, to },
+        );
+        assert.equal(bad.status, 400, to);
+        assert.equal(bad.body.error.code, "invalid_input");
+      }
+
+      const big = await client.json<{ error: { code: string } }>(
+        "POST",
+        "/api/sessions/shop-1/messages",
+        { ...text, text: "x".repeat(8 * 1024) },
+      );
+      assert.equal(big.status, 413);
+      assert.equal(big.body.error.code, "payload_too_large");
+      assert.equal(fake.receivedMessages().length, 0, "nothing was sent");
+    }, { MAX_BODY_BYTES: "4096" }),
+);

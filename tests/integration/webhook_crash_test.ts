@@ -1,0 +1,111 @@
+/**
+ * The webhook outbox's promise across a crash: the gateway, as a real child process, is killed
+ * with SIGKILL while events wait for an unreachable receiver; the next gateway on the same data
+ * directory delivers every one of them, in order per session, once.
+ */
+import { strict as assert } from "node:assert";
+import { spawnGateway } from "../support/gateway_process.ts";
+import { withTempDir } from "../support/temp_dir.ts";
+import { startWebhookReceiver } from "../support/webhook_receiver.ts";
+
+const processTest = { sanitizeOps: false, sanitizeResources: false };
+const SECRET = "crash-test-secret-0123456789";
+
+/** The live entries of the pending log, in log order: what the outbox holds. */
+async function pendingEntries(dataDir: string) {
+  const text = await Deno.readTextFile(`${dataDir}/.webhook-outbox/pending.jsonl`);
+  const live = new Map<string, { eventId: string; sessionId: string; seq: number }>();
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const record = JSON.parse(line);
+    if (record.op === "add") live.set(record.entry.id, record.entry);
+    else live.delete(record.id);
+  }
+  return [...live.values()].sort((a, b) => a.seq - b.seq);
+}
+
+Deno.test(
+  "events pending when the gateway is SIGKILLed are delivered after the restart",
+  processTest,
+  async () => {
+    const receiver = startWebhookReceiver({ secret: SECRET });
+    await receiver.stop(); // refused until the second gateway runs
+    const env = {
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_EVENTS: "session.status",
+      WEBHOOK_MAX_ATTEMPTS: "1000",
+      WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
+      WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+      // Nothing listens there: each session goes initializing → connecting → failed.
+      WA_WS_URL: "ws://127.0.0.1:9/ws",
+    };
+    const sessions = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    try {
+      await withTempDir(async (dir) => {
+        const first = await spawnGateway({ dataDir: dir, env });
+        try {
+          for (const id of sessions) {
+            const res = await first.fetch("/api/sessions", {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ id }),
+            });
+            assert.equal(res.status, 201);
+            await res.body?.cancel();
+          }
+          await first.waitForLog((line) => line.msg === "webhook delivery failed; will retry");
+          const deadline = Date.now() + 15_000;
+          while ((await pendingEntries(dir)).length < 3 * sessions.length) {
+            if (Date.now() > deadline) throw new Error("the outbox did not fill up");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        } finally {
+          first.kill("SIGKILL");
+          await first.exited;
+        }
+        const pending = await pendingEntries(dir);
+        assert.ok(pending.length >= 3 * sessions.length);
+        assert.equal(receiver.received.length, 0);
+
+        receiver.start();
+        const second = await spawnGateway({ dataDir: dir, env });
+        try {
+          await second.waitForLog((line) =>
+            line.msg === "delivering webhook events left pending" && line.pending === pending.length
+          );
+          const wanted = new Set(pending.map((entry) => entry.eventId));
+          const accepted = await receiver.waitFor(
+            (all) => all.filter((d) => wanted.has(d.event.id)).length >= wanted.size,
+            30_000,
+          );
+          const ids = accepted.map((delivery) => delivery.event.id);
+          assert.equal(new Set(ids).size, ids.length, "none twice");
+          // The restarted sessions report new statuses too: those come after the old ones.
+          for (const session of sessions) {
+            const queued = pending.filter((e) => e.sessionId === session).map((e) => e.eventId);
+            const delivered = accepted.filter((d) => d.event.sessionId === session)
+              .map((d) => d.event.id);
+            assert.deepEqual(
+              delivered.slice(0, queued.length),
+              queued,
+              `${session}: first, in the order they were queued`,
+            );
+          }
+          assert.ok(accepted.every((delivery) => delivery.validSignature));
+          const deadline = Date.now() + 10_000;
+          while ((await pendingEntries(dir)).some((entry) => wanted.has(entry.eventId))) {
+            if (Date.now() > deadline) throw new Error("delivered entries stayed in the outbox");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          second.kill("SIGTERM");
+          assert.equal((await second.exited).code, 0, "drains with webhooks pending");
+        } finally {
+          await second.dispose();
+        }
+      });
+    } finally {
+      await receiver.close();
+    }
+  },
+);

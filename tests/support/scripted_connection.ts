@@ -1,0 +1,124 @@
+/**
+ * A test implementation of the WhatsApp port (`ConnectionFactory`): connections that link at
+ * once, record what is sent through them, and let a test play incoming messages and receipts.
+ * For HTTP and event tests that need a connected session but not the Baileys protocol (the e2e
+ * tests use the real adapter against the fake WhatsApp server).
+ */
+import type {
+  ConnectionFactory,
+  ConnectionListener,
+  ConnectionOptions,
+  SessionConnection,
+} from "../../src/domain/connection.ts";
+import type {
+  IncomingMessage,
+  MessageStatus,
+  NumberCheck,
+  OutgoingMessage,
+  SentMessage,
+} from "../../src/domain/message.ts";
+
+/** A message sent through a scripted connection. */
+export interface ScriptedSend {
+  sessionId: string;
+  to: string;
+  message: OutgoingMessage;
+  id: string;
+}
+
+export class ScriptedConnection implements SessionConnection {
+  qr: string | null = null;
+  #counter = 0;
+
+  constructor(
+    readonly sessionId: string,
+    readonly listener: ConnectionListener,
+    readonly factory: ScriptedConnectionFactory,
+  ) {}
+
+  start(): Promise<void> {
+    if (this.factory.linkOnStart) {
+      this.listener.onStatus({
+        status: "connected",
+        account: { phoneNumber: "15550001111", pushName: "Scripted" },
+      });
+    } else {
+      this.qr = "scripted-qr";
+      this.listener.onStatus({ status: "qr" });
+    }
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  logout(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+    const id = `SCRIPTED${this.sessionId.toUpperCase().replace(/[^A-Z0-9]/g, "")}${++this
+      .#counter}`;
+    this.factory.sent.push({ sessionId: this.sessionId, to, message, id });
+    return Promise.resolve({ id, to, status: "sent", timestamp: new Date().toISOString() });
+  }
+
+  checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
+    return Promise.resolve(phoneNumbers.map((phoneNumber) => {
+      const exists = this.factory.onWhatsApp.has(phoneNumber);
+      return { phoneNumber, exists, jid: exists ? `${phoneNumber}@s.whatsapp.net` : null };
+    }));
+  }
+
+  /** Plays a text from `fromPhoneNumber`, as Baileys' `messages.upsert` would report it. */
+  receiveText(fromPhoneNumber: string, text: string, id = crypto.randomUUID()): IncomingMessage {
+    const message: IncomingMessage = {
+      id,
+      from: `${fromPhoneNumber}@s.whatsapp.net`,
+      fromPhoneNumber,
+      pushName: null,
+      timestamp: new Date().toISOString(),
+      type: "text",
+      text,
+    };
+    this.listener.onMessage(message);
+    return message;
+  }
+
+  /** Plays a receipt for a message this connection sent. */
+  receipt(id: string, chat: string, status: MessageStatus): void {
+    this.listener.onMessageStatus({ id, chat, status });
+  }
+
+  /** Reports the connection lost (the session goes `reconnecting`). */
+  drop(): void {
+    this.listener.onStatus({
+      status: "reconnecting",
+      disconnect: { code: 428, reason: "connection_lost", message: null },
+    });
+  }
+}
+
+export class ScriptedConnectionFactory implements ConnectionFactory {
+  /** Every connection made, latest last. */
+  readonly connections: ScriptedConnection[] = [];
+  readonly sent: ScriptedSend[] = [];
+  /** Phone numbers (digits) `checkNumbers` says have WhatsApp. */
+  readonly onWhatsApp = new Set<string>();
+  /** Whether a started connection links at once (else it waits at `qr`). */
+  linkOnStart = true;
+
+  create(options: ConnectionOptions): SessionConnection {
+    const connection = new ScriptedConnection(options.sessionId, options.listener, this);
+    this.connections.push(connection);
+    return connection;
+  }
+
+  /** The latest connection of a session. */
+  of(sessionId: string): ScriptedConnection {
+    const connection = this.connections.findLast((c) => c.sessionId === sessionId);
+    if (!connection) throw new Error(`no connection for ${sessionId}`);
+    return connection;
+  }
+}

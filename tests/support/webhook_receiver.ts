@@ -1,0 +1,122 @@
+/**
+ * A real webhook receiver on loopback for tests: records every delivery with its signature
+ * checked, answers with a status the test chooses, and can be taken down and brought back on
+ * the same port.
+ */
+import { verifyWebhookSignature } from "../../src/webhooks/webhook_signature.ts";
+
+/** One POST the receiver got. */
+export interface ReceivedDelivery {
+  headers: Record<string, string>;
+  body: string;
+  /** The parsed body: `{id, type, sessionId, at, data}` (`data` loosely typed, for asserts). */
+  // deno-lint-ignore no-explicit-any
+  event: { id: string; type: string; sessionId: string; at: string; data: Record<string, any> };
+  /** Whether the signature matched the receiver's secret. */
+  validSignature: boolean;
+  /** The status the receiver answered with. */
+  status: number;
+}
+
+export interface WebhookReceiver {
+  url: string;
+  port: number;
+  /** Every POST received, answered 2xx or not, in arrival order. */
+  received: ReceivedDelivery[];
+  /** The deliveries answered 2xx, in arrival order. */
+  accepted(): ReceivedDelivery[];
+  /** Sets the status answered from now on (default 200). */
+  respondWith(status: number): void;
+  /** Waits until `predicate` holds for the accepted deliveries. */
+  waitFor(
+    predicate: (accepted: ReceivedDelivery[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<ReceivedDelivery[]>;
+  /** Stops listening (connections are refused) until `start()`. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a receiver on 127.0.0.1 (a random port unless `port` is given). */
+export function startWebhookReceiver(
+  options: { secret: string; port?: number; path?: string },
+): WebhookReceiver {
+  const received: ReceivedDelivery[] = [];
+  const waiters = new Set<() => void>();
+  let status = 200;
+  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  let port = options.port ?? 0;
+  const path = options.path ?? "/hook";
+
+  const listen = () => {
+    server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (request) => {
+      const body = await request.text();
+      const headers = Object.fromEntries(request.headers);
+      received.push({
+        headers,
+        body,
+        event: JSON.parse(body),
+        validSignature: verifyWebhookSignature(options.secret, {
+          timestamp: request.headers.get("x-webhook-timestamp"),
+          signature: request.headers.get("x-webhook-signature"),
+          body,
+        }),
+        status,
+      });
+      for (const wake of waiters) wake();
+      return new Response(status < 300 ? "ok" : "nope", { status });
+    });
+    port = server.addr.port;
+  };
+  listen();
+
+  const accepted = () => received.filter((delivery) => delivery.status < 300);
+  const receiver: WebhookReceiver = {
+    url: `http://127.0.0.1:${port}${path}`,
+    port,
+    received,
+    accepted,
+    respondWith(next) {
+      status = next;
+    },
+    async waitFor(predicate, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(accepted())) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new Error(
+            `webhook receiver: condition not met; accepted ${accepted().length} of ` +
+              `${received.length}: ${
+                received.map((d) => `${d.status} ${d.event.type}`).join(", ")
+              }`,
+          );
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+          timer = setTimeout(wake, Math.min(remaining, 200));
+        });
+        clearTimeout(timer);
+      }
+      return accepted();
+    },
+    async stop() {
+      const current = server;
+      server = null;
+      await current?.shutdown();
+    },
+    start() {
+      if (!server) listen();
+    },
+    async close() {
+      await receiver.stop();
+    },
+  };
+  return receiver;
+}
