@@ -201,3 +201,32 @@ Deno.test(
       assert.equal(fake.receivedMessages().length, 0, "nothing was sent");
     }, { MAX_BODY_BYTES: "4096" }),
 );
+
+Deno.test(
+  "check-numbers asks WhatsApp which numbers have an account; bad numbers get 400",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ client }) => {
+      const checked = await client.json<{
+        results: { phoneNumber: string; exists: boolean; jid: string | null }[];
+      }>("POST", "/api/sessions/shop-1/check-numbers", {
+        phoneNumbers: [`+${CONTACT}`, "15550004444", ACCOUNT],
+      });
+      assert.equal(checked.status, 200, JSON.stringify(checked.body));
+      assert.deepEqual(checked.body.results, [
+        { phoneNumber: CONTACT, exists: true, jid: CONTACT_JID },
+        { phoneNumber: "15550004444", exists: false, jid: null },
+        { phoneNumber: ACCOUNT, exists: true, jid: `${ACCOUNT}@s.whatsapp.net` },
+      ]);
+
+      for (const body of [{ phoneNumbers: [] }, { phoneNumbers: ["hello"] }, {}]) {
+        const bad = await client.json<{ error: { code: string } }>(
+          "POST",
+          "/api/sessions/shop-1/check-numbers",
+          body,
+        );
+        assert.equal(bad.status, 400, JSON.stringify(body));
+        assert.equal(bad.body.error.code, "invalid_input");
+      }
+    }),
+);

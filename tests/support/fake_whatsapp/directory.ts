@@ -39,30 +39,14 @@ export class Directory {
 
   usync(node: BinaryNode): BinaryNode {
     const usync = getBinaryNodeChild(node, "usync")!;
+    // The protocols asked for, e.g. `devices` + `lid` (before sending) or `contact` (a number
+    // check): each user is answered with those only, as WhatsApp does.
+    const asked = new Set(childTags(getBinaryNodeChild(usync, "query")));
     const users = getBinaryNodeChildren(getBinaryNodeChild(usync, "list"), "user");
-    const answers = users.map((user): BinaryNode => {
-      const jid = user.attrs.jid;
-      const found = this.resolve(jid);
-      const deviceList: BinaryNode[] = found.kind === "contact"
-        ? [{ tag: "device", attrs: { id: "0" } }]
-        : found.kind === "account"
-        ? found.devices.map((d) => ({
-          tag: "device",
-          attrs: { id: String(d.deviceNumber), "key-index": "1" },
-        }))
-        : [];
-      const content: BinaryNode[] = [{
-        tag: "devices",
-        attrs: {},
-        content: [{ tag: "device-list", attrs: {}, content: deviceList }],
-      }];
-      // Accounts get no LID here: it would make the client refresh sessions with their phones,
-      // which the fake does not simulate.
-      if (found.kind === "contact") {
-        content.push({ tag: "lid", attrs: { val: found.contact.lid } });
-      }
-      return { tag: "user", attrs: { jid }, content };
-    });
+    const answers = users.map((user) =>
+      asked.has("contact") ? this.#contactAnswer(user) : this.#devicesAnswer(user)
+    );
+    const protocols = asked.has("contact") ? ["contact"] : ["devices", "lid"];
     return {
       tag: "iq",
       attrs: { type: "result" },
@@ -73,12 +57,54 @@ export class Directory {
           {
             tag: "result",
             attrs: {},
-            content: [{ tag: "devices", attrs: {} }, { tag: "lid", attrs: {} }],
+            content: protocols.map((tag) => ({ tag, attrs: {} })),
           },
           { tag: "list", attrs: {}, content: answers },
         ],
       }],
     };
+  }
+
+  /** `<contact type="in|out"/>` for a user asked by phone number (`<contact>+digits</contact>`). */
+  #contactAnswer(user: BinaryNode): BinaryNode {
+    const raw = getBinaryNodeChild(user, "contact")?.content;
+    const phone = typeof raw === "string"
+      ? raw
+      : raw instanceof Uint8Array
+      ? new TextDecoder().decode(raw)
+      : "";
+    const digits = phone.replace(/^\+/, "");
+    const jid = /^\d{6,15}$/.test(digits) ? `${digits}@s.whatsapp.net` : user.attrs.jid ?? "";
+    const known = jid !== "" && this.resolve(jid).kind !== "unknown";
+    return {
+      tag: "user",
+      attrs: { jid },
+      content: [{ tag: "contact", attrs: { type: known ? "in" : "out" } }],
+    };
+  }
+
+  #devicesAnswer(user: BinaryNode): BinaryNode {
+    const jid = user.attrs.jid;
+    const found = this.resolve(jid);
+    const deviceList: BinaryNode[] = found.kind === "contact"
+      ? [{ tag: "device", attrs: { id: "0" } }]
+      : found.kind === "account"
+      ? found.devices.map((d) => ({
+        tag: "device",
+        attrs: { id: String(d.deviceNumber), "key-index": "1" },
+      }))
+      : [];
+    const content: BinaryNode[] = [{
+      tag: "devices",
+      attrs: {},
+      content: [{ tag: "device-list", attrs: {}, content: deviceList }],
+    }];
+    // Accounts get no LID here: it would make the client refresh sessions with their phones,
+    // which the fake does not simulate.
+    if (found.kind === "contact") {
+      content.push({ tag: "lid", attrs: { val: found.contact.lid } });
+    }
+    return { tag: "user", attrs: { jid }, content };
   }
 
   keyBundles(node: BinaryNode): BinaryNode {
@@ -121,4 +147,8 @@ export function companionBundle(device: FakeDevice, jid: string): BinaryNode | n
     device.preKeyCount = Math.max(0, device.preKeyCount - 1);
   }
   return { tag: "user", attrs: { jid }, content };
+}
+
+function childTags(node: BinaryNode | undefined): string[] {
+  return Array.isArray(node?.content) ? node.content.map((child) => child.tag) : [];
 }
