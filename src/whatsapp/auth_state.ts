@@ -119,29 +119,48 @@ export async function openAuthState(
     return writer.write(changes);
   };
 
+  // Reads from disk in flight, by file name. A `set` of the same name marks them stale: what they
+  // read is older than the cache, and must neither be returned nor cached over the new value.
+  const reading = new Map<string, Set<{ stale: boolean }>>();
+
   const readKey = async (type: keyof SignalDataTypeMap, id: string): Promise<unknown> => {
     const name = keyFileName(type, id);
-    const cached = cache.get(name);
-    if (cached !== undefined) return cached === null ? undefined : decode(cached);
-    const pending = writer.pending(name);
-    let data: Uint8Array | null | undefined;
-    let value: unknown;
-    try {
-      data = pending !== undefined ? pending : await files.read(name);
-      if (!data) {
-        cache.set(name, null);
+    for (;;) {
+      const cached = cache.get(name);
+      if (cached !== undefined) return cached === null ? undefined : decode(cached);
+      const pending = writer.pending(name);
+      let data: Uint8Array | null | undefined;
+      let value: unknown;
+      const read = { stale: false };
+      try {
+        if (pending !== undefined) {
+          data = pending;
+        } else {
+          const inFlight = reading.get(name) ?? new Set();
+          reading.set(name, inFlight.add(read));
+          try {
+            data = await files.read(name);
+          } finally {
+            inFlight.delete(read);
+            if (inFlight.size === 0) reading.delete(name);
+          }
+          if (read.stale) continue; // set meanwhile: the cache has the newer value
+        }
+        if (!data) {
+          cache.set(name, null);
+          return undefined;
+        }
+        value = decode(data);
+        KEY_SCHEMAS[type]?.parse(value);
+      } catch (error) {
+        // A damaged key is lost either way; Baileys recovers from a missing one (new session,
+        // retry receipt), while handing it garbage would break every message of that contact.
+        logger.error({ file: name, err: error }, "unreadable auth key file treated as missing");
         return undefined;
       }
-      value = decode(data);
-      KEY_SCHEMAS[type]?.parse(value);
-    } catch (error) {
-      // A damaged key is lost either way; Baileys recovers from a missing one (new session,
-      // retry receipt), while handing it garbage would break every message of that contact.
-      logger.error({ file: name, err: error }, "unreadable auth key file treated as missing");
-      return undefined;
+      cache.set(name, data);
+      return value;
     }
-    cache.set(name, data);
-    return value;
   };
 
   const state: AuthenticationState = {
@@ -167,6 +186,7 @@ export async function openAuthState(
             const encoded = value ? encode(value) : null;
             changes.set(name, encoded);
             cache.set(name, encoded);
+            for (const read of reading.get(name) ?? []) read.stale = true;
           }
         }
         if (changes.size) await write(changes);

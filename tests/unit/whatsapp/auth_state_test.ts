@@ -200,3 +200,35 @@ Deno.test("key writes that arrive during a write are batched together", async ()
     assert.equal((await real.list()).filter((n) => n.startsWith("pre-key-")).length, 200);
   });
 });
+
+Deno.test("a key set while a read of it is on disk is never overwritten by the older read", async () => {
+  await withStore(async (store) => {
+    const files = store.auth(ID);
+    // Reads wait at a gate, so that a set can land while one is in flight.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const gated: AuthFiles = {
+      ...files,
+      exists: () => files.exists(),
+      list: () => files.list(),
+      delete: () => files.delete(),
+      write: (changes) => files.write(changes),
+      read: async (name) => {
+        const data = await files.read(name);
+        if (name !== "creds.json") await gate;
+        return data;
+      },
+    };
+    const auth = await openAuthState(gated, { logger });
+    const session = new Uint8Array([7, 7, 7]);
+
+    const before = auth.state.keys.get("session", ["15550009999.0"]); // reads "no such file"
+    await auth.state.keys.set({ session: { "15550009999.0": session } });
+    openGate();
+    // The read began before the set: either answer is fine for it, but it must not win later.
+    await before;
+    const after = await auth.state.keys.get("session", ["15550009999.0"]);
+    assert.deepEqual([...(after["15550009999.0"] ?? [])], [...session]);
+    await auth.close();
+  });
+});
