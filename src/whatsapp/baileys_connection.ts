@@ -25,6 +25,7 @@ import type { Logger } from "../logger.ts";
 import { type DurableAuthState, openAuthState } from "./auth_state.ts";
 import { classifyDisconnect } from "./disconnect_reason.ts";
 import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
+import { KeyedLock } from "../lib/keyed_lock.ts";
 import { fromWAMessage, statusFromBaileys, toBaileysContent } from "./message_content.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
@@ -42,6 +43,11 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   authCacheLimit?: number;
   /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
   ackTimeoutMs?: number;
+  /**
+   * Serializes sends to one recipient across every connection of the process (shared by the
+   * factory; see `sendMessage`). Default: one per connection.
+   */
+  recipientLocks?: KeyedLock;
 }
 
 /** How long `stop()` waits for Baileys to report the socket closed. */
@@ -56,6 +62,7 @@ const RECENT_MESSAGES = 1_000;
  */
 export class BaileysConnection implements SessionConnection {
   readonly #auth: AuthFiles;
+  readonly #recipientLocks: KeyedLock;
   readonly #logger: Logger;
   readonly #listener: ConnectionListener;
   readonly #options: BaileysConnectionOptions;
@@ -78,6 +85,7 @@ export class BaileysConnection implements SessionConnection {
 
   constructor(options: BaileysConnectionOptions) {
     this.#auth = options.auth;
+    this.#recipientLocks = options.recipientLocks ?? new KeyedLock();
     this.#logger = options.logger;
     this.#listener = options.listener;
     this.#options = options;
@@ -127,7 +135,15 @@ export class BaileysConnection implements SessionConnection {
     try {
       let sent: WAMessage | undefined;
       try {
-        sent = await socket.sendMessage(to, content, { messageId, ...(quoted ? { quoted } : {}) });
+        // libsignal runs Signal operations per remote address in one queue for the whole process,
+        // while Baileys keeps a socket's key transaction in AsyncLocalStorage: a job one session
+        // queued behind another's runs in the other's async context and misses its own
+        // uncommitted keys ("No sessions", reused message counters). One send per recipient at
+        // a time keeps every session's encryption in its own context.
+        sent = await this.#recipientLocks.run(
+          jidDecode(to)?.user ?? to,
+          () => socket.sendMessage(to, content, { messageId, ...(quoted ? { quoted } : {}) }),
+        );
       } catch (error) {
         throw new WhatsAppRequestError(
           `WhatsApp did not take the message: ${(error as Error)?.message ?? error}`,

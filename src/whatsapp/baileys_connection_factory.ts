@@ -8,6 +8,7 @@ import type {
 import type { Logger } from "../logger.ts";
 import { BaileysConnection, type MakeSocket } from "./baileys_connection.ts";
 import type { BackoffOptions } from "../lib/backoff.ts";
+import { KeyedLock } from "../lib/keyed_lock.ts";
 
 export interface WhatsAppSettings {
   /** Overrides WhatsApp's WebSocket URL (test and staging only). */
@@ -29,6 +30,8 @@ export class BaileysConnectionFactory implements ConnectionFactory {
   readonly #settings: WhatsAppSettings;
   readonly #socketConfig: Partial<SocketConfig>;
   readonly #makeSocket: MakeSocket;
+  /** One for the process: see `BaileysConnectionOptions.recipientLocks`. */
+  readonly #recipientLocks = new KeyedLock();
 
   constructor(settings: WhatsAppSettings, makeSocket: MakeSocket = makeWASocket) {
     this.#settings = settings;
@@ -59,6 +62,7 @@ export class BaileysConnectionFactory implements ConnectionFactory {
         { level: this.#settings.baileysLogLevel },
       ) as Logger,
       backoff: this.#settings.backoff,
+      recipientLocks: this.#recipientLocks,
     });
   }
 }

@@ -230,3 +230,42 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "several sessions sending to one contact at once: every text is encrypted, sent and decrypted",
+  e2e,
+  () =>
+    withMessagingWorld(async ({ fake, client }) => {
+      // Baileys' key transactions live in AsyncLocalStorage while libsignal queues work per
+      // remote address for the whole process: without the gateway's per-recipient send lock,
+      // sessions sending to the same contact at once corrupt each other's Signal state.
+      const sessions = ["shop-1", "shop-2", "shop-3", "shop-4", "shop-5"];
+      for (const [i, id] of sessions.slice(1).entries()) {
+        await client.createSession(id);
+        await fake.pairWithQr(await client.waitForQr(id), { phoneNumber: `1555000200${i}` });
+        await client.waitForStatus(id, "connected");
+      }
+      const sent = await Promise.all(sessions.flatMap((id) =>
+        Array.from({ length: 6 }, async (_, worker) => {
+          const ids: string[] = [];
+          for (let n = 0; n < 4; n++) {
+            const res = await client.json<{ id: string }>("POST", `/api/sessions/${id}/messages`, {
+              type: "text",
+              to: CONTACT,
+              text: `${id} ${worker} ${n}`,
+            });
+            assert.equal(res.status, 201, `${id}: ${JSON.stringify(res.body)}`);
+            ids.push(res.body.id);
+          }
+          return ids;
+        })
+      ));
+      const ids = new Set(sent.flat());
+      assert.equal(ids.size, 120);
+      for (const id of ids) {
+        await fake.waitForReceived((m) =>
+          m.id === id
+        );
+      }
+    }),
+);
