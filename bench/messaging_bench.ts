@@ -76,7 +76,7 @@ async function sendingRows(messages: number, runs: number): Promise<string[]> {
         env: {
           WA_WS_URL: fake.wsUrl,
           WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
-          LOG_LEVEL: "warn",
+          LOG_LEVEL: "info", // spawnGateway waits for the "listening" line
           MAX_BODY_BYTES: "1048576",
         },
       });

@@ -1,5 +1,7 @@
 /** A minimal Server-Sent Events client over a real `fetch` stream, for tests. */
 
+import { sleepUntilWoken } from "./waiters.ts";
+
 /** One event read from the stream. */
 export interface SseMessage {
   event: string;
@@ -87,16 +89,7 @@ export async function openEventStream(
       if (remaining <= 0 || finished) {
         throw new Error(`event stream: no ${what}; got ${JSON.stringify({ messages, comments })}`);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          waiters.delete(wake);
-          resolve();
-        };
-        waiters.add(wake);
-        timer = setTimeout(wake, remaining);
-      });
-      clearTimeout(timer);
+      await sleepUntilWoken(waiters, remaining);
     }
   };
   return {

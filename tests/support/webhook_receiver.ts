@@ -4,6 +4,7 @@
  * the same port.
  */
 import { verifyWebhookSignature } from "../../src/webhooks/webhook_signature.ts";
+import { sleepUntilWoken } from "./waiters.ts";
 
 /** One POST the receiver got. */
 export interface ReceivedDelivery {
@@ -93,16 +94,7 @@ export function startWebhookReceiver(
               }`,
           );
         }
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            waiters.delete(wake);
-            resolve();
-          };
-          waiters.add(wake);
-          timer = setTimeout(wake, Math.min(remaining, 200));
-        });
-        clearTimeout(timer);
+        await sleepUntilWoken(waiters, Math.min(remaining, 200));
       }
       return accepted();
     },

@@ -55,6 +55,7 @@ export class SimulatedContact {
   readonly #creds = initAuthCreds();
   readonly #keys: SignalKeyStore;
   readonly #repository;
+  #signalQueue: Promise<unknown> = Promise.resolve();
   readonly #preKeys = new Map<number, { public: Uint8Array; private: Uint8Array }>();
 
   constructor(phoneNumber: string, pushName: string | null, lidUser: string) {
@@ -103,20 +104,36 @@ export class SimulatedContact {
   }
 
   /** Decrypts a copy of a message a companion (`senderJid`) sent to this contact. */
-  async decrypt(senderJid: string, type: "pkmsg" | "msg", ciphertext: Uint8Array) {
-    const padded = await this.#repository.decryptMessage({
-      jid: senderJid,
-      type,
-      ciphertext: Buffer.from(ciphertext),
+  decrypt(senderJid: string, type: "pkmsg" | "msg", ciphertext: Uint8Array) {
+    return this.#serially(async () => {
+      const padded = await this.#repository.decryptMessage({
+        jid: senderJid,
+        type,
+        ciphertext: Buffer.from(ciphertext),
+      });
+      return proto.Message.decode(unpadRandomMax16(padded));
     });
-    return proto.Message.decode(unpadRandomMax16(padded));
+  }
+
+  /**
+   * Runs Signal operations one at a time, in arrival order, as a phone does: interleaved, two
+   * messages of one session would both advance the same ratchet state.
+   */
+  #serially<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#signalQueue.then(operation);
+    this.#signalQueue = result.catch(() => {});
+    return result;
   }
 
   /**
    * Encrypts a text for one companion device; starts a Signal session from the device's uploaded
    * keys (`bundle`) when there is none yet.
    */
-  async encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
+  encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
+    return this.#serially(() => this.#encryptText(deviceJid, text, bundle));
+  }
+
+  async #encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
     const existing = await this.#repository.validateSession(deviceJid);
     if (!existing.exists) {
       const user = bundle();

@@ -21,6 +21,7 @@ import { SimulatedContact } from "./contacts.ts";
 import { DeviceRegistry, type FakeDevice } from "./devices.ts";
 import { companionBundle, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
+import { sleepUntilWoken } from "../waiters.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -354,16 +355,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         if (found) return found;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new Error("no matching message received in time");
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            receivedWaiters.delete(wake);
-            resolve();
-          };
-          receivedWaiters.add(wake);
-          timer = setTimeout(wake, remaining);
-        });
-        clearTimeout(timer);
+        await sleepUntilWoken(receivedWaiters, remaining);
       }
     },
     sendReceipt({ from, to, ids, type }) {
