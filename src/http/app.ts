@@ -6,6 +6,7 @@ import type { SessionManager } from "../domain/session_manager.ts";
 import type { Logger } from "../logger.ts";
 import type { GatewayMetrics } from "../observability/gateway_metrics.ts";
 import { registerApiDocs } from "./api_docs.ts";
+import { registerDashboard } from "./dashboard/dashboard_routes.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { countRequests } from "./request_metrics.ts";
@@ -89,6 +90,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerWebhookRoutes(app, deps.deadLetters);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
   registerApiDocs(app);
+  registerDashboard(app);
 
   app.notFound((c) =>
     c.json(

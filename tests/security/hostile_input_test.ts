@@ -11,6 +11,7 @@ import { CreateSessionBodySchema, UpdateSessionBodySchema } from "../../src/http
 import { openCoreApp, readMetadata, TEST_API_KEY, writeFakeCreds } from "../support/core_app.ts";
 import { type SeededRandom, seededRandom } from "../support/prng.ts";
 import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
+import { DASHBOARD_ROUTES } from "../../src/http/dashboard/dashboard_routes.ts";
 
 const SEED = 0x5eed_0006;
 const REQUESTS = 1_500;
@@ -171,8 +172,8 @@ function tryDecode(decode: (s: string) => string, value: string): string {
 function expectedForPath(method: string, path: string): Expected | undefined {
   const pathname = new URL(path, "http://gateway").pathname;
   if (!pathname.startsWith("/api/")) {
-    const health = (pathname === "/health" || pathname === "/ready") && method === "GET";
-    return health ? { status: 200 } : { status: 404, code: "not_found" };
+    const open = ["/health", "/ready", ...DASHBOARD_ROUTES].includes(pathname) && method === "GET";
+    return open ? { status: 200 } : { status: 404, code: "not_found" };
   }
   if (pathname === "/api/sessions") {
     if (method === "GET") return { status: 200 };

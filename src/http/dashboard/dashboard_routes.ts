@@ -1,0 +1,67 @@
+/**
+ * The operator dashboard at `/`: a static page, a script and a style sheet, imported as text so
+ * that they are part of the module graph (offline, and inside a `deno compile` binary). The page
+ * holds no data: the script asks for the API key, keeps it in the tab's session storage, and
+ * reads and changes sessions through the authenticated REST API like any other client.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import page from "./index.html" with { type: "text" };
+import script from "./dashboard.js" with { type: "text" };
+import styles from "./dashboard.css" with { type: "text" };
+import favicon from "./favicon.svg" with { type: "text" };
+
+/** Where the dashboard is served. */
+export const DASHBOARD_PATH = "/";
+
+const ASSETS: Record<string, { body: string; type: string }> = {
+  "/dashboard/dashboard.js": { body: script, type: "text/javascript; charset=utf-8" },
+  "/dashboard/dashboard.css": { body: styles, type: "text/css; charset=utf-8" },
+  "/dashboard/favicon.svg": { body: favicon, type: "image/svg+xml" },
+};
+
+/** Paths of every route `registerDashboard` adds; they are not part of the API. */
+export const DASHBOARD_ROUTES: readonly string[] = [DASHBOARD_PATH, ...Object.keys(ASSETS)];
+
+/**
+ * Only the gateway's own script, styles and API; QR codes arrive as `blob:` images. No framing,
+ * so the page cannot be overlaid to trick an operator into clicking (clickjacking).
+ */
+const SECURITY_HEADERS = {
+  "content-security-policy": [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+} as const;
+
+/**
+ * Registers the dashboard page and its assets; none of them needs the API key.
+ *
+ * @example
+ * ```ts
+ * registerDashboard(app); // GET / → the dashboard
+ * ```
+ */
+export function registerDashboard(app: OpenAPIHono): void {
+  app.get(DASHBOARD_PATH, (c) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+    c.header("cache-control", "no-cache");
+    return c.html(page);
+  });
+  for (const [path, asset] of Object.entries(ASSETS)) {
+    app.get(path, (c) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+      c.header("content-type", asset.type);
+      c.header("cache-control", "no-cache");
+      return c.body(asset.body);
+    });
+  }
+}
