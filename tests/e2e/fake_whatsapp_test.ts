@@ -284,3 +284,37 @@ async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs = 10_
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+Deno.test(
+  "a fresh auth folder links with a pairing code typed on the phone; a wrong code is refused",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { state, saveCreds } = await useMultiFileAuthState(dir);
+      const first = connect(fake.wsUrl, state, saveCreds);
+      await first.waitFor((u) => Boolean(u.qr)); // registering: a code may be asked for now
+      const code = await first.socket.requestPairingCode("15550001111");
+      assert.match(code, /^[A-Z0-9]{8}$/);
+      const wrong = code.slice(0, 7) + (code.endsWith("A") ? "B" : "A");
+      await assert.rejects(
+        () => fake.pairWithCode(wrong, { phoneNumber: "15550001111" }),
+        /wrong pairing code/,
+      );
+
+      // The failed attempt ended that companion's hello: it asks for a new code.
+      const again = await first.socket.requestPairingCode("15550001111");
+      await fake.pairWithCode(again, { phoneNumber: "15550001111", pushName: "Alice" });
+      assert.equal(await first.closeCode(), 515);
+      const second = connect(fake.wsUrl, state, saveCreds);
+      try {
+        await second.waitFor((u) => u.connection === "open");
+        assert.match(state.creds.me!.id, /^15550001111:\d+@s\.whatsapp\.net$/);
+        assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[
+          "15550001111",
+          true,
+        ]]);
+      } finally {
+        second.socket.end(undefined);
+      }
+    }),
+);

@@ -41,6 +41,8 @@ export interface ConnectionContext {
   keyBundles(node: BinaryNode): BinaryNode;
   /** A message stanza the logged-in device sent. */
   message(connection: FakeConnection, node: BinaryNode): Promise<void>;
+  /** Answers a pairing-code step (`link_code_companion_reg`) of a client that is registering. */
+  linkCode(connection: FakeConnection, node: BinaryNode): BinaryNode;
 }
 
 /** What the client told us when it registered, needed to pair it. */
@@ -269,7 +271,9 @@ export class FakeConnection {
       this.close();
       return;
     }
-    const answer = node.attrs.xmlns === "usync"
+    const answer = getBinaryNodeChild(node, "link_code_companion_reg") && this.registration
+      ? this.#context.linkCode(this, node)
+      : node.attrs.xmlns === "usync"
       ? this.#context.usync(node)
       : node.attrs.xmlns === "encrypt" && getBinaryNodeChild(node, "key")
       ? this.#context.keyBundles(node)

@@ -22,6 +22,7 @@ import { DeviceRegistry, type FakeDevice } from "./devices.ts";
 import { companionBundle, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
+import { LinkCodePairings } from "./link_code.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -45,6 +46,14 @@ export interface FakeWhatsApp {
   rootPublicKeyBase64: string;
   /** The simulated phone scans `qr`: pairs the device, then forces the 515 restart. */
   pairWithQr(qr: string, phone: { phoneNumber: string; pushName?: string }): Promise<DeviceView>;
+  /**
+   * The phone of `phone.phoneNumber` enters the code a companion requested for that number
+   * (Baileys' `requestPairingCode`); rejects when the code is wrong or nobody asked.
+   */
+  pairWithCode(
+    code: string,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView>;
   devices(): DeviceView[];
   /** The phone removes the device(s): online clients get 401, later logins are refused. */
   removeDevice(phoneOrJid: string): Promise<void>;
@@ -116,6 +125,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const directory = new Directory(registry);
   const received: ReceivedMessage[] = [];
   const receivedWaiters = new Set<() => void>();
+  const linkCodes = new LinkCodePairings();
 
   const context: ConnectionContext = {
     certificates,
@@ -142,6 +152,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     },
     usync: (node) => directory.usync(node),
     keyBundles: (node) => directory.keyBundles(node),
+    linkCode: (connection, node) => linkCodes.onRequest(connection, node),
     async message(connection, node) {
       const sender = connection.device!;
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
@@ -216,7 +227,32 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     if (!equal(identityKey, registration.identityKey)) {
       throw new Error("QR identity key does not match the registration");
     }
+    return await completePairing(connection, identityKey, fromBase64(advSecretB64), phone);
+  }
 
+  /** The phone of `phone.phoneNumber` enters the pairing code a companion asked for. */
+  async function pairWithCode(
+    code: string,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView> {
+    const { connection, identityKey, advSecret } = await linkCodes.enterCode(
+      code,
+      phone.phoneNumber,
+    );
+    return await completePairing(connection, identityKey, advSecret, phone);
+  }
+
+  /**
+   * `pair-success` for a registering connection whose identity key and ADV secret the phone
+   * learned (from the QR code, or by the pairing-code exchange); resolves once the client signed.
+   */
+  async function completePairing(
+    connection: FakeConnection,
+    identityKey: Uint8Array,
+    advSecret: Uint8Array,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView> {
+    const registration = connection.registration!;
     const account = Curve.generateKeyPair();
     const keyIndex = 1 + Math.floor(Math.random() * 1000);
     const details = proto.ADVDeviceIdentity.encode({
@@ -235,7 +271,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     }).finish();
     const container = proto.ADVSignedDeviceIdentityHMAC.encode({
       details: signed,
-      hmac: hmacSign(Buffer.from(signed), Buffer.from(fromBase64(advSecretB64))),
+      hmac: hmacSign(Buffer.from(signed), Buffer.from(advSecret)),
     }).finish();
 
     const device = registry.add({
@@ -292,6 +328,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     rootPublicKey: certificates.rootPublicKey,
     rootPublicKeyBase64: base64(certificates.rootPublicKey),
     pairWithQr,
+    pairWithCode,
     devices: () => registry.all().map(view),
     removeDevice(phoneOrJid) {
       for (const device of registry.match(phoneOrJid)) device.removed = true;
