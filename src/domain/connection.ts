@@ -45,6 +45,11 @@ export interface SessionConnection {
   sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage>;
   /** Which of these phone numbers (digits) have a WhatsApp account. One answer per number. */
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]>;
+  /**
+   * Asks WhatsApp for a code that the phone of `phoneNumber` (digits) can type instead of
+   * scanning the QR code. Only called while a QR code is pending.
+   */
+  requestPairingCode(phoneNumber: string): Promise<string>;
 }
 
 /** What a connection reports to the session manager. */

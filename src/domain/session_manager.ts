@@ -381,6 +381,24 @@ export class SessionManager {
     return qr;
   }
 
+  /**
+   * A pairing code for linking `id` by typing it on the phone of `phoneNumber` (digits) instead of
+   * scanning the QR code. Throws `QrNotAvailableError` unless the session waits to be linked.
+   */
+  async requestPairingCode(id: string, phoneNumber: string): Promise<string> {
+    this.#assertAcceptingWork();
+    const record = this.#require(id);
+    const connection = this.#live.get(record.id);
+    if (!connection?.qr) {
+      throw new QrNotAvailableError(
+        `Session '${record.id}' is not waiting to be linked (status: ${record.status})`,
+      );
+    }
+    const code = await connection.requestPairingCode(phoneNumber);
+    this.#logger.info({ sessionId: record.id }, "pairing code requested");
+    return code;
+  }
+
   /** The webhooks configured on a session, secrets included; none for an unknown session. */
   webhooksOf(id: SessionId): readonly Webhook[] {
     return this.#records.get(id)?.webhooks ?? [];

@@ -17,6 +17,8 @@ export interface DurableAuthState {
   readonly state: AuthenticationState;
   /** Whether the credentials belong to a linked device (`creds.me` is set). */
   readonly linked: boolean;
+  /** Forgets a link begun with a pairing code and never finished, so the next socket registers. */
+  discardUnfinishedLink(): void;
   /** Persists the current credentials; call it on every `creds.update`. */
   saveCreds(): Promise<void>;
   /** Resolves once everything written so far is durable. */
@@ -197,7 +199,13 @@ export async function openAuthState(
   return {
     state,
     get linked() {
-      return Boolean(state.creds.me?.id);
+      // `account` arrives with pair-success; `me` alone is set by a pairing-code request.
+      return Boolean(state.creds.me?.id && state.creds.account);
+    },
+    discardUnfinishedLink() {
+      if (state.creds.account) return;
+      delete state.creds.me;
+      delete state.creds.pairingCode;
     },
     saveCreds: () => write(new Map([[CREDS_FILE, encode(state.creds)]])),
     flush: () => writer.flush(),

@@ -13,7 +13,7 @@ import type {
   ConnectionStatusUpdate,
   SessionConnection,
 } from "../domain/connection.ts";
-import { SessionStateError, WhatsAppRequestError } from "../domain/errors.ts";
+import { QrNotAvailableError, SessionStateError, WhatsAppRequestError } from "../domain/errors.ts";
 import type {
   MessageStatus,
   NumberCheck,
@@ -166,6 +166,21 @@ export class BaileysConnection implements SessionConnection {
     }
   }
 
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    const socket = this.#socket;
+    if (!socket || !this.#qr) {
+      throw new QrNotAvailableError("No login is pending on this connection");
+    }
+    try {
+      return await socket.requestPairingCode(phoneNumber);
+    } catch (error) {
+      throw new WhatsAppRequestError(
+        `WhatsApp did not issue a pairing code: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      );
+    }
+  }
+
   async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     const socket = this.#requireOnline();
     let found: { jid: string; exists: boolean }[] | undefined;
@@ -271,6 +286,9 @@ export class BaileysConnection implements SessionConnection {
   #connect(): void {
     if (this.#finished || !this.#authState) return;
     const authState = this.#authState;
+    // A pairing code that was asked for but never used leaves `creds.me` set, which would make
+    // Baileys log in instead of registering: start the link over instead.
+    authState.discardUnfinishedLink();
     this.#report({ status: "connecting" });
     const socket = this.#options.makeSocket({
       ...this.#options.socketConfig,

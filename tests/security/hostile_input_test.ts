@@ -149,9 +149,10 @@ const ID_ROUTES: { suffix: string; methods: string[] }[] = [
   { suffix: "/qr", methods: ["GET"] },
   { suffix: "/messages", methods: ["POST"] },
   { suffix: "/check-numbers", methods: ["POST"] },
+  { suffix: "/pairing-code", methods: ["POST"] },
 ];
 /** Routes that take a body reject a missing one before they look the session up. */
-const BODY_ROUTES = new Set(["/messages", "/check-numbers"]);
+const BODY_ROUTES = new Set(["/messages", "/check-numbers", "/pairing-code"]);
 const COLLECTION_METHODS = ["GET", "POST"];
 let acceptedCount = 0;
 const ODD_METHODS = ["PUT", "OPTIONS", "PROPFIND", "PURGE", "DELETE", "PATCH", "GET", "POST"];

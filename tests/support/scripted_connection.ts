@@ -64,6 +64,11 @@ export class ScriptedConnection implements SessionConnection {
     return Promise.resolve({ id, to, status: "sent", timestamp: new Date().toISOString() });
   }
 
+  requestPairingCode(phoneNumber: string): Promise<string> {
+    this.factory.pairingCodeRequests.push(phoneNumber);
+    return Promise.resolve("SCRIPTED");
+  }
+
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     return Promise.resolve(phoneNumbers.map((phoneNumber) => {
       const exists = this.factory.onWhatsApp.has(phoneNumber);
@@ -104,6 +109,8 @@ export class ScriptedConnectionFactory implements ConnectionFactory {
   /** Every connection made, latest last. */
   readonly connections: ScriptedConnection[] = [];
   readonly sent: ScriptedSend[] = [];
+  /** Phone numbers pairing codes were requested for, in order. */
+  readonly pairingCodeRequests: string[] = [];
   /** Phone numbers (digits) `checkNumbers` says have WhatsApp. */
   readonly onWhatsApp = new Set<string>();
   /** Whether a started connection links at once (else it waits at `qr`). */

@@ -1,7 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionManager } from "../../domain/session_manager.ts";
 import { QR_FORMATS, renderQr } from "../qr_image.ts";
-import { errorResponses, ErrorSchema, SessionIdParamsSchema, SessionSchema } from "../schemas.ts";
+import { normalizePhoneNumber } from "../../domain/message.ts";
+import {
+  bodyErrorResponses,
+  errorResponses,
+  ErrorSchema,
+  SessionIdParamsSchema,
+  SessionSchema,
+} from "../schemas.ts";
 import { toView } from "./session_routes.ts";
 
 const sessionResponse = (description: string) => ({
@@ -79,7 +86,58 @@ const qrRoute = createRoute({
   },
 });
 
-/** Registers start/stop/restart/logout and the QR code route. */
+const PairingCodeBodySchema = z
+  .object({
+    phoneNumber: z
+      .string()
+      .max(32)
+      .refine(
+        (value) => normalizePhoneNumber(value) !== null,
+        "must be a phone number in international format: 6-15 digits, optional leading +",
+      )
+      .openapi({ example: "+15550001111" }),
+  })
+  .strict()
+  .openapi("PairingCodeRequest");
+
+const pairingCodeRoute = createRoute({
+  method: "post",
+  path: "/api/sessions/{id}/pairing-code",
+  tags: ["Session lifecycle"],
+  summary: "A pairing code to link a session without scanning",
+  description: "While the QR code is pending, asks WhatsApp for an 8-character code to type " +
+    "on the phone (Linked devices → Link with phone number instead). The QR code stays valid " +
+    "meanwhile. 409 when the session is not waiting to be linked.",
+  request: {
+    params: SessionIdParamsSchema,
+    body: {
+      required: true,
+      content: { "application/json": { schema: PairingCodeBodySchema } },
+    },
+  },
+  responses: {
+    200: {
+      description: "The code to type on the phone",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              code: z.string().openapi({ example: "ABCD1234" }),
+              phoneNumber: z.string().openapi({ example: "15550001111" }),
+            })
+            .openapi("PairingCode"),
+        },
+      },
+    },
+    ...bodyErrorResponses,
+    502: {
+      description: "WhatsApp did not issue a code",
+      content: { "application/json": { schema: ErrorSchema } },
+    },
+  },
+});
+
+/** Registers start/stop/restart/logout, the QR code and the pairing code routes. */
 export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: SessionManager): void {
   app.openapi(startRoute, async (c) => {
     return c.json(toView(await manager.start(c.req.valid("param").id)), 200);
@@ -99,5 +157,12 @@ export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: Sessio
     c.header("cache-control", "no-store");
     c.header("content-type", image.contentType);
     return c.body(image.body as string, 200);
+  });
+  app.openapi(pairingCodeRoute, async (c) => {
+    // The schema has checked the number; normalizing cannot fail here.
+    const phoneNumber = normalizePhoneNumber(c.req.valid("json").phoneNumber)!;
+    const code = await manager.requestPairingCode(c.req.valid("param").id, phoneNumber);
+    c.header("cache-control", "no-store");
+    return c.json({ code, phoneNumber }, 200);
   });
 }
