@@ -42,6 +42,14 @@ async function rssMiB(pid: number): Promise<number> {
   return kib / 1024;
 }
 
+/** CPU time (user + system) a process has used so far, in seconds; `self` for this one. */
+async function cpuSeconds(pid: number | "self"): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
 async function stop(gateway: GatewayProcess): Promise<void> {
   gateway.kill("SIGTERM");
   const status = await gateway.exited;
@@ -76,8 +84,9 @@ async function measureRestore(
   dataDir: string,
   count: number,
   concurrency: number,
-): Promise<{ ms: number; rss: number }> {
+): Promise<{ ms: number; rss: number; gatewayCpu: number; fakeCpu: number }> {
   const started = performance.now();
+  const fakeCpuBefore = await cpuSeconds("self");
   const gateway = await spawnGateway({ dataDir, env: gatewayEnv(fake, concurrency) });
   const client = new GatewayClient(gateway.url, gateway.apiKey);
   try {
@@ -89,8 +98,11 @@ async function measureRestore(
     }
     const ms = performance.now() - started;
     const rss = await rssMiB(gateway.child.pid);
+    const gatewayCpu = await cpuSeconds(gateway.child.pid);
+    // This process runs the fake server (and the polling client, a small part).
+    const fakeCpu = (await cpuSeconds("self")) - fakeCpuBefore;
     await stop(gateway);
-    return { ms, rss };
+    return { ms, rss, gatewayCpu, fakeCpu };
   } finally {
     await gateway.dispose();
   }
@@ -115,8 +127,8 @@ export async function runRestoreBench(counts: number[], runs: number): Promise<s
     await machineLine(runs),
     `Fake server latency: ${latency} ms one way.`,
     "",
-    "| sessions | restore | time to all connected (ms) | sessions/s | RSS (MiB) | RSS per session (MiB) |",
-    "|---:|---|---:|---:|---:|---:|",
+    "| sessions | restore | time to all connected (ms) | sessions/s | RSS (MiB) | RSS per session (MiB) | gateway CPU (s) | fake server CPU (s) |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|",
   ];
   const idle = await idleRss();
   const fake = await startFakeWhatsApp({ latencyMs: latency });
@@ -133,16 +145,18 @@ export async function runRestoreBench(counts: number[], runs: number): Promise<s
           const ms = median(results.map((r) => r.ms));
           const rss = median(results.map((r) => r.rss));
           times[label] = ms;
+          const gatewayCpu = median(results.map((r) => r.gatewayCpu));
+          const fakeCpu = median(results.map((r) => r.fakeCpu));
           out.push(
             `| ${count} | ${label} | ${fmt(ms)} | ${fmt((count * 1000) / ms, 1)} | ${
               fmt(rss, 1)
-            } | ${fmt((rss - idle) / count, 2)} |`,
+            } | ${fmt((rss - idle) / count, 2)} | ${fmt(gatewayCpu, 1)} | ${fmt(fakeCpu, 1)} |`,
           );
         }
         out.push(
           `| ${count} | speed-up | ${
             fmt(times["one at a time"] / times["bounded, 16 at once"], 1)
-          }× | | | |`,
+          }× | | | | | |`,
         );
       });
     }

@@ -49,7 +49,14 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 /** Links a session with real Baileys credentials and one key file; returns its private keys. */
 async function writeRealCreds(store: FileSessionStore, sessionId: string): Promise<Uint8Array[]> {
   const auth = await openAuthState(store.auth(id(sessionId)), { logger });
+  // What pair-success leaves: the account's identity, and who we are.
   auth.state.creds.me = { id: "15550001111:1@s.whatsapp.net", name: "Shop" };
+  auth.state.creds.account = {
+    details: new Uint8Array([1, 2, 3]),
+    accountSignatureKey: new Uint8Array(32).fill(7),
+    accountSignature: new Uint8Array(64).fill(8),
+    deviceSignature: new Uint8Array(64).fill(9),
+  };
   await auth.saveCreds();
   const preKey = {
     public: new Uint8Array(32).fill(3),

@@ -232,3 +232,24 @@ Deno.test("a key set while a read of it is on disk is never overwritten by the o
     await auth.close();
   });
 });
+
+Deno.test("a link begun with a pairing code is not linked until pair-success, and can be discarded", async () => {
+  await withStore(async (store) => {
+    const auth = await openAuthState(store.auth(ID), { logger });
+    // What Baileys' requestPairingCode leaves behind.
+    auth.state.creds.me = { id: "15550001111@s.whatsapp.net", name: "~" };
+    auth.state.creds.pairingCode = "ABCD1234";
+    assert.equal(auth.linked, false);
+    auth.discardUnfinishedLink();
+    assert.equal(auth.state.creds.me, undefined);
+    assert.equal(auth.state.creds.pairingCode, undefined);
+
+    // After pair-success the account is there: a link, never discarded.
+    auth.state.creds.me = { id: "15550001111:1@s.whatsapp.net", name: "Shop" };
+    auth.state.creds.account = { details: new Uint8Array([1]) };
+    assert.equal(auth.linked, true);
+    auth.discardUnfinishedLink();
+    assert.equal(auth.state.creds.me?.id, "15550001111:1@s.whatsapp.net");
+    await auth.close();
+  });
+});
