@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import type { FakeWhatsApp } from "../support/fake_whatsapp/server.ts";
 import type { GatewayClient } from "../support/gateway_client.ts";
-import type { GatewayProcess } from "../support/gateway_process.ts";
+import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { type EventStream, openEventStream } from "../support/sse_client.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook_receiver.ts";
@@ -269,3 +269,69 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "texts from a contact while the receiver is down and the gateway is SIGKILLed: all delivered after, in order, once",
+  e2e,
+  async () => {
+    const receiver = startWebhookReceiver({ secret: SECRET });
+    await receiver.stop(); // connections refused until the second gateway runs
+    const env = {
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_EVENTS: "message.received",
+      WEBHOOK_MAX_ATTEMPTS: "1000",
+      WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
+      WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+    };
+    try {
+      await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, dataDir }) => {
+        fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
+        const ids: string[] = [];
+        for (let n = 0; n < 5; n++) {
+          ids.push((await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: `#${n}` })).id);
+        }
+        // Every event is in the outbox (durable) and has failed at least once.
+        await gateway.waitForLog((line) => line.msg === "webhook delivery failed; will retry");
+        const deadline = Date.now() + 15_000;
+        while ((await outboxMessageOrder(dataDir)).length < ids.length) {
+          assert.ok(Date.now() < deadline, "the texts never reached the outbox");
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        gateway.kill("SIGKILL");
+        await gateway.exited;
+        // The order the gateway observed them in (Baileys finishes decrypting a burst of texts
+        // in an order of its own): the order every delivery must keep.
+        const queued = await outboxMessageOrder(dataDir);
+        assert.deepEqual([...queued].sort(), [...ids].sort());
+
+        receiver.start();
+        const second = await spawnGateway({
+          dataDir,
+          env: { WA_WS_URL: fake.wsUrl, WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64, ...env },
+        });
+        try {
+          const accepted = await receiver.waitFor((all) =>
+            ids.every((id) => all.some((d) => d.event.data.message.id === id))
+          );
+          const delivered = accepted.map((d) => d.event.data.message.id as string);
+          assert.deepEqual(delivered.filter((id) => ids.includes(id)), queued, "in order, once");
+          assert.ok(accepted.every((d) => d.validSignature));
+        } finally {
+          await second.dispose();
+        }
+      }, { env });
+    } finally {
+      await receiver.close();
+    }
+  },
+);
+
+/** The message ids of the `message.received` deliveries in the outbox's pending log, in order. */
+async function outboxMessageOrder(dataDir: string): Promise<string[]> {
+  const log = await Deno.readTextFile(`${dataDir}/.webhook-outbox/pending.jsonl`).catch(() => "");
+  return log.split("\n").filter((line) => line.startsWith('{"op":"add"')).map((line) => {
+    const body = JSON.parse(JSON.parse(line).entry.body);
+    return body.data.message.id as string;
+  });
+}
