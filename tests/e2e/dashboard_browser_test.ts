@@ -6,9 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { ARTIFACTS_DIR, launchChromium } from "../support/browser.ts";
-import { startFakeGateway } from "../support/fake_gateway.ts";
-import { startFakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import { withTempDir } from "../support/temp_dir.ts";
+import { startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
@@ -16,91 +14,86 @@ Deno.test(
   "the dashboard links a phone: API key, create, QR rendered, scanned, connected, deleted",
   e2e,
   async () => {
-    const fake = await startFakeWhatsApp();
-    try {
-      await withTempDir(async (dataDir) => {
-        const { gateway, client } = await startFakeGateway(fake, dataDir);
-        const browser = await launchChromium();
-        try {
-          const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-          const problems: string[] = [];
-          page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-          page.on("console", (message) => {
-            if (message.type() === "error") problems.push(`console: ${message.text()}`);
-          });
-          page.on("dialog", (dialog) => dialog.accept());
+    await withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+        const problems: string[] = [];
+        page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+        page.on("console", (message) => {
+          if (message.type() === "error") problems.push(`console: ${message.text()}`);
+        });
+        page.on("dialog", (dialog) => dialog.accept());
 
-          const response = await page.goto(`${gateway.url}/`);
-          assert.equal(response?.status(), 200);
+        const response = await page.goto(`${gateway.url}/`);
+        assert.equal(response?.status(), 200);
 
-          // A wrong key is refused with a message, and the key is asked for again.
-          await page.fill("#api-key", "not-the-key-0123456789");
-          await page.click("#login-form button[type=submit]");
-          await page.waitForSelector("#error:has-text('API key was refused')");
-          assert.ok(await page.isVisible("#login"));
+        // A wrong key is refused with a message, and the key is asked for again.
+        await page.fill("#api-key", "not-the-key-0123456789");
+        await page.click("#login-form button[type=submit]");
+        await page.waitForSelector("#error:has-text('API key was refused')");
+        assert.ok(await page.isVisible("#login"));
 
-          await page.fill("#api-key", gateway.apiKey!);
-          await page.click("#login-form button[type=submit]");
-          await page.waitForSelector("#sessions:not([hidden])");
-          problems.length = 0; // the refused key's 401 was expected; nothing else may fail
-          // Kept for this tab only, never in the URL.
-          assert.equal(
-            await page.evaluate(() => sessionStorage.getItem("wa-gateway-api-key")),
-            gateway.apiKey,
+        await page.fill("#api-key", gateway.apiKey!);
+        await page.click("#login-form button[type=submit]");
+        await page.waitForSelector("#sessions:not([hidden])");
+        problems.length = 0; // the refused key's 401 was expected; nothing else may fail
+        // Kept for this tab only, never in the URL.
+        assert.equal(
+          await page.evaluate(() => sessionStorage.getItem("wa-gateway-api-key")),
+          gateway.apiKey,
+        );
+        assert.ok(!page.url().includes(gateway.apiKey!));
+
+        await page.fill("#new-id", "shop-1");
+        await page.fill("#new-name", "Front desk");
+        await page.click("#create-form button[type=submit]");
+
+        // The QR code renders as an image with a real size.
+        const qrImage = page.locator("#qr-image");
+        await qrImage.waitFor({ state: "visible", timeout: 15_000 });
+        // Loaded and decoded, not just present: polled with the element itself (the page's
+        // Content-Security-Policy forbids the string evaluation `waitForFunction` uses).
+        const loaded = () =>
+          qrImage.evaluate((image: { complete: boolean; naturalWidth: number }) =>
+            image.complete && image.naturalWidth > 0
           );
-          assert.ok(!page.url().includes(gateway.apiKey!));
-
-          await page.fill("#new-id", "shop-1");
-          await page.fill("#new-name", "Front desk");
-          await page.click("#create-form button[type=submit]");
-
-          // The QR code renders as an image with a real size.
-          const qrImage = page.locator("#qr-image");
-          await qrImage.waitFor({ state: "visible", timeout: 15_000 });
-          // Loaded and decoded, not just present: polled with the element itself (the page's
-          // Content-Security-Policy forbids the string evaluation `waitForFunction` uses).
-          const loaded = () =>
-            qrImage.evaluate((image: { complete: boolean; naturalWidth: number }) =>
-              image.complete && image.naturalWidth > 0
-            );
-          for (let tries = 0; !(await loaded()); tries++) {
-            assert.ok(tries < 100, "the QR image never loaded");
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-          const box = await qrImage.boundingBox();
-          assert.ok(box && box.width > 100 && box.height > 100, `QR box ${JSON.stringify(box)}`);
-          await page.waitForSelector("tr[data-session='shop-1'] [data-status='qr']");
-          await Deno.mkdir(ARTIFACTS_DIR, { recursive: true });
-          await page.screenshot({ path: `${ARTIFACTS_DIR}/dashboard-qr.png` });
-
-          // The simulated phone scans the code the gateway is showing.
-          const qr = await client.waitForQr("shop-1");
-          await fake.pairWithQr(qr, { phoneNumber: "15550001111", pushName: "Front phone" });
-          await page.waitForSelector("#qr-status:has-text('Linked as +15550001111')", {
-            timeout: 20_000,
-          });
-          await page.waitForSelector("tr[data-session='shop-1'] [data-status='connected']");
-          assert.equal(await qrImage.isVisible(), false, "the QR code is gone once linked");
-          assert.equal(
-            await page.textContent("tr[data-session='shop-1'] td:nth-child(2)"),
-            "Front desk",
-          );
-          await page.screenshot({ path: `${ARTIFACTS_DIR}/dashboard-connected.png` });
-
-          // Delete (the confirmation is accepted): logged out on the fake server, row gone.
-          await page.click("#qr-close");
-          await page.click("tr[data-session='shop-1'] button:has-text('Delete')");
-          await page.waitForSelector("tr[data-session='shop-1']", { state: "detached" });
-          const list = await client.json<{ sessions: unknown[] }>("GET", "/api/sessions");
-          assert.deepEqual(list.body.sessions, []);
-          assert.deepEqual(problems, []);
-        } finally {
-          await browser.close();
-          await gateway.dispose();
+        for (let tries = 0; !(await loaded()); tries++) {
+          assert.ok(tries < 100, "the QR image never loaded");
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
-      });
-    } finally {
-      await fake.close();
-    }
+        const box = await qrImage.boundingBox();
+        assert.ok(box && box.width > 100 && box.height > 100, `QR box ${JSON.stringify(box)}`);
+        await page.waitForSelector("tr[data-session='shop-1'] [data-status='qr']");
+        await Deno.mkdir(ARTIFACTS_DIR, { recursive: true });
+        await page.screenshot({ path: `${ARTIFACTS_DIR}/dashboard-qr.png` });
+
+        // The simulated phone scans the code the gateway is showing.
+        const qr = await client.waitForQr("shop-1");
+        await fake.pairWithQr(qr, { phoneNumber: "15550001111", pushName: "Front phone" });
+        await page.waitForSelector("#qr-status:has-text('Linked as +15550001111')", {
+          timeout: 20_000,
+        });
+        await page.waitForSelector("tr[data-session='shop-1'] [data-status='connected']");
+        assert.equal(await qrImage.isVisible(), false, "the QR code is gone once linked");
+        assert.equal(
+          await page.textContent("tr[data-session='shop-1'] td:nth-child(2)"),
+          "Front desk",
+        );
+        await page.screenshot({ path: `${ARTIFACTS_DIR}/dashboard-connected.png` });
+
+        // Delete (the confirmation is accepted): logged out on the fake server, row gone.
+        await page.click("#qr-close");
+        await page.click("tr[data-session='shop-1'] button:has-text('Delete')");
+        await page.waitForSelector("tr[data-session='shop-1']", { state: "detached" });
+        const list = await client.json<{ sessions: unknown[] }>("GET", "/api/sessions");
+        assert.deepEqual(list.body.sessions, []);
+        assert.deepEqual(problems, []);
+      } finally {
+        await browser.close();
+        await gateway.dispose();
+      }
+    });
   },
 );

@@ -6,7 +6,8 @@
 import { strict as assert } from "node:assert";
 import type { FakeWhatsApp } from "../support/fake_whatsapp/server.ts";
 import type { GatewayClient } from "../support/gateway_client.ts";
-import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
+import { startFakeGateway } from "../support/fake_gateway.ts";
+import type { GatewayProcess } from "../support/gateway_process.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { type EventStream, openEventStream } from "../support/sse_client.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook_receiver.ts";
@@ -306,10 +307,7 @@ Deno.test(
         assert.deepEqual([...queued].sort(), [...ids].sort());
 
         receiver.start();
-        const second = await spawnGateway({
-          dataDir,
-          env: { WA_WS_URL: fake.wsUrl, WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64, ...env },
-        });
+        const { gateway: second } = await startFakeGateway(fake, dataDir, env);
         try {
           const accepted = await receiver.waitFor((all) =>
             ids.every((id) => all.some((d) => d.event.data.message.id === id))

@@ -1,10 +1,34 @@
 /** A gateway child process wired to the fake WhatsApp server, and linking a session through it. */
-import type { FakeWhatsApp } from "./fake_whatsapp/server.ts";
+import { type FakeWhatsApp, startFakeWhatsApp } from "./fake_whatsapp/server.ts";
 import { GatewayClient, type SessionView } from "./gateway_client.ts";
 import { type GatewayProcess, spawnGateway } from "./gateway_process.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 /**
- * Starts the gateway on `dataDir` against the fake server, with fast reconnects.
+ * Runs `fn` with a fresh fake WhatsApp server and an empty data directory, both removed after.
+ *
+ * @example
+ * ```ts
+ * await withFakeServer(async (fake, dataDir) => {
+ *   const { gateway, client } = await startFakeGateway(fake, dataDir);
+ *   try { ... } finally { await gateway.dispose(); }
+ * });
+ * ```
+ */
+export async function withFakeServer<T>(
+  fn: (fake: FakeWhatsApp, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const fake = await startFakeWhatsApp();
+  try {
+    return await withTempDir((dataDir) => fn(fake, dataDir));
+  } finally {
+    await fake.close();
+  }
+}
+
+/**
+ * Starts the gateway on `dataDir` against the fake server, with fast reconnects and any extra
+ * environment (webhooks, for instance).
  *
  * @example
  * ```ts
@@ -14,6 +38,7 @@ import { type GatewayProcess, spawnGateway } from "./gateway_process.ts";
 export async function startFakeGateway(
   fake: FakeWhatsApp,
   dataDir: string,
+  env: Record<string, string> = {},
 ): Promise<{ gateway: GatewayProcess; client: GatewayClient }> {
   const gateway = await spawnGateway({
     dataDir,
@@ -23,6 +48,7 @@ export async function startFakeGateway(
       RECONNECT_INITIAL_DELAY_MS: "50",
       RECONNECT_MAX_DELAY_MS: "500",
       SHUTDOWN_TIMEOUT_MS: "8000",
+      ...env,
     },
   });
   return { gateway, client: new GatewayClient(gateway.url, gateway.apiKey) };
@@ -41,9 +67,10 @@ export async function linkSession(
   fake: FakeWhatsApp,
   id: string,
   phoneNumber: string,
+  pushName = `Phone ${id}`,
 ): Promise<SessionView> {
   await client.createSession(id, `Session ${id}`);
   const qr = await client.waitForQr(id);
-  await fake.pairWithQr(qr, { phoneNumber, pushName: `Phone ${id}` });
+  await fake.pairWithQr(qr, { phoneNumber, pushName });
   return await client.waitForStatus(id, "connected");
 }

@@ -1,7 +1,7 @@
-import { type FakeWhatsApp, startFakeWhatsApp } from "./fake_whatsapp/server.ts";
-import { GatewayClient } from "./gateway_client.ts";
-import { type GatewayProcess, spawnGateway } from "./gateway_process.ts";
-import { withTempDir } from "./temp_dir.ts";
+import { linkSession, startFakeGateway, withFakeServer } from "./fake_gateway.ts";
+import type { FakeWhatsApp } from "./fake_whatsapp/server.ts";
+import type { GatewayClient } from "./gateway_client.ts";
+import type { GatewayProcess } from "./gateway_process.ts";
 
 /** A gateway child process with one session linked to a phone on a fake WhatsApp server. */
 export interface LinkedGateway {
@@ -34,31 +34,13 @@ export async function withLinkedGateway(
   fn: (linked: LinkedGateway) => Promise<void>,
   options: LinkedGatewayOptions = {},
 ): Promise<void> {
-  const fake = await startFakeWhatsApp();
-  try {
-    await withTempDir(async (dataDir) => {
-      const gateway = await spawnGateway({
-        dataDir,
-        env: {
-          WA_WS_URL: fake.wsUrl,
-          WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
-          ...options.env,
-        },
-      });
-      const client = new GatewayClient(gateway.url, gateway.apiKey);
-      try {
-        await client.createSession(sessionId);
-        await fake.pairWithQr(await client.waitForQr(sessionId), {
-          phoneNumber,
-          pushName: options.pushName,
-        });
-        await client.waitForStatus(sessionId, "connected");
-        await fn({ fake, gateway, client, dataDir });
-      } finally {
-        await gateway.dispose();
-      }
-    });
-  } finally {
-    await fake.close();
-  }
+  await withFakeServer(async (fake, dataDir) => {
+    const { gateway, client } = await startFakeGateway(fake, dataDir, options.env);
+    try {
+      await linkSession(client, fake, sessionId, phoneNumber, options.pushName);
+      await fn({ fake, gateway, client, dataDir });
+    } finally {
+      await gateway.dispose();
+    }
+  });
 }
