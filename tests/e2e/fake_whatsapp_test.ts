@@ -318,3 +318,36 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "as its own process, the fake takes a pairing code through its control API",
+  e2e,
+  async () => {
+    const fake = await spawnFakeWhatsApp();
+    try {
+      const bad = await fetch(`${fake.controlUrl}/pair-code`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ code: "lowercase", phoneNumber: "15550003333" }),
+      });
+      assert.equal(bad.status, 400);
+      await bad.body?.cancel();
+
+      await withTempDir(async (dir) => {
+        trustFakeRoot(Uint8Array.from(atob(fake.rootPublicKeyBase64), (c) => c.charCodeAt(0)));
+        const { state, saveCreds } = await useMultiFileAuthState(dir);
+        const first = connect(fake.wsUrl, state, saveCreds);
+        await first.waitFor((u) => Boolean(u.qr));
+        const code = await first.socket.requestPairingCode("15550003333");
+        await fake.client.pairWithCode(code, { phoneNumber: "15550003333" });
+        assert.equal(await first.closeCode(), 515);
+        const second = connect(fake.wsUrl, state, saveCreds);
+        await second.waitFor((u) => u.connection === "open");
+        assert.deepEqual((await fake.client.devices()).map((d) => d.online), [true]);
+        second.socket.end(undefined);
+      });
+    } finally {
+      await fake.stop();
+    }
+  },
+);

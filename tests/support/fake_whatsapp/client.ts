@@ -11,6 +11,13 @@ export class FakeWhatsAppClient {
     return await this.#call("POST", "/pair", { qr, ...phone }) as DeviceView;
   }
 
+  async pairWithCode(
+    code: string,
+    phone: { phoneNumber: string; pushName?: string },
+  ): Promise<DeviceView> {
+    return await this.#call("POST", "/pair-code", { code, ...phone }) as DeviceView;
+  }
+
   async devices(): Promise<DeviceView[]> {
     return await this.#call("GET", "/devices") as DeviceView[];
   }

@@ -8,6 +8,12 @@ const PairBodySchema = z.object({
   pushName: z.string().min(1).max(100).optional(),
 }).strict();
 
+const PairCodeBodySchema = z.object({
+  code: z.string().regex(/^[A-Z0-9]{8}$/),
+  phoneNumber: z.string().regex(/^\d{6,15}$/),
+  pushName: z.string().min(1).max(100).optional(),
+}).strict();
+
 const PHONE = z.string().regex(/^\d{6,15}$/);
 const ContactBodySchema = z.object({ phoneNumber: PHONE, pushName: z.string().max(100).optional() })
   .strict();
@@ -24,7 +30,7 @@ const ACTIONS = ["remove", "replace", "drop"] as const;
 
 /**
  * The fake's HTTP control API, for tests that drive a gateway running as its own process:
- * `POST /control/pair`, `GET /control/devices`, `POST /control/devices/{phoneOrJid}/{remove|replace|drop}`,
+ * `POST /control/pair`, `POST /control/pair-code`, `GET /control/devices`, `POST /control/devices/{phoneOrJid}/{remove|replace|drop}`,
  * `POST /control/contacts`, `POST /control/texts`, `POST /control/receipts`, `GET /control/received`.
  */
 export function controlApi(fake: Omit<FakeWhatsApp, "controlUrl">): Hono {
@@ -35,6 +41,12 @@ export function controlApi(fake: Omit<FakeWhatsApp, "controlUrl">): Hono {
     if (!body.success) return c.json({ error: z.prettifyError(body.error) }, 400);
     const { qr, ...phone } = body.data;
     return c.json(await fake.pairWithQr(qr, phone));
+  });
+  app.post("/pair-code", async (c) => {
+    const body = PairCodeBodySchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: z.prettifyError(body.error) }, 400);
+    const { code, ...phone } = body.data;
+    return c.json(await fake.pairWithCode(code, phone));
   });
   app.get("/devices", (c) => c.json(fake.devices()));
   app.post("/contacts", async (c) => {
