@@ -148,6 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       apiKeySource: apiKey.source,
       ...(apiKey.path ? { apiKeyFile: apiKey.path } : {}),
       docs: `http://${address.hostname}:${address.port}/docs`,
+      dashboard: `http://${address.hostname}:${address.port}/`,
     },
     "gateway listening",
   );
