@@ -20,8 +20,15 @@ export const ARTIFACTS_DIR = `${REPO_ROOT}test-artifacts`;
  * ```
  */
 export async function launchChromium(): Promise<Browser> {
+  const executablePath = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+  if (!(await Deno.stat(executablePath).catch(() => null))?.isFile) {
+    throw new Error(
+      `Chromium not found at ${executablePath}: install Debian's package ` +
+        "(sudo apt-get install chromium; .ci/run does it) or set CHROMIUM_PATH",
+    );
+  }
   return await chromium.launch({
-    executablePath: Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+    executablePath,
     headless: true,
     args: [
       "--no-sandbox",
