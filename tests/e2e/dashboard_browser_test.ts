@@ -97,3 +97,51 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "the dashboard links a phone with a pairing code instead of the QR code",
+  e2e,
+  async () => {
+    await withFakeServer(async (fake, dataDir) => {
+      const { gateway } = await startFakeGateway(fake, dataDir);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+        await page.goto(`${gateway.url}/`);
+        await page.fill("#api-key", gateway.apiKey!);
+        await page.click("#login-form button[type=submit]");
+        await page.fill("#new-id", "kiosk-2");
+        await page.click("#create-form button[type=submit]");
+        await page.locator("#qr-image").waitFor({ state: "visible", timeout: 15_000 });
+
+        // A malformed number is refused with the API's message, and nothing is asked of WhatsApp.
+        await page.fill("#pairing-phone", "call me");
+        await page.click("#pairing-form button[type=submit]");
+        await page.waitForSelector("#error:has-text('phone number')");
+
+        await page.fill("#pairing-phone", "+15550002222");
+        await page.click("#pairing-form button[type=submit]");
+        await page.waitForSelector("#pairing-code-line:not([hidden])", { timeout: 10_000 });
+        const shown = await page.textContent("#pairing-code");
+        assert.match(shown ?? "", /^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+        await Deno.mkdir(ARTIFACTS_DIR, { recursive: true });
+        await page.screenshot({
+          path: `${ARTIFACTS_DIR}/dashboard-pairing-code.png`,
+          fullPage: true,
+        });
+
+        await fake.pairWithCode(shown!.replace("-", ""), { phoneNumber: "15550002222" });
+        await page.waitForSelector("#qr-status:has-text('Linked as +15550002222')", {
+          timeout: 20_000,
+        });
+        assert.equal(await page.isVisible("#pairing-form"), false);
+        assert.deepEqual(problems, []);
+      } finally {
+        await browser.close();
+        await gateway.dispose();
+      }
+    });
+  },
+);

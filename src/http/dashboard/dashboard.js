@@ -174,9 +174,30 @@ function openQr(id) {
   $("qr-session").textContent = id;
   $("qr-status").textContent = "Waiting for a QR code…";
   $("qr-image").hidden = true;
+  $("pairing-form").hidden = false;
+  $("pairing-code-line").hidden = true;
   $("qr-panel").hidden = false;
   refreshQr();
   qrTimer = setInterval(refreshQr, POLL_MS);
+}
+
+async function requestPairingCode(event) {
+  event.preventDefault();
+  const id = qrSession;
+  if (!id) return;
+  try {
+    const response = await api("POST", `/api/sessions/${id}/pairing-code`, {
+      phoneNumber: $("pairing-phone").value.trim(),
+    });
+    if (!response.ok) throw new Error(await errorMessage(response));
+    const { code } = await response.json();
+    // Shown as WhatsApp shows it: two groups of four.
+    $("pairing-code").textContent = `${code.slice(0, 4)}-${code.slice(4)}`;
+    $("pairing-code-line").hidden = false;
+    showError(null);
+  } catch (error) {
+    handle(error);
+  }
 }
 
 function closeQr() {
@@ -201,6 +222,8 @@ async function refreshQr() {
       clearInterval(qrTimer);
       image.hidden = true;
       $("qr-hint").hidden = true;
+      $("pairing-form").hidden = true;
+      $("pairing-code-line").hidden = true;
       $("qr-status").textContent = `Linked as +${session.phoneNumber ?? "?"}` +
         (session.pushName ? ` (${session.pushName})` : "");
       return;
@@ -233,6 +256,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("forget-key").addEventListener("click", () => logout(null));
   $("create-form").addEventListener("submit", createSession);
   $("qr-close").addEventListener("click", closeQr);
+  $("pairing-form").addEventListener("submit", requestPairingCode);
   if (apiKey) login(apiKey);
   else logout(null);
 });
