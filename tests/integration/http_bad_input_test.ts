@@ -161,6 +161,58 @@ const CASES: BadRequest[] = [
     status: 409,
     code: "session_exists",
   },
+  {
+    name: "dead letter id with a path traversal",
+    method: "DELETE",
+    path: "/api/webhooks/dead-letters/..%2F..%2Fsessions-metadata.json",
+    status: 404,
+    code: "dead_letter_not_found",
+  },
+  {
+    name: "retry of an unknown dead letter",
+    method: "POST",
+    path: "/api/webhooks/dead-letters/dlv_nope/retry",
+    status: 404,
+    code: "dead_letter_not_found",
+  },
+  {
+    name: "event stream for an unknown event type",
+    method: "GET",
+    path: "/api/events?types=message.received,../../etc",
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "pairing code for a number that is no number",
+    method: "POST",
+    path: "/api/sessions/existing/pairing-code",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ phoneNumber: "../../etc/passwd" }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "number check of too many numbers",
+    method: "POST",
+    path: "/api/sessions/existing/check-numbers",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({
+      phoneNumbers: Array.from({ length: 51 }, (_, i) => `1555000${1000 + i}`),
+    }),
+    status: 400,
+    code: "invalid_input",
+  },
+  {
+    name: "session webhook with credentials in its URL",
+    method: "PATCH",
+    path: "/api/sessions/existing",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({
+      webhooks: [{ url: "https://user:pass@example.com/hook", secret: "s".repeat(20) }],
+    }),
+    status: 400,
+    code: "invalid_input",
+  },
 ];
 
 Deno.test("bad requests get their documented 4xx JSON error and change nothing on disk", async () => {
