@@ -14,6 +14,7 @@ Deno.test("GET / serves the dashboard page without a key, locked down by its hea
       assert.match(csp, /default-src 'none'/);
       assert.match(csp, /script-src 'self'(;|$)/, "no inline or remote scripts");
       assert.match(csp, /frame-ancestors 'none'/);
+      assert.match(csp, /require-trusted-types-for 'script'/);
       assert.equal(response.headers.get("x-frame-options"), "DENY");
       assert.equal(response.headers.get("referrer-policy"), "no-referrer");
       const html = await response.text();

@@ -112,6 +112,10 @@ function sessionRow(session) {
   if (["disconnected", "failed", "logged_out"].includes(session.status)) {
     actions.append(button("Start", () => act("POST", `/api/sessions/${session.id}/start`)));
   }
+  if (["qr", "connecting", "reconnecting", "connected"].includes(session.status)) {
+    // Disconnects and keeps the credentials: Start links it again without a QR code.
+    actions.append(button("Stop", () => act("POST", `/api/sessions/${session.id}/stop`)));
+  }
   if (session.status === "connected") {
     actions.append(button("Log out", () => {
       if (confirm(`Log out ${session.id}? The phone will have to scan a new QR code.`)) {
