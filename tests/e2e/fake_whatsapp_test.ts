@@ -10,12 +10,9 @@ import makeWASocket, {
   useMultiFileAuthState,
 } from "@whiskeysockets/baileys";
 import pino from "pino";
-import {
-  type FakeWhatsApp,
-  startFakeWhatsApp,
-  trustFakeRoot,
-} from "../support/fake_whatsapp/server.ts";
+import { type FakeWhatsApp, trustFakeRoot } from "../support/fake_whatsapp/server.ts";
 import { spawnFakeWhatsApp } from "../support/fake_whatsapp/spawn.ts";
+import { withFakeServer } from "../support/fake_gateway.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
 // Baileys leaves caches and timers behind after `end()`.
@@ -59,14 +56,11 @@ function connect(wsUrl: string, auth: AuthenticationState, saveCreds: () => Prom
   return { socket, updates, waitFor, closeCode };
 }
 
-async function withFake(fn: (fake: FakeWhatsApp, dir: string) => Promise<void>) {
-  const fake = await startFakeWhatsApp();
-  trustFakeRoot(fake.rootPublicKey);
-  try {
-    await withTempDir((dir) => fn(fake, dir));
-  } finally {
-    await fake.close();
-  }
+function withFake(fn: (fake: FakeWhatsApp, dir: string) => Promise<void>) {
+  return withFakeServer((fake, dir) => {
+    trustFakeRoot(fake.rootPublicKey);
+    return fn(fake, dir);
+  });
 }
 
 /** Pairs a fresh auth folder and returns it logged in (open). */

@@ -4,27 +4,11 @@
  * corrupted metadata; removal and deletion clean up exactly what they should.
  */
 import { strict as assert } from "node:assert";
-import { type FakeWhatsApp, startFakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import { linkSession, startFakeGateway } from "../support/fake_gateway.ts";
+import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 import type { SessionView } from "../support/gateway_client.ts";
 import type { GatewayProcess } from "../support/gateway_process.ts";
-import { withTempDir } from "../support/temp_dir.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-const startGateway = startFakeGateway;
-
-/** Runs `fn` with a fresh fake server and data directory, and cleans both up. */
-async function withFakeAndDir(
-  fn: (fake: FakeWhatsApp, dataDir: string) => Promise<void>,
-): Promise<void> {
-  const fake = await startFakeWhatsApp();
-  try {
-    await withTempDir((dataDir) => fn(fake, dataDir));
-  } finally {
-    await fake.close();
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -52,8 +36,8 @@ Deno.test(
   "a session links over REST: QR, phone scan, connected with its phone number",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const { gateway, client } = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir);
       try {
         const linked = await linkSession(client, fake, "shop-1", "15550001111");
         assert.equal(linked.phoneNumber, "15550001111");
@@ -78,8 +62,8 @@ Deno.test(
   "after SIGKILL a restarted gateway reconnects the session without a QR",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const first = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const first = await startFakeGateway(fake, dataDir);
       let before: SessionView;
       try {
         before = await linkSession(first.client, fake, "shop-1", "15550001111");
@@ -88,7 +72,7 @@ Deno.test(
         await first.gateway.exited;
       }
 
-      const second = await startGateway(fake, dataDir);
+      const second = await startFakeGateway(fake, dataDir);
       try {
         const after = await second.client.waitForStatus("shop-1", "connected");
         assert.equal(after.phoneNumber, before.phoneNumber);
@@ -106,8 +90,8 @@ Deno.test(
   "SIGTERM exits 0 without logging out, and the session comes back after restart",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const first = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const first = await startFakeGateway(fake, dataDir);
       try {
         await linkSession(first.client, fake, "shop-1", "15550001111");
         first.gateway.kill("SIGTERM");
@@ -119,7 +103,7 @@ Deno.test(
       assert.ok(device, "the device is still linked on the server");
       assert.equal(device.removed ?? false, false);
 
-      const second = await startGateway(fake, dataDir);
+      const second = await startFakeGateway(fake, dataDir);
       try {
         const after = await second.client.waitForStatus("shop-1", "connected");
         assert.equal(after.phoneNumber, "15550001111");
@@ -134,8 +118,8 @@ Deno.test(
   "removing the device on the phone logs the session out and deletes only its auth",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const { gateway, client } = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir);
       try {
         await linkSession(client, fake, "removed", "15550001111");
         await linkSession(client, fake, "kept", "15550002222");
@@ -163,8 +147,8 @@ Deno.test(
   "a dropped connection is reconnected by itself",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const { gateway, client } = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir);
       try {
         await linkSession(client, fake, "shop-1", "15550001111");
         await fake.dropConnection("15550001111");
@@ -186,8 +170,8 @@ Deno.test(
   "DELETE of a linked session logs it out and it stays gone after restart",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const first = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const first = await startFakeGateway(fake, dataDir);
       try {
         await linkSession(first.client, fake, "shop-1", "15550001111");
         const res = await first.client.request("DELETE", "/api/sessions/shop-1");
@@ -203,7 +187,7 @@ Deno.test(
       } finally {
         await first.gateway.dispose();
       }
-      const second = await startGateway(fake, dataDir);
+      const second = await startFakeGateway(fake, dataDir);
       try {
         assert.equal(await second.client.session("shop-1"), null);
       } finally {
@@ -216,8 +200,8 @@ Deno.test(
   "corrupted metadata: sessions are rebuilt from auth folders and reconnect",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
-      const first = await startGateway(fake, dataDir);
+    withFakeServer(async (fake, dataDir) => {
+      const first = await startFakeGateway(fake, dataDir);
       try {
         await linkSession(first.client, fake, "alpha", "15550001111");
         await linkSession(first.client, fake, "beta", "15550002222");
@@ -228,7 +212,7 @@ Deno.test(
       }
       await Deno.writeTextFile(`${dataDir}/sessions-metadata.json`, '{"alpha": {"id": "al');
 
-      const second = await startGateway(fake, dataDir);
+      const second = await startFakeGateway(fake, dataDir);
       try {
         for (const [id, phone] of [["alpha", "15550001111"], ["beta", "15550002222"]]) {
           const session = await second.client.waitForStatus(id, "connected");
@@ -246,10 +230,10 @@ Deno.test(
   "twenty linked sessions all reconnect after a restart",
   e2e,
   () =>
-    withFakeAndDir(async (fake, dataDir) => {
+    withFakeServer(async (fake, dataDir) => {
       const ids = Array.from({ length: 20 }, (_, i) => `s-${String(i).padStart(2, "0")}`);
       const phoneOf = (i: number) => `1555100${String(i).padStart(4, "0")}`;
-      const first = await startGateway(fake, dataDir);
+      const first = await startFakeGateway(fake, dataDir);
       try {
         await Promise.all(ids.map((id, i) => linkSession(first.client, fake, id, phoneOf(i))));
         first.gateway.kill("SIGKILL");
@@ -257,7 +241,7 @@ Deno.test(
       } finally {
         await first.gateway.dispose();
       }
-      const second = await startGateway(fake, dataDir);
+      const second = await startFakeGateway(fake, dataDir);
       try {
         const sessions = await Promise.all(
           ids.map((id) => second.client.waitForStatus(id, "connected", 30_000)),
