@@ -12,7 +12,7 @@
 import { startFakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import { GatewayClient } from "../tests/support/gateway_client.ts";
-import { type GatewayProcess, spawnGateway } from "../tests/support/gateway_process.ts";
+import { spawnGateway, stopGracefully } from "../tests/support/gateway_process.ts";
 import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
 
 function sessionCounts(): number[] {
@@ -50,12 +50,6 @@ async function cpuSeconds(pid: number | "self"): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
 }
 
-async function stop(gateway: GatewayProcess): Promise<void> {
-  gateway.kill("SIGTERM");
-  const status = await gateway.exited;
-  if (status.code !== 0) throw new Error(`gateway exited ${status.code}`);
-}
-
 /** Links `count` sessions through one gateway, then stops it cleanly. */
 async function linkSessions(fake: FakeWhatsApp, dataDir: string, count: number): Promise<void> {
   const gateway = await spawnGateway({ dataDir, env: gatewayEnv(fake, 16) });
@@ -72,7 +66,7 @@ async function linkSessions(fake: FakeWhatsApp, dataDir: string, count: number):
         }),
       );
     }
-    await stop(gateway);
+    await stopGracefully(gateway);
   } finally {
     await gateway.dispose();
   }
@@ -101,7 +95,7 @@ async function measureRestore(
     const gatewayCpu = await cpuSeconds(gateway.child.pid);
     // This process runs the fake server (and the polling client, a small part).
     const fakeCpu = (await cpuSeconds("self")) - fakeCpuBefore;
-    await stop(gateway);
+    await stopGracefully(gateway);
     return { ms, rss, gatewayCpu, fakeCpu };
   } finally {
     await gateway.dispose();

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import { startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
+import { stopGracefully } from "../support/gateway_process.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const PHONE = "15550001111";
@@ -54,8 +55,7 @@ Deno.test(
         assert.equal(again.body.error.code, "qr_not_available");
 
         // Linked for good: a restart logs in again with no code and no QR.
-        gateway.kill("SIGTERM");
-        assert.equal((await gateway.exited).code, 0);
+        await stopGracefully(gateway);
         ({ gateway, client } = await startFakeGateway(fake, dataDir));
         await client.waitForStatus("shop-1", "connected");
       } finally {

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 import type { SessionView } from "../support/gateway_client.ts";
-import type { GatewayProcess } from "../support/gateway_process.ts";
+import { type GatewayProcess, stopGracefully } from "../support/gateway_process.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
@@ -182,8 +182,7 @@ Deno.test(
         assert.equal(await exists(`${dataDir}/shop-1`), false);
         const metadata = JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`));
         assert.equal(metadata["shop-1"], undefined);
-        first.gateway.kill("SIGTERM");
-        assert.equal((await first.gateway.exited).code, 0);
+        await stopGracefully(first.gateway);
       } finally {
         await first.gateway.dispose();
       }
@@ -205,8 +204,7 @@ Deno.test(
       try {
         await linkSession(first.client, fake, "alpha", "15550001111");
         await linkSession(first.client, fake, "beta", "15550002222");
-        first.gateway.kill("SIGTERM");
-        assert.equal((await first.gateway.exited).code, 0);
+        await stopGracefully(first.gateway);
       } finally {
         await first.gateway.dispose();
       }

@@ -6,15 +6,10 @@
 import { strict as assert } from "node:assert";
 import { runTask } from "../support/backup_tasks.ts";
 import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
-import type { GatewayProcess } from "../support/gateway_process.ts";
+import { stopGracefully } from "../support/gateway_process.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-async function stop(gateway: GatewayProcess): Promise<void> {
-  gateway.kill("SIGTERM");
-  assert.equal((await gateway.exited).code, 0);
-}
 
 Deno.test(
   "a linked session is backed up while connected, restored elsewhere, and reconnects without a QR",
@@ -29,7 +24,7 @@ Deno.test(
         });
         assert.equal(backup.code, 0, backup.stderr);
         // The old host stops before the new one starts: one device, one connection.
-        await stop(first.gateway);
+        await stopGracefully(first.gateway);
       } finally {
         await first.gateway.dispose();
       }

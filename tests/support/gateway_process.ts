@@ -173,3 +173,10 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
   }
   return process;
 }
+
+/** Stops a gateway with SIGTERM and fails unless it drained and exited 0. */
+export async function stopGracefully(gateway: GatewayProcess): Promise<void> {
+  gateway.kill("SIGTERM");
+  const { code } = await gateway.exited;
+  if (code !== 0) throw new Error(`the gateway exited ${code} after SIGTERM, not 0`);
+}
