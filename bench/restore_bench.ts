@@ -107,6 +107,8 @@ async function idleRss(): Promise<number> {
   return await withBenchDir(async (dataDir) => {
     const gateway = await spawnGateway({ dataDir });
     try {
+      // Idle means with its connection workers loaded, as a gateway with sessions has them.
+      await gateway.waitForLog((line) => line.msg === "connection workers ready");
       return await rssMiB(gateway.child.pid);
     } finally {
       await gateway.dispose();

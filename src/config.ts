@@ -102,6 +102,8 @@ const EnvSchema = z.object({
   RECONNECT_INITIAL_DELAY_MS: integer(10, 600_000).default(1_000),
   RECONNECT_MAX_DELAY_MS: integer(100, 3_600_000).default(60_000),
   BAILEYS_LOG_LEVEL: z.enum(LOG_LEVELS).default("warn"),
+  /** Worker threads that run the WhatsApp connections; 0 runs them on the main thread. */
+  CONNECTION_WORKERS: integer(0, 64).optional(),
   /** Whether `GET /metrics` is served (it is open, like `/health`). */
   METRICS_ENABLED: z.enum(["true", "false", "1", "0"]).default("true"),
   /** Shown on the phone under "Linked devices". */
@@ -167,6 +169,8 @@ export interface Config {
     deviceName: string;
     reconnectInitialDelayMs: number;
     reconnectMaxDelayMs: number;
+    /** Worker threads for connections; 0 means the main thread runs them. */
+    connectionWorkers: number;
   };
 }
 
@@ -254,8 +258,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       deviceName: e.WA_DEVICE_NAME,
       reconnectInitialDelayMs: e.RECONNECT_INITIAL_DELAY_MS,
       reconnectMaxDelayMs: e.RECONNECT_MAX_DELAY_MS,
+      connectionWorkers: e.CONNECTION_WORKERS ?? defaultConnectionWorkers(),
     },
   };
+}
+
+/**
+ * One worker per core, up to 8: logins are CPU-bound, and the main thread (HTTP, persistence)
+ * needs little. Beyond 8 the memory of another Baileys instance buys little on one process.
+ */
+function defaultConnectionWorkers(): number {
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 }
 
 const RotationEnvSchema = z.object({

@@ -6,7 +6,11 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { DataDirectoryLockedError, EncryptionKeyError } from "./domain/errors.ts";
 import { startGateway } from "./gateway.ts";
 import { createLogger } from "./logger.ts";
-import { BaileysConnectionFactory } from "./whatsapp/baileys_connection_factory.ts";
+import type { ConnectionFactory } from "./domain/connection.ts";
+import type { Logger } from "./logger.ts";
+import type { Config } from "./config.ts";
+import type { WhatsAppSettings } from "./whatsapp/baileys_connection_factory.ts";
+import { WorkerConnectionFactory } from "./whatsapp/worker_pool/worker_connection_factory.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -28,17 +32,9 @@ async function main(): Promise<number> {
   }
 
   let gateway;
+  let connections: ConnectionFactory & { close?(): Promise<void> } | undefined;
   try {
-    const connections = new BaileysConnectionFactory({
-      wsUrl: config.whatsapp.wsUrl,
-      testRootPublicKey: config.whatsapp.testRootPublicKey,
-      baileysLogLevel: config.whatsapp.baileysLogLevel,
-      deviceName: config.whatsapp.deviceName,
-      backoff: {
-        initialDelayMs: config.whatsapp.reconnectInitialDelayMs,
-        maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
-      },
-    });
+    connections = await connectionFactory(config, logger);
     if (config.whatsapp.wsUrl || config.whatsapp.testRootPublicKey) {
       logger.warn(
         { wsUrl: config.whatsapp.wsUrl },
@@ -69,7 +65,9 @@ async function main(): Promise<number> {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, "drain deadline passed; exiting");
       drained.resolve(1);
     }, config.shutdownTimeoutMs);
-    gateway.shutdown().then(
+    gateway.shutdown().then(async () => {
+      await connections?.close?.();
+    }).then(
       () => {
         clearTimeout(deadline);
         logger.info("drained; bye");
@@ -86,6 +84,40 @@ async function main(): Promise<number> {
     Deno.addSignalListener(signal, () => drain(signal));
   }
   return await drained.promise;
+}
+
+/**
+ * Where the WhatsApp connections run: in worker threads (one per core by default), or on the main
+ * thread with `CONNECTION_WORKERS=0`. Baileys is loaded on the main thread only in the latter case.
+ */
+async function connectionFactory(
+  config: Config,
+  logger: Logger,
+): Promise<ConnectionFactory & { close?(): Promise<void> }> {
+  const settings: WhatsAppSettings = {
+    wsUrl: config.whatsapp.wsUrl,
+    testRootPublicKey: config.whatsapp.testRootPublicKey,
+    baileysLogLevel: config.whatsapp.baileysLogLevel,
+    deviceName: config.whatsapp.deviceName,
+    backoff: {
+      initialDelayMs: config.whatsapp.reconnectInitialDelayMs,
+      maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
+    },
+  };
+  const onMainThread = async () => {
+    const { BaileysConnectionFactory } = await import(
+      "./whatsapp/baileys_connection_factory.ts"
+    );
+    return new BaileysConnectionFactory(settings);
+  };
+  if (config.whatsapp.connectionWorkers === 0) return await onMainThread();
+  logger.info({ workers: config.whatsapp.connectionWorkers }, "starting connection workers");
+  return new WorkerConnectionFactory({
+    workers: config.whatsapp.connectionWorkers,
+    settings: { whatsapp: settings, log: { level: config.logLevel, format: config.logFormat } },
+    logger,
+    fallback: onMainThread,
+  });
 }
 
 /** Explains how to grant access when the data directory is outside the permitted paths. */

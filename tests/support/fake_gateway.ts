@@ -1,7 +1,7 @@
 /** A gateway child process wired to the fake WhatsApp server, and linking a session through it. */
 import { type FakeWhatsApp, startFakeWhatsApp } from "./fake_whatsapp/server.ts";
 import { GatewayClient, type SessionView } from "./gateway_client.ts";
-import { type GatewayProcess, spawnGateway } from "./gateway_process.ts";
+import { type GatewayProcess, spawnGateway, type SpawnOptions } from "./gateway_process.ts";
 import { withTempDir } from "./temp_dir.ts";
 
 /**
@@ -28,7 +28,7 @@ export async function withFakeServer<T>(
 
 /**
  * Starts the gateway on `dataDir` against the fake server, with fast reconnects and any extra
- * environment (webhooks, for instance).
+ * environment (webhooks, for instance) or changed `deno run` flags.
  *
  * @example
  * ```ts
@@ -39,9 +39,11 @@ export async function startFakeGateway(
   fake: FakeWhatsApp,
   dataDir: string,
   env: Record<string, string> = {},
+  flags?: SpawnOptions["flags"],
 ): Promise<{ gateway: GatewayProcess; client: GatewayClient }> {
   const gateway = await spawnGateway({
     dataDir,
+    flags,
     env: {
       WA_WS_URL: fake.wsUrl,
       WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,

@@ -35,14 +35,23 @@ export function startTaskFlags(dataDir: string): Promise<string[]> {
   return taskFlags("start", dataDir);
 }
 
-/** The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir`. */
+/**
+ * The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir` and
+ * other permitted paths made absolute.
+ */
 export async function taskFlags(name: string, dataDir: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const task: string = config.tasks[name];
   const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
-  return flags.map((flag) =>
-    flag.replace(/^(--allow-(?:read|write))=sessions_data$/, `$1=${dataDir}`)
-  );
+  return flags.map((flag) => {
+    const paths = flag.match(/^(--allow-(?:read|write))=(.+)$/);
+    if (!paths) return flag;
+    // `sessions_data` becomes the test's directory; other paths (`src`) are the checkout's.
+    const resolved = paths[2].split(",").map((path) =>
+      path === "sessions_data" ? dataDir : `${ROOT}${path}`
+    );
+    return `${paths[1]}=${resolved.join(",")}`;
+  });
 }
 
 export interface SpawnOptions {
@@ -57,11 +66,14 @@ export interface SpawnOptions {
    * holds `dataDir` (its baked-in permissions name `sessions_data`, relative to it).
    */
   executable?: string;
+  /** Changes the `deno run` flags taken from `deno task start` (permissions, for instance). */
+  flags?: (flags: string[]) => string[];
 }
 
 /** Starts the gateway and waits until it listens. */
 export async function spawnGateway(options: SpawnOptions): Promise<GatewayProcess> {
-  const flags = await startTaskFlags(options.dataDir);
+  const taskFlags = await startTaskFlags(options.dataDir);
+  const flags = options.flags ? options.flags(taskFlags) : taskFlags;
   const env: Record<string, string> = {
     PORT: "0",
     SESSIONS_DATA_PATH: options.dataDir,

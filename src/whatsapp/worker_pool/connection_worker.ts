@@ -1,0 +1,152 @@
+/**
+ * Entry point of a connection worker: a thread that runs Baileys sockets for some of the sessions.
+ * Logins are CPU-bound (Baileys checks the server's certificates with pure-JavaScript XEdDSA), so
+ * spreading sessions over workers lets a restore use every core. Auth files stay with the main
+ * thread's store: every read and write goes there (`RemoteAuthFiles`), so the persistence seam and
+ * its durability guarantees are the same as for a connection on the main thread.
+ */
+/// <reference lib="deno.worker" />
+import type { SessionConnection } from "../../domain/connection.ts";
+import { SessionStateError } from "../../domain/errors.ts";
+import type { OutgoingMessage } from "../../domain/message.ts";
+import type { SessionId } from "../../domain/session_id.ts";
+import type { AuthFiles } from "../../domain/session_store.ts";
+import { createLogger, type Logger } from "../../logger.ts";
+import { BaileysConnectionFactory } from "../baileys_connection_factory.ts";
+import {
+  type AuthCall,
+  type ConnectionCall,
+  type ConnectionEvent,
+  FINAL_STATUSES,
+  type FromWorker,
+  type Result,
+  reviveError,
+  serializeError,
+  type ToWorker,
+  type WorkerSettings,
+} from "./protocol.ts";
+
+let factory: BaileysConnectionFactory | undefined;
+let logger: Logger | undefined;
+const connections = new Map<number, SessionConnection>();
+const authRequests = new Map<number, PromiseWithResolvers<unknown>>();
+let nextAuthRequest = 0;
+
+function post(message: FromWorker): void {
+  self.postMessage(message);
+}
+
+/** A session's auth folder, reached through the main thread's store. */
+class RemoteAuthFiles implements AuthFiles {
+  constructor(readonly connection: number) {}
+
+  exists(): Promise<boolean> {
+    return this.#ask({ op: "exists", args: [] }) as Promise<boolean>;
+  }
+  read(name: string): Promise<Uint8Array | undefined> {
+    return this.#ask({ op: "read", args: [name] }) as Promise<Uint8Array | undefined>;
+  }
+  async write(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
+    await this.#ask({ op: "write", args: [changes] });
+  }
+  list(): Promise<string[]> {
+    return this.#ask({ op: "list", args: [] }) as Promise<string[]>;
+  }
+  async delete(): Promise<void> {
+    await this.#ask({ op: "delete", args: [] });
+  }
+
+  #ask(call: AuthCall): Promise<unknown> {
+    const request = nextAuthRequest++;
+    const pending = Promise.withResolvers<unknown>();
+    authRequests.set(request, pending);
+    post({ type: "auth", request, connection: this.connection, ...call });
+    return pending.promise;
+  }
+}
+
+function init(settings: WorkerSettings): void {
+  logger = createLogger({
+    level: settings.log.level as Parameters<typeof createLogger>[0]["level"],
+    format: settings.log.format,
+  });
+  factory = new BaileysConnectionFactory(settings.whatsapp);
+  post({ type: "ready" });
+}
+
+function create(id: number, sessionId: string, bindings: Record<string, unknown>): void {
+  const report = (event: ConnectionEvent) => {
+    post({ type: "event", connection: id, event, qr: connection.qr });
+    if (event.kind === "status" && FINAL_STATUSES.has(event.update.status)) {
+      connections.delete(id);
+    }
+  };
+  const connection = factory!.create({
+    sessionId: sessionId as SessionId,
+    auth: new RemoteAuthFiles(id),
+    logger: logger!.child(bindings),
+    listener: {
+      onStatus: (update) => report({ kind: "status", update }),
+      onQr: (qr) => report({ kind: "qr", qr }),
+      onMessage: (message) => report({ kind: "message", message }),
+      onMessageStatus: (update) => report({ kind: "message-status", update }),
+    },
+  });
+  connections.set(id, connection);
+}
+
+async function run(id: number, call: ConnectionCall): Promise<unknown> {
+  if (call.method === "create") {
+    create(id, call.args[0].sessionId, call.args[0].loggerBindings);
+    return undefined;
+  }
+  const connection = connections.get(id);
+  if (!connection) {
+    // It ended by itself (logged out, replaced, failed): closing it again has nothing to do.
+    if (call.method === "stop" || call.method === "logout") return undefined;
+    throw new SessionStateError("The WhatsApp connection is not open", "session_not_connected");
+  }
+  switch (call.method) {
+    case "start":
+      return await connection.start();
+    case "stop":
+    case "logout":
+      try {
+        return await connection[call.method]();
+      } finally {
+        connections.delete(id);
+      }
+    case "sendMessage":
+      return await connection.sendMessage(call.args[0], call.args[1] as OutgoingMessage);
+    case "checkNumbers":
+      return await connection.checkNumbers(call.args[0]);
+    case "requestPairingCode":
+      return await connection.requestPairingCode(call.args[0]);
+  }
+}
+
+self.onmessage = async (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "init":
+      init(message.settings);
+      return;
+    case "auth-reply": {
+      const pending = authRequests.get(message.request);
+      authRequests.delete(message.request);
+      if (message.result.ok) pending?.resolve(message.result.value);
+      else pending?.reject(reviveError(message.result.error));
+      return;
+    }
+    case "call": {
+      let result: Result;
+      try {
+        result = { ok: true, value: await run(message.connection, message) };
+      } catch (error) {
+        result = { ok: false, error: serializeError(error) };
+      }
+      const qr = connections.get(message.connection)?.qr ?? null;
+      post({ type: "reply", call: message.call, result, qr });
+    }
+  }
+};

@@ -1,0 +1,285 @@
+import type {
+  ConnectionListener,
+  ConnectionOptions,
+  SessionConnection,
+} from "../../domain/connection.ts";
+import { SessionStateError } from "../../domain/errors.ts";
+import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
+import type { AuthFiles } from "../../domain/session_store.ts";
+import type { Logger } from "../../logger.ts";
+import {
+  type AuthCall,
+  type ConnectionCall,
+  type ConnectionEvent,
+  FINAL_STATUSES,
+  type FromWorker,
+  type Result,
+  reviveError,
+  serializeError,
+  type ToWorker,
+  type WorkerSettings,
+} from "./protocol.ts";
+
+export interface ConnectionWorkerOptions {
+  /** The worker's module (`connection_worker.ts`). */
+  url: URL;
+  settings: WorkerSettings;
+  logger: Logger;
+  /** Called once if the worker dies (an uncaught error in it); its connections are gone. */
+  onDeath: (error: Error) => void;
+}
+
+/**
+ * The main thread's side of one connection worker: it starts the thread, runs calls on the
+ * connections that live there, serves their auth files from the main thread's store, and notices
+ * when the thread dies.
+ */
+export class ConnectionWorkerHandle {
+  /** Resolves once the worker has loaded Baileys; rejects if it died before. */
+  readonly ready: Promise<void>;
+  readonly #worker: Worker;
+  readonly #options: ConnectionWorkerOptions;
+  readonly #ready = Promise.withResolvers<void>();
+  readonly #calls = new Map<number, PromiseWithResolvers<{ value: unknown; qr: string | null }>>();
+  readonly #connections = new Map<number, RemoteConnection>();
+  #nextCall = 0;
+  #nextConnection = 0;
+  #death?: Error;
+
+  constructor(options: ConnectionWorkerOptions) {
+    this.#options = options;
+    this.ready = this.#ready.promise;
+    this.ready.catch(() => {}); // observed by whoever places a connection here
+    this.#worker = new Worker(options.url, { type: "module" });
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
+    this.#worker.onerror = (event) => {
+      // Handled here: unhandled, a worker's error would end the whole process.
+      event.preventDefault();
+      this.#die(new Error(event.message || "connection worker failed"));
+    };
+    this.#worker.onmessageerror = () => this.#die(new Error("unreadable message from worker"));
+    this.#post({ type: "init", settings: options.settings });
+  }
+
+  /** Connections living in this worker. */
+  get load(): number {
+    return this.#connections.size;
+  }
+
+  get alive(): boolean {
+    return !this.#death;
+  }
+
+  /** A connection for `options`, to live in this worker (built there on `start`). */
+  open(options: ConnectionOptions, onLost: (error: Error) => void): SessionConnection {
+    const id = this.#nextConnection++;
+    const connection = new RemoteConnection({
+      call: (call) => this.#call(id, call),
+      auth: options.auth,
+      listener: options.listener,
+      onLost,
+      create: {
+        sessionId: options.sessionId,
+        loggerBindings: options.logger.bindings(),
+      },
+      forget: () => this.#connections.delete(id),
+    });
+    this.#connections.set(id, connection);
+    return connection;
+  }
+
+  /**
+   * Ends the thread at once. Calls in flight fail and its connections are lost (their owners
+   * place them again, or ignore it when they were stopped, as at shutdown).
+   */
+  terminate(): void {
+    this.#end(new Error("connection worker terminated"));
+  }
+
+  #call(connection: number, call: ConnectionCall): Promise<{ value: unknown; qr: string | null }> {
+    if (this.#death) return Promise.reject(this.#death);
+    const id = this.#nextCall++;
+    const pending = Promise.withResolvers<{ value: unknown; qr: string | null }>();
+    this.#calls.set(id, pending);
+    this.#post({ type: "call", call: id, connection, ...call });
+    return pending.promise;
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.type) {
+      case "ready":
+        this.#ready.resolve();
+        return;
+      case "reply": {
+        const pending = this.#calls.get(message.call);
+        this.#calls.delete(message.call);
+        if (message.result.ok) pending?.resolve({ value: message.result.value, qr: message.qr });
+        else pending?.reject(reviveError(message.result.error));
+        return;
+      }
+      case "event":
+        this.#connections.get(message.connection)?.deliver(message.event, message.qr);
+        return;
+      case "auth":
+        this.#serveAuth(message.request, message.connection, message);
+    }
+  }
+
+  async #serveAuth(request: number, connection: number, call: AuthCall): Promise<void> {
+    let result: Result;
+    try {
+      const auth = this.#connections.get(connection)?.auth;
+      if (!auth) throw new Error("The connection has ended");
+      result = { ok: true, value: await runAuthCall(auth, call) };
+    } catch (error) {
+      result = { ok: false, error: serializeError(error) };
+    }
+    if (!this.#death) this.#post({ type: "auth-reply", request, result });
+  }
+
+  #die(error: Error): void {
+    if (this.#death) return;
+    this.#options.logger.error({ err: error }, "connection worker died");
+    this.#end(error);
+    this.#options.onDeath(error);
+  }
+
+  #end(error: Error): void {
+    if (this.#death) return;
+    this.#death = error;
+    this.#worker.terminate();
+    this.#ready.reject(error);
+    this.#failPending(error);
+    const lost = [...this.#connections.values()];
+    this.#connections.clear();
+    for (const connection of lost) connection.lost(error);
+  }
+
+  #failPending(error: Error): void {
+    for (const pending of this.#calls.values()) pending.reject(error);
+    this.#calls.clear();
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker.postMessage(message);
+  }
+}
+
+function runAuthCall(auth: AuthFiles, call: AuthCall): Promise<unknown> {
+  switch (call.op) {
+    case "exists":
+      return auth.exists();
+    case "read":
+      return auth.read(call.args[0]);
+    case "write":
+      return auth.write(call.args[0]);
+    case "list":
+      return auth.list();
+    case "delete":
+      return auth.delete();
+  }
+}
+
+interface RemoteConnectionOptions {
+  call: (call: ConnectionCall) => Promise<{ value: unknown; qr: string | null }>;
+  auth: AuthFiles;
+  listener: ConnectionListener;
+  onLost: (error: Error) => void;
+  create: { sessionId: string; loggerBindings: Record<string, unknown> };
+  /** Drops the connection from its worker's table once it has ended. */
+  forget: () => void;
+}
+
+/** A `SessionConnection` whose Baileys socket lives in a worker; it forwards every call there. */
+class RemoteConnection implements SessionConnection {
+  readonly auth: AuthFiles;
+  readonly #options: RemoteConnectionOptions;
+  #qr: string | null = null;
+  #ended = false;
+
+  constructor(options: RemoteConnectionOptions) {
+    this.#options = options;
+    this.auth = options.auth;
+  }
+
+  get qr(): string | null {
+    return this.#qr;
+  }
+
+  async start(): Promise<void> {
+    await this.#run({ method: "create", args: [this.#options.create] });
+    await this.#run({ method: "start", args: [] });
+  }
+
+  async stop(): Promise<void> {
+    await this.#finish({ method: "stop", args: [] });
+  }
+
+  async logout(): Promise<void> {
+    await this.#finish({ method: "logout", args: [] });
+  }
+
+  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+    return await this.#run({ method: "sendMessage", args: [to, message] }) as SentMessage;
+  }
+
+  async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
+    return await this.#run({ method: "checkNumbers", args: [phoneNumbers] }) as NumberCheck[];
+  }
+
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    return await this.#run({ method: "requestPairingCode", args: [phoneNumber] }) as string;
+  }
+
+  /** Passes on what the worker's connection reported. */
+  deliver(event: ConnectionEvent, qr: string | null): void {
+    this.#qr = qr;
+    const listener = this.#options.listener;
+    switch (event.kind) {
+      case "status":
+        if (FINAL_STATUSES.has(event.update.status)) this.#end();
+        listener.onStatus(event.update);
+        return;
+      case "qr":
+        listener.onQr(event.qr);
+        return;
+      case "message":
+        listener.onMessage(event.message);
+        return;
+      case "message-status":
+        listener.onMessageStatus(event.update);
+    }
+  }
+
+  /** The worker died: this connection is gone, whoever owns it decides what follows. */
+  lost(error: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#qr = null;
+    this.#options.onLost(error);
+  }
+
+  async #finish(call: ConnectionCall): Promise<void> {
+    if (this.#ended) return;
+    try {
+      await this.#run(call);
+    } finally {
+      this.#end();
+    }
+  }
+
+  async #run(call: ConnectionCall): Promise<unknown> {
+    if (this.#ended) {
+      throw new SessionStateError("The WhatsApp connection is not open", "session_not_connected");
+    }
+    const { value, qr } = await this.#options.call(call);
+    this.#qr = qr;
+    return value;
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#qr = null;
+    this.#options.forget();
+  }
+}

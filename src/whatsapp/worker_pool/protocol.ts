@@ -1,0 +1,111 @@
+/**
+ * The messages between the gateway's main thread and a connection worker. Both sides are this
+ * codebase, so the shapes are typed rather than validated; the only data that crosses are plain
+ * values (structured clone), never functions or sockets.
+ */
+import type { ConnectionStatusUpdate } from "../../domain/connection.ts";
+import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.ts";
+import {
+  QrNotAvailableError,
+  SessionStateError,
+  ValidationError,
+  WhatsAppRequestError,
+} from "../../domain/errors.ts";
+import type { SessionStatus } from "../../domain/session.ts";
+import type { WhatsAppSettings } from "../baileys_connection_factory.ts";
+
+/** What a worker needs to build connections like the main thread would. */
+export interface WorkerSettings {
+  whatsapp: WhatsAppSettings;
+  log: { level: string; format: "json" | "pretty" };
+}
+
+/** The `SessionConnection` methods a worker runs, with their arguments. */
+export type ConnectionCall =
+  | { method: "create"; args: [{ sessionId: string; loggerBindings: Record<string, unknown> }] }
+  | { method: "start" | "stop" | "logout"; args: [] }
+  | { method: "sendMessage"; args: [to: string, message: unknown] }
+  | { method: "checkNumbers"; args: [phoneNumbers: string[]] }
+  | { method: "requestPairingCode"; args: [phoneNumber: string] };
+
+/** The `AuthFiles` operations a worker asks the main thread to run on a session's folder. */
+export type AuthCall =
+  | { op: "exists" | "list" | "delete"; args: [] }
+  | { op: "read"; args: [name: string] }
+  | { op: "write"; args: [changes: ReadonlyMap<string, Uint8Array | null>] };
+
+export type ToWorker =
+  | { type: "init"; settings: WorkerSettings }
+  | ({ type: "call"; call: number; connection: number } & ConnectionCall)
+  | { type: "auth-reply"; request: number; result: Result };
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "reply"; call: number; result: Result; qr: string | null }
+  | { type: "event"; connection: number; event: ConnectionEvent; qr: string | null }
+  | ({ type: "auth"; request: number; connection: number } & AuthCall);
+
+/** What a connection reports, one per `ConnectionListener` method. */
+export type ConnectionEvent =
+  | { kind: "status"; update: ConnectionStatusUpdate }
+  | { kind: "qr"; qr: string }
+  | { kind: "message"; message: IncomingMessage }
+  | { kind: "message-status"; update: MessageStatusUpdate };
+
+export type Result = { ok: true; value: unknown } | { ok: false; error: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+/**
+ * Statuses after which a connection does nothing more (the session manager drops it too): the
+ * worker forgets it, and `start` would need a new connection.
+ */
+export const FINAL_STATUSES: ReadonlySet<SessionStatus> = new Set([
+  "logged_out",
+  "failed",
+  "disconnected",
+]);
+
+/** An error as plain data, keeping the code the HTTP layer maps to a status. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === "string" ? { code } : {}),
+    };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/**
+ * The error a serialized one stands for: the gateway's own errors get their class back, so a
+ * failed send answers the same status whichever thread ran it.
+ *
+ * @example
+ * ```ts
+ * reviveError({ name: "QrNotAvailableError", message: "no QR", code: "qr_not_available" });
+ * // QrNotAvailableError
+ * ```
+ */
+export function reviveError(error: SerializedError): Error {
+  switch (error.code) {
+    case "qr_not_available":
+      return new QrNotAvailableError(error.message);
+    case "whatsapp_error":
+      return new WhatsAppRequestError(error.message);
+    case "invalid_input":
+      return new ValidationError(error.message);
+    case "session_not_connected":
+    case "session_state_conflict":
+      return new SessionStateError(error.message, error.code);
+  }
+  const revived = new Error(error.message);
+  revived.name = error.name;
+  return revived;
+}
