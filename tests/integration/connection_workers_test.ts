@@ -178,3 +178,27 @@ Deno.test({
       await connection.stop();
     }),
 });
+
+Deno.test({
+  name: "a start that fails in a worker rejects with the worker's reason",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withPool(CRASHABLE_WORKER, async (pool) => {
+      const sessionId = "torn-creds" as SessionId;
+      await pool.store.auth(sessionId).write(
+        new Map([["creds.json", new TextEncoder().encode('{"noiseKey":')]]),
+      );
+      const recorder = new Recorder();
+      const connection = pool.factory.create({
+        sessionId,
+        auth: pool.store.auth(sessionId),
+        logger: testLogger().child({ sessionId }),
+        listener: recorder,
+      });
+      await assert.rejects(() => connection.start(), /creds\.json is not valid JSON/);
+      assert.equal(recorder.statuses.length, 0);
+      // The stored credentials are left for someone to look at.
+      assert.ok(await pool.store.auth(sessionId).exists());
+    }),
+});

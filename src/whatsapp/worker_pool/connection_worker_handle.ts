@@ -207,8 +207,14 @@ class RemoteConnection implements SessionConnection {
   }
 
   async start(): Promise<void> {
-    await this.#run({ method: "create", args: [this.#options.create] });
-    await this.#run({ method: "start", args: [] });
+    try {
+      await this.#run({ method: "create", args: [this.#options.create] });
+      await this.#run({ method: "start", args: [] });
+    } catch (error) {
+      // The session manager drops a connection that failed to start: free it in the worker too.
+      await this.#finish({ method: "stop", args: [] }).catch(() => {});
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {

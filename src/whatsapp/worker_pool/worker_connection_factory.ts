@@ -176,8 +176,17 @@ class PooledConnection implements SessionConnection {
     // A worker death is reported in a later task, so `inner` is always set when this runs.
     const inner: SessionConnection = await this.#place((error) => this.#onLost(inner, error));
     this.#inner = inner;
-    if (this.#finished) return;
-    await inner.start();
+    if (this.#finished) {
+      await inner.stop(); // stopped while it was being placed: nothing to start
+      return;
+    }
+    try {
+      await inner.start();
+    } catch (error) {
+      // Its worker died meanwhile, and `#onLost` is already placing it again.
+      if (this.#inner !== inner && !this.#finished) return;
+      throw error;
+    }
   }
 
   #onLost(inner: SessionConnection, error: Error): void {
