@@ -1,8 +1,8 @@
 /**
  * The dashboard in a real browser (headless Chromium), against a gateway process and the fake
  * WhatsApp server: sign in with the API key, create a session, see its QR code, link it with the
- * simulated phone, see it connected, delete it. A screenshot of the linked session is left in
- * `test-artifacts/`.
+ * simulated phone, see it connected, delete it; and changes made elsewhere shown as they happen.
+ * Screenshots are left in `test-artifacts/`.
  */
 import { strict as assert } from "node:assert";
 import { ARTIFACTS_DIR, launchChromium } from "../support/browser.ts";
@@ -137,6 +137,50 @@ Deno.test(
           timeout: 20_000,
         });
         assert.equal(await page.isVisible("#pairing-form"), false);
+        assert.deepEqual(problems, []);
+      } finally {
+        await browser.close();
+        await gateway.dispose();
+      }
+    });
+  },
+);
+
+Deno.test(
+  "the dashboard shows changes made elsewhere as they happen, from the event stream",
+  e2e,
+  async () => {
+    await withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+        page.on("console", (message) => {
+          if (message.type() === "error") problems.push(`console: ${message.text()}`);
+        });
+        await page.goto(`${gateway.url}/`);
+        await page.fill("#api-key", gateway.apiKey!);
+        await page.click("#login-form button[type=submit]");
+        await page.waitForSelector("body[data-live='true'] #live:not([hidden])");
+
+        // While the stream is open the list is re-read only every 30 s: a change that shows
+        // within a few seconds came through the stream.
+        await client.createSession("remote-1", "Made over REST");
+        await page.waitForSelector("tr[data-session='remote-1'] [data-status='qr']", {
+          timeout: 5_000,
+        });
+        const qr = await client.waitForQr("remote-1");
+        await fake.pairWithQr(qr, { phoneNumber: "15550003333" });
+        await page.waitForSelector("tr[data-session='remote-1'] [data-status='connected']", {
+          timeout: 5_000,
+        });
+        await client.json("DELETE", "/api/sessions/remote-1");
+        await page.waitForSelector("tr[data-session='remote-1']", {
+          state: "detached",
+          timeout: 5_000,
+        });
         assert.deepEqual(problems, []);
       } finally {
         await browser.close();

@@ -3,7 +3,13 @@
 // set as text (never as HTML), so a session name cannot inject markup.
 
 const KEY_STORAGE = "wa-gateway-api-key";
+/** How often the list is read while the event stream is down. */
 const POLL_MS = 2000;
+/** How often it is read anyway while the stream is up, in case something was missed. */
+const RESYNC_MS = 30000;
+/** Wait before opening the event stream again after it ended. */
+const STREAM_RETRY_MS = 3000;
+const STREAMED_TYPES = "session.status,session.qr,session.deleted";
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,6 +18,9 @@ let listTimer;
 let qrTimer;
 let qrSession;
 let qrObjectUrl;
+/** Aborts the event stream (on logout). */
+let streamController;
+let refreshTimer;
 
 /** The API refused the key: forget it and ask again. */
 class Unauthorized extends Error {}
@@ -55,6 +64,8 @@ function logout(message) {
   apiKey = null;
   sessionStorage.removeItem(KEY_STORAGE);
   clearInterval(listTimer);
+  streamController?.abort();
+  setLive(false);
   closeQr();
   $("sessions").hidden = true;
   $("forget-key").hidden = true;
@@ -70,8 +81,82 @@ function login(key) {
   $("sessions").hidden = false;
   showError(null);
   refreshList();
+  setLive(false);
+  followEvents();
+}
+
+/** Polls fast while the event stream is down, slowly while it is up. */
+function setLive(live) {
+  document.body.dataset.live = String(live);
+  $("live").hidden = !live;
   clearInterval(listTimer);
-  listTimer = setInterval(refreshList, POLL_MS);
+  if (apiKey) listTimer = setInterval(refreshList, live ? RESYNC_MS : POLL_MS);
+}
+
+/**
+ * Follows `GET /api/events` and refreshes what each event changed. A fetch with a stream reader,
+ * because `EventSource` cannot send the API key header; reopened after it ends.
+ */
+async function followEvents() {
+  streamController?.abort();
+  const controller = new AbortController();
+  streamController = controller;
+  while (!controller.signal.aborted) {
+    try {
+      const response = await fetch(`/api/events?types=${STREAMED_TYPES}`, {
+        headers: { "x-api-key": apiKey ?? "" },
+        signal: controller.signal,
+      });
+      if (response.status === 401) throw new Unauthorized("The API key was refused.");
+      if (!response.ok || !response.body) throw new Error(await errorMessage(response));
+      setLive(true);
+      refreshList(); // what changed before the stream opened
+      await readFrames(response.body, onStreamFrame);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (error instanceof Unauthorized) return handle(error);
+    }
+    setLive(false);
+    await new Promise((resolve) => setTimeout(resolve, STREAM_RETRY_MS));
+  }
+}
+
+/** Calls `onFrame` with each server-sent event frame (the text between blank lines). */
+async function readFrames(body, onFrame) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      onFrame(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+  }
+}
+
+function onStreamFrame(frame) {
+  let type;
+  let data = "";
+  for (const line of frame.split("\n")) {
+    if (line.startsWith("event:")) type = line.slice(6).trim();
+    else if (line.startsWith("data:")) data += line.slice(5).trim();
+  }
+  if (!type || type === "error") return; // comments (keep-alives); `error` ends the stream
+  let sessionId;
+  try {
+    sessionId = JSON.parse(data).sessionId;
+  } catch {
+    // refresh the list anyway
+  }
+  // Events come in bursts (a restore, a QR rotation): one refresh per burst.
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    refreshList();
+    if (sessionId !== undefined && sessionId === qrSession) refreshQr();
+  }, 100);
 }
 
 async function refreshList() {
