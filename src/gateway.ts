@@ -25,6 +25,8 @@ export interface GatewayOptions {
   connections?: ConnectionFactory;
   /** Defaults to the file outbox in `config.dataDir`. */
   outbox?: WebhookOutbox;
+  /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
+  metrics?: GatewayMetrics;
 }
 
 /** A running gateway: restored sessions, an HTTP server, and the way to stop both. */
@@ -54,7 +56,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   // Key settings are checked before the data directory is touched.
   const configured = await configuredApiKey(config.apiKey, logger);
-  const metrics = new GatewayMetrics();
+  const metrics = options.metrics ?? new GatewayMetrics();
   const store = new TimedSessionStore(
     options.store ??
       new FileSessionStore({

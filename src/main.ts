@@ -11,6 +11,7 @@ import type { Logger } from "./logger.ts";
 import type { Config } from "./config.ts";
 import type { WhatsAppSettings } from "./whatsapp/baileys_connection_factory.ts";
 import { WorkerConnectionFactory } from "./whatsapp/worker_pool/worker_connection_factory.ts";
+import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -34,14 +35,15 @@ async function main(): Promise<number> {
   let gateway;
   let connections: ConnectionFactory & { close?(): Promise<void> } | undefined;
   try {
-    connections = await connectionFactory(config, logger);
+    const metrics = new GatewayMetrics();
+    connections = await connectionFactory(config, logger, metrics);
     if (config.whatsapp.wsUrl || config.whatsapp.testRootPublicKey) {
       logger.warn(
         { wsUrl: config.whatsapp.wsUrl },
         "WA_WS_URL / WA_TEST_ROOT_PUBKEY are set: connecting to a test server, not WhatsApp",
       );
     }
-    gateway = await startGateway({ config, logger, connections });
+    gateway = await startGateway({ config, logger, connections, metrics });
   } catch (error) {
     if (error instanceof DataDirectoryLockedError) {
       logger.fatal(error.message);
@@ -93,6 +95,7 @@ async function main(): Promise<number> {
 async function connectionFactory(
   config: Config,
   logger: Logger,
+  metrics: GatewayMetrics,
 ): Promise<ConnectionFactory & { close?(): Promise<void> }> {
   const settings: WhatsAppSettings = {
     wsUrl: config.whatsapp.wsUrl,
@@ -112,12 +115,15 @@ async function connectionFactory(
   };
   if (config.whatsapp.connectionWorkers === 0) return await onMainThread();
   logger.info({ workers: config.whatsapp.connectionWorkers }, "starting connection workers");
-  return new WorkerConnectionFactory({
+  const pool = new WorkerConnectionFactory({
     workers: config.whatsapp.connectionWorkers,
     settings: { whatsapp: settings, log: { level: config.logLevel, format: config.logFormat } },
     logger,
     fallback: onMainThread,
+    onWorkerFailure: metrics.recordConnectionWorkerFailure,
   });
+  metrics.trackConnectionWorkers(() => pool.liveWorkers);
+  return pool;
 }
 
 /** Explains how to grant access when the data directory is outside the permitted paths. */

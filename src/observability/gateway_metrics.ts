@@ -31,7 +31,8 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
  * time; reconnects, received messages and message status updates come from the event bus
  * and sent messages come from the event bus (`observe`); persistence latency from the store
  * decorator (`recordPersistenceWrite`); HTTP requests from a middleware; webhook attempts from
- * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`.
+ * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`; the
+ * connection workers from the pool (`trackConnectionWorkers`, `recordConnectionWorkerFailure`).
  *
  * @example
  * ```ts
@@ -105,8 +106,17 @@ export class GatewayMetrics {
     }),
   );
 
+  /** Connection worker threads that died (`recordConnectionWorkerFailure`). */
+  readonly connectionWorkerFailures = this.registry.register(
+    new Counter({
+      name: "wa_connection_worker_failures_total",
+      help: "Connection worker threads that died (their sessions reconnected in another).",
+    }),
+  );
+
   #sessions: () => Iterable<{ status: SessionStatus }> = () => [];
   #deadLetters: () => number = () => 0;
+  #connectionWorkers: () => number = () => 0;
 
   constructor() {
     this.registry.register(
@@ -114,6 +124,13 @@ export class GatewayMetrics {
         name: "wa_webhook_dead_letters",
         help: "Webhook deliveries that exhausted their retries and wait in the dead letters.",
         collect: () => [[{}, this.#deadLetters()]],
+      }),
+    );
+    this.registry.register(
+      new Gauge({
+        name: "wa_connection_workers",
+        help: "Worker threads running WhatsApp connections (0: they run on the main thread).",
+        collect: () => [[{}, this.#connectionWorkers()]],
       }),
     );
     this.registry.register(
@@ -135,6 +152,16 @@ export class GatewayMetrics {
   trackDeadLetters(count: () => number): void {
     this.#deadLetters = count;
   }
+
+  /** Reports `wa_connection_workers` from `count()` at every scrape. */
+  trackConnectionWorkers(count: () => number): void {
+    this.#connectionWorkers = count;
+  }
+
+  /** The connection worker pool's `onWorkerFailure` hook. */
+  readonly recordConnectionWorkerFailure = (): void => {
+    this.connectionWorkerFailures.inc();
+  };
 
   /** The deliverer's `onDeliveryAttempt` hook. */
   readonly recordWebhookAttempt = (ok: boolean): void => {

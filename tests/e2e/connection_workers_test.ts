@@ -4,9 +4,35 @@
  */
 import { strict as assert } from "node:assert";
 import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
-import { stopGracefully } from "../support/gateway_process.ts";
+import { type GatewayProcess, stopGracefully } from "../support/gateway_process.ts";
+import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 
 const processTest = { sanitizeOps: false, sanitizeResources: false };
+
+async function workersMetric(gateway: GatewayProcess): Promise<number | undefined> {
+  const response = await fetch(`${gateway.url}/metrics`);
+  return sampleValue(parseExposition(await response.text()), "wa_connection_workers");
+}
+
+Deno.test(
+  "CONNECTION_WORKERS=2 starts two workers, and /metrics counts them",
+  processTest,
+  () =>
+    withFakeServer(async (fake, dataDir) => {
+      const { gateway, client } = await startFakeGateway(fake, dataDir, {
+        CONNECTION_WORKERS: "2",
+      });
+      try {
+        const ready = await gateway.waitForLog((line) => line.msg === "connection workers ready");
+        assert.equal(ready.workers, 2);
+        assert.equal(await workersMetric(gateway), 2);
+        await linkSession(client, fake, "in-worker", "15550003000");
+        await stopGracefully(gateway);
+      } finally {
+        await gateway.dispose();
+      }
+    }),
+);
 
 Deno.test(
   "without read access to src/ the workers cannot start, and sessions link on the main thread",
@@ -23,6 +49,7 @@ Deno.test(
         );
         const session = await linkSession(client, fake, "main-thread", "15550003001");
         assert.equal(session.phoneNumber, "15550003001");
+        assert.equal(await workersMetric(gateway), 0);
         await stopGracefully(gateway);
       } finally {
         await gateway.dispose();
@@ -45,6 +72,7 @@ Deno.test(
           !gateway.logs.some((line) => /connection worker/.test(String(line.msg))),
           "no worker was started",
         );
+        assert.equal(await workersMetric(gateway), 0);
         await stopGracefully(gateway);
       } finally {
         await gateway.dispose();

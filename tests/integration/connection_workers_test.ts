@@ -57,6 +57,8 @@ interface Pool {
   fake: FakeWhatsApp;
   store: FileSessionStore;
   factory: WorkerConnectionFactory;
+  /** How many times the pool reported a dead worker. */
+  failures: () => number;
 }
 
 async function withPool(workerUrl: URL, fn: (pool: Pool) => Promise<void>): Promise<void> {
@@ -73,15 +75,17 @@ async function withPool(workerUrl: URL, fn: (pool: Pool) => Promise<void>): Prom
         deviceName: "Worker test",
         backoff: { initialDelayMs: 50, maxDelayMs: 500 },
       };
+      let failures = 0;
       const factory = new WorkerConnectionFactory({
         workers: 2,
         settings: { whatsapp, log: { level: "silent", format: "json" } },
         logger,
         fallback: () => Promise.resolve(new BaileysConnectionFactory(whatsapp)),
         workerUrl,
+        onWorkerFailure: () => failures++,
       });
       try {
-        await fn({ fake, store, factory });
+        await fn({ fake, store, factory, failures: () => failures });
       } finally {
         await factory.close();
         await store.close();
@@ -173,6 +177,7 @@ Deno.test({
     withPool(BROKEN_WORKER, async (pool) => {
       const { connection } = await linkedConnection(pool, "fallback-1", "15550002021");
       assert.equal(pool.factory.usingWorkers, false);
+      assert.equal(pool.factory.liveWorkers, 0);
       const [check] = await connection.checkNumbers(["15550002021"]);
       assert.equal(check.phoneNumber, "15550002021");
       await connection.stop();

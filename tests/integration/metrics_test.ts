@@ -33,6 +33,8 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_message_status_updates_total: "counter",
         wa_webhook_dead_letters: "gauge",
         wa_webhook_deliveries_total: "counter",
+        wa_connection_worker_failures_total: "counter",
+        wa_connection_workers: "gauge",
         wa_sessions: "gauge",
       });
       for (const family of families.values()) assert.ok(family.help.length > 0, family.name);

@@ -21,6 +21,8 @@ export interface WorkerConnectionFactoryOptions {
   fallback: () => Promise<ConnectionFactory>;
   /** The worker module; tests pass their own. */
   workerUrl?: URL;
+  /** Called when a worker dies (it is replaced); for metrics. */
+  onWorkerFailure?: () => void;
 }
 
 /**
@@ -61,6 +63,12 @@ export class WorkerConnectionFactory implements ConnectionFactory {
     return !this.#fallback;
   }
 
+  /** Worker threads running connections now: 0 after falling back to the main thread. */
+  get liveWorkers(): number {
+    if (this.#fallback || this.#closed) return 0;
+    return this.#workers.filter((worker) => worker.alive).length;
+  }
+
   /** Ends the workers. Call after every connection was stopped (the gateway's shutdown). */
   close(): Promise<void> {
     this.#closed = true;
@@ -96,6 +104,7 @@ export class WorkerConnectionFactory implements ConnectionFactory {
       logger: this.#logger,
       onDeath: () => {
         if (this.#closed) return;
+        this.#options.onWorkerFailure?.();
         // Replace it, so the pool keeps its size; its sessions are placed again by their owners.
         const index = this.#workers.indexOf(worker);
         if (index >= 0) this.#workers[index] = this.#spawn();
