@@ -65,6 +65,10 @@ class RemoteAuthFiles implements AuthFiles {
   }
 }
 
+function failed(error: unknown): Result {
+  return { ok: false, error: serializeError(error) };
+}
+
 function init(settings: WorkerSettings): void {
   logger = createLogger({
     level: settings.log.level as Parameters<typeof createLogger>[0]["level"],
@@ -143,10 +147,15 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       try {
         result = { ok: true, value: await run(message.connection, message) };
       } catch (error) {
-        result = { ok: false, error: serializeError(error) };
+        result = failed(error);
       }
       const qr = connections.get(message.connection)?.qr ?? null;
-      post({ type: "reply", call: message.call, result, qr });
+      try {
+        post({ type: "reply", call: message.call, result, qr });
+      } catch (error) {
+        // A value that cannot cross threads must fail the call, not the worker and its sessions.
+        post({ type: "reply", call: message.call, result: failed(error), qr });
+      }
     }
   }
 };
