@@ -120,6 +120,7 @@ Deno.test(
         await page.fill("#pairing-phone", "call me");
         await page.click("#pairing-form button[type=submit]");
         await page.waitForSelector("#error:has-text('phone number')");
+        assert.match(await page.textContent("#error") ?? "", /\(invalid_input\)$/);
 
         await page.fill("#pairing-phone", "+15550002222");
         await page.click("#pairing-form button[type=submit]");

@@ -39,8 +39,10 @@ async function api(method, path, body) {
 
 async function errorMessage(response) {
   try {
-    const body = await response.json();
-    return body?.error?.message ?? `HTTP ${response.status}`;
+    const { error } = await response.json();
+    if (!error?.message) return `HTTP ${response.status}`;
+    // The code is what an operator can search the docs and logs for.
+    return error.code ? `${error.message} (${error.code})` : error.message;
   } catch {
     return `HTTP ${response.status}`;
   }
