@@ -44,7 +44,7 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
   ackTimeoutMs?: number;
   /**
-   * Serializes sends to one recipient across every connection of the process (shared by the
+   * Serializes sends to one recipient across every connection of one libsignal instance (shared by the
    * factory; see `sendMessage`). Default: one per connection.
    */
   recipientLocks?: KeyedLock;
@@ -135,7 +135,7 @@ export class BaileysConnection implements SessionConnection {
     try {
       let sent: WAMessage | undefined;
       try {
-        // libsignal runs Signal operations per remote address in one queue for the whole process,
+        // libsignal runs Signal operations per remote address in one queue per module instance,
         // while Baileys keeps a socket's key transaction in AsyncLocalStorage: a job one session
         // queued behind another's runs in the other's async context and misses its own
         // uncommitted keys ("No sessions", reused message counters). One send per recipient at

@@ -30,7 +30,7 @@ export class BaileysConnectionFactory implements ConnectionFactory {
   readonly #settings: WhatsAppSettings;
   readonly #socketConfig: Partial<SocketConfig>;
   readonly #makeSocket: MakeSocket;
-  /** One for the process: see `BaileysConnectionOptions.recipientLocks`. */
+  /** One per thread that runs connections (libsignal is loaded once per thread): see `BaileysConnectionOptions.recipientLocks`. */
   readonly #recipientLocks = new KeyedLock();
 
   constructor(settings: WhatsAppSettings, makeSocket: MakeSocket = makeWASocket) {
