@@ -44,8 +44,8 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
   ackTimeoutMs?: number;
   /**
-   * Serializes sends to one recipient across every connection of one libsignal instance (shared by the
-   * factory; see `sendMessage`). Default: one per connection.
+   * Serializes sends to one recipient across every connection of one libsignal instance (shared
+   * by the factory; see `sendMessage`). Default: one per connection.
    */
   recipientLocks?: KeyedLock;
 }
