@@ -9,6 +9,7 @@ import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 import { TimedSessionStore } from "./observability/timed_session_store.ts";
 import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
+import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
 import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
@@ -57,12 +58,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Key settings are checked before the data directory is touched.
   const configured = await configuredApiKey(config.apiKey, logger);
   const metrics = options.metrics ?? new GatewayMetrics();
+  const atRest = await encryptionAtRest(config, logger);
   const store = new TimedSessionStore(
     options.store ??
       new FileSessionStore({
         dataDir: config.dataDir,
         logger: logger.child({ component: "store" }),
-        codec: await authFileCodec(config, logger),
+        codec: atRest.codec,
+        sealer: atRest.sealer,
       }),
     metrics.recordPersistenceWrite,
   );
@@ -169,10 +172,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
 
-/** Encrypts auth files at rest when a key is configured; stores them as they are otherwise. */
-async function authFileCodec(config: Config, logger: Logger): Promise<AuthFileCodec> {
+/**
+ * With a key configured: auth files encrypted, and the secrets and message bodies kept in the
+ * metadata and the webhook outbox sealed. Without one, everything is stored as it is.
+ */
+async function encryptionAtRest(
+  config: Config,
+  logger: Logger,
+): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
   const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
-  if (!key) return plainCodec;
-  logger.info("auth files are encrypted at rest (AES-256-GCM)");
-  return await createAesGcmCodec(key);
+  if (!key) return { codec: plainCodec };
+  logger.info("auth files, webhook secrets and queued events are encrypted at rest (AES-256-GCM)");
+  return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
 }

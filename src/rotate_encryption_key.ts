@@ -15,6 +15,7 @@ import { createLogger } from "./logger.ts";
 import { plainCodec } from "./persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { rotateAuthFileKey } from "./persistence/key_rotation.ts";
+import { createValueSealer } from "./persistence/sealed_value.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 async function main(): Promise<number> {
@@ -52,6 +53,8 @@ async function main(): Promise<number> {
       dataDir: config.dataDir,
       from: oldKey ? await createAesGcmCodec(oldKey) : plainCodec,
       to: newKey ? await createAesGcmCodec(newKey) : plainCodec,
+      fromSealer: oldKey ? createValueSealer(oldKey) : undefined,
+      toSealer: newKey ? createValueSealer(newKey) : undefined,
       logger,
     });
     logger.info(

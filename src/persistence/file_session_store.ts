@@ -27,6 +27,7 @@ import {
 } from "./data_dir_layout.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { MetadataDocument, parseMetadata, recoveredRecord } from "./metadata_file.ts";
+import type { ValueSealer } from "./sealed_value.ts";
 import { readRegularFile } from "./read_regular_file.ts";
 
 /** Options of {@linkcode FileSessionStore}. */
@@ -38,6 +39,11 @@ export interface FileSessionStoreOptions {
   clock?: () => Date;
   /** How auth file contents are stored; as they are by default. */
   codec?: AuthFileCodec;
+  /**
+   * Seals webhook secrets in the metadata file (set with an encryption key). Without it, secrets
+   * are stored as they are, and a metadata file holding sealed ones cannot be opened.
+   */
+  sealer?: ValueSealer;
   /** How many auth files of one batch are written (or synced) at once (default 8). */
   writeConcurrency?: number;
   /** Size in bytes past which an auth folder's journal is checkpointed (default 4 MiB). */
@@ -77,7 +83,8 @@ export class FileSessionStore implements SessionStore {
   readonly #journalIdleMs: number;
   readonly #records = new Map<SessionId, SessionRecord>();
   /** The metadata file's content, in step with `#records`. */
-  readonly #document = new MetadataDocument();
+  readonly #document: MetadataDocument;
+  readonly #sealer?: ValueSealer;
   readonly #authFolders = new Map<SessionId, AuthFolder>();
   readonly #metadataWriter = new GroupCommit(() => this.#commitMetadata());
   #state: State = "new";
@@ -95,6 +102,8 @@ export class FileSessionStore implements SessionStore {
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
     this.#codec = options.codec ?? plainCodec;
+    this.#sealer = options.sealer;
+    this.#document = new MetadataDocument(options.sealer);
     this.#writeConcurrency = options.writeConcurrency ?? 8;
     this.#journalCheckpointBytes = options.journalCheckpointBytes ?? 4 * 1024 * 1024;
     this.#journalIdleMs = options.journalIdleMs ?? 1_000;
@@ -375,7 +384,7 @@ export class FileSessionStore implements SessionStore {
       rewrite = true;
     } else {
       const parsed = read.kind === "file"
-        ? parseMetadata(read.data)
+        ? parseMetadata(read.data, this.#sealer)
         : { ok: false as const, reason: "not a regular file" };
       if (!parsed.ok) {
         const movedTo = await this.#setAside(corruptMetadataName(fileStamp(this.#clock())));
@@ -388,6 +397,13 @@ export class FileSessionStore implements SessionStore {
         rewrite = true;
       } else {
         for (const record of parsed.records) this.#setRecord(record);
+        if (parsed.plaintextSecrets > 0) {
+          this.#logger.info(
+            { secrets: parsed.plaintextSecrets },
+            "encrypting webhook secrets in the session metadata",
+          );
+          rewrite = true;
+        }
         if (parsed.rejected.length > 0) {
           report.quarantined = await this.#quarantine(parsed.rejected);
           const quarantined = new Set(parsed.rejected.map((entry) => entry.key));

@@ -12,7 +12,10 @@ import {
   KEY_CHECK_FILE_NAME,
   KEY_ROTATION_FILE_NAME,
   LOCK_FILE_NAME,
+  METADATA_FILE_NAME,
 } from "./data_dir_layout.ts";
+import { resealWebhookSecrets } from "./metadata_file.ts";
+import type { ValueSealer } from "./sealed_value.ts";
 import { isEncryptedAuthFile } from "./encrypted_auth_file.ts";
 import { readRegularFile } from "./read_regular_file.ts";
 
@@ -23,6 +26,10 @@ export interface KeyRotationOptions {
   from: AuthFileCodec;
   /** Writes them from now on (`plainCodec` to turn encryption off). */
   to: AuthFileCodec;
+  /** Opens the sealed values (webhook secrets, queued events) now; none when they are plaintext. */
+  fromSealer?: ValueSealer;
+  /** Seals them from now on; none to store them as plaintext. */
+  toSealer?: ValueSealer;
   logger: Logger;
 }
 
@@ -110,6 +117,7 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
       files += changed;
       logger.info({ sessionId: id, files: changed }, "re-encoded auth folder");
     }
+    await resealOutsideAuthFolders(dataDir, options.fromSealer, options.toSealer, logger);
     await writeFilesAtomic(
       dataDir,
       new Map([[KEY_CHECK_FILE_NAME, to.encrypts ? await keyCheck(to) : null]]),
@@ -118,6 +126,31 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
     return { sessions: sessionIds.length, files };
   } finally {
     await lock.release();
+  }
+}
+
+/** Moves the sealed values of the metadata file to the new key, before the marker goes. */
+async function resealOutsideAuthFolders(
+  dataDir: string,
+  from: ValueSealer | undefined,
+  to: ValueSealer | undefined,
+  logger: Logger,
+): Promise<void> {
+  const metadataPath = join(dataDir, METADATA_FILE_NAME);
+  const metadata = await readRegularFile(metadataPath);
+  if (metadata.kind === "file") {
+    const resealed = resealWebhookSecrets(metadata.data, from, to);
+    if (resealed) {
+      await writeFileAtomic(metadataPath, resealed.bytes);
+      logger.info("re-encrypted the webhook secrets of the session metadata");
+      if (resealed.unreadable > 0) {
+        logger.warn(
+          { secrets: resealed.unreadable },
+          "webhook secrets that neither key decrypts were left as they are; the gateway will " +
+            "set their sessions' metadata aside",
+        );
+      }
+    }
   }
 }
 

@@ -1,5 +1,11 @@
 import { type SessionRecord, SessionRecordSchema } from "../domain/session.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
+import {
+  isSealed,
+  SealedValueError,
+  sealedValueNeedsKey,
+  type ValueSealer,
+} from "./sealed_value.ts";
 
 /** A metadata entry that failed validation, kept with the reason so it can be set aside. */
 export interface RejectedEntry {
@@ -10,7 +16,13 @@ export interface RejectedEntry {
 
 /** What {@linkcode parseMetadata} made of the metadata file's bytes. */
 export type ParsedMetadata =
-  | { ok: true; records: SessionRecord[]; rejected: RejectedEntry[] }
+  | {
+    ok: true;
+    records: SessionRecord[];
+    rejected: RejectedEntry[];
+    /** Webhook secrets stored as plaintext although a sealer was given (to be sealed). */
+    plaintextSecrets: number;
+  }
   | { ok: false; reason: string };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -22,13 +34,17 @@ const encoder = new TextEncoder();
  * on its own, and one whose key is not a valid id, whose value fails `SessionRecordSchema`, or
  * whose `id` differs from its key is rejected while the others load.
  *
+ * With a `sealer`, sealed webhook secrets are opened before validation (an entry whose secret does
+ * not open is rejected). Without one, a sealed secret throws `EncryptionKeyError`
+ * (`encryption_key_required`): the file needs the key, and nothing may be set aside for it.
+ *
  * @example
  * ```ts
  * const parsed = parseMetadata(await Deno.readFile("sessions-metadata.json"));
  * if (parsed.ok) console.log(parsed.records.length, parsed.rejected.length);
  * ```
  */
-export function parseMetadata(bytes: Uint8Array): ParsedMetadata {
+export function parseMetadata(bytes: Uint8Array, sealer?: ValueSealer): ParsedMetadata {
   let document: unknown;
   try {
     document = JSON.parse(decoder.decode(bytes));
@@ -45,17 +61,25 @@ export function parseMetadata(bytes: Uint8Array): ParsedMetadata {
   }
   const records: SessionRecord[] = [];
   const rejected: RejectedEntry[] = [];
+  const secrets = { plaintext: 0 };
   for (const [key, value] of Object.entries(document)) {
-    const checked = checkEntry(key, value);
+    const checked = checkEntry(key, value, sealer, secrets);
     if ("reason" in checked) rejected.push({ key, reason: checked.reason, value });
     else records.push(checked.record);
   }
-  return { ok: true, records, rejected };
+  return { ok: true, records, rejected, plaintextSecrets: secrets.plaintext };
 }
 
-function checkEntry(key: string, value: unknown): { record: SessionRecord } | { reason: string } {
+function checkEntry(
+  key: string,
+  value: unknown,
+  sealer: ValueSealer | undefined,
+  secrets: { plaintext: number },
+): { record: SessionRecord } | { reason: string } {
   if (!isSessionId(key)) return { reason: "key is not a valid session id" };
-  const parsed = SessionRecordSchema.safeParse(value);
+  const opened = openWebhookSecrets(key, value, sealer, secrets);
+  if ("reason" in opened) return opened;
+  const parsed = SessionRecordSchema.safeParse(opened.value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) =>
       `${issue.path.join(".") || "(entry)"}: ${issue.message}`
@@ -66,6 +90,52 @@ function checkEntry(key: string, value: unknown): { record: SessionRecord } | { 
   return { record: parsed.data };
 }
 
+/** What a webhook secret is bound to when sealed: its session and its URL. */
+function webhookSecretContext(sessionId: string, url: unknown): string {
+  return `webhook-secret:${sessionId}:${String(url)}`;
+}
+
+/** The entry with its sealed webhook secrets opened (a copy; the stored value is kept as is). */
+function openWebhookSecrets(
+  sessionId: string,
+  value: unknown,
+  sealer: ValueSealer | undefined,
+  secrets: { plaintext: number },
+): { value: unknown } | { reason: string } {
+  const webhooks = (value as { webhooks?: unknown })?.webhooks;
+  if (!Array.isArray(webhooks)) return { value };
+  const opened: unknown[] = [];
+  for (const [index, hook] of webhooks.entries()) {
+    const secret = (hook as { secret?: unknown })?.secret;
+    if (typeof secret !== "string" || !isSealed(secret)) {
+      if (typeof secret === "string" && sealer) secrets.plaintext++;
+      opened.push(hook);
+      continue;
+    }
+    if (!sealer) throw sealedValueNeedsKey("sessions-metadata.json");
+    try {
+      const url = (hook as { url?: unknown }).url;
+      opened.push({ ...hook, secret: sealer.open(secret, webhookSecretContext(sessionId, url)) });
+    } catch (error) {
+      if (!(error instanceof SealedValueError)) throw error;
+      return { reason: `webhooks.${index}.secret: ${error.message}` };
+    }
+  }
+  return { value: { ...(value as object), webhooks: opened } };
+}
+
+/** The record as written to disk: webhook secrets sealed when there is a sealer. */
+function storedRecord(record: SessionRecord, sealer: ValueSealer | undefined): SessionRecord {
+  if (!sealer || !record.webhooks?.length) return record;
+  return {
+    ...record,
+    webhooks: record.webhooks.map((hook) => ({
+      ...hook,
+      secret: sealer.seal(hook.secret, webhookSecretContext(record.id, hook.url)),
+    })),
+  };
+}
+
 const OPEN = encoder.encode("{\n");
 const SEPARATOR = encoder.encode(",\n");
 const CLOSE = encoder.encode("\n}\n");
@@ -74,6 +144,7 @@ const CLOSE = encoder.encode("\n}\n");
  * The metadata file's content, kept encoded entry by entry so that writing it after a change
  * re-encodes only the changed entry: with 10,000 sessions, encoding them all again on every write
  * would cost more than the write itself. One entry per line keeps the file readable and diffable.
+ * With a sealer, webhook secrets are written sealed.
  *
  * @example
  * ```ts
@@ -84,13 +155,20 @@ const CLOSE = encoder.encode("\n}\n");
  */
 export class MetadataDocument {
   readonly #entries = new Map<string, Uint8Array>();
+  readonly #sealer?: ValueSealer;
+
+  constructor(sealer?: ValueSealer) {
+    this.#sealer = sealer;
+  }
 
   /** Adds or replaces a record's entry. */
   set(record: SessionRecord): void {
-    this.#entries.set(
-      record.id,
-      encoder.encode(`  ${JSON.stringify(record.id)}: ${JSON.stringify(record)}`),
-    );
+    this.setRaw(record.id, storedRecord(record, this.#sealer));
+  }
+
+  /** Adds or replaces an entry exactly as given (no validation, no sealing). */
+  setRaw(key: string, value: unknown): void {
+    this.#entries.set(key, encoder.encode(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}`));
   }
 
   /** Removes a session's entry; returns whether there was one. */
@@ -134,10 +212,83 @@ export class MetadataDocument {
  * await writeFileAtomic(path, serializeMetadata(records));
  * ```
  */
-export function serializeMetadata(records: Iterable<SessionRecord>): Uint8Array {
-  const document = new MetadataDocument();
+export function serializeMetadata(
+  records: Iterable<SessionRecord>,
+  sealer?: ValueSealer,
+): Uint8Array {
+  const document = new MetadataDocument(sealer);
   for (const record of records) document.set(record);
   return document.toBytes();
+}
+
+/**
+ * The metadata file with every webhook secret moved from one key to another, for a key rotation:
+ * a sealed secret is opened with `from` (or with `to`, when a rotation that was cut short already
+ * moved it), a plaintext one taken as it is; each is then sealed with `to`, or left plaintext
+ * without it. A secret neither key opens is left as it is (the next open sets its entry aside) and
+ * counted. `null` when the bytes are not a metadata object (the next open sets them aside).
+ *
+ * @example
+ * ```ts
+ * const resealed = resealWebhookSecrets(await Deno.readFile(path), oldSealer, newSealer);
+ * if (resealed) await writeFileAtomic(path, resealed.bytes);
+ * ```
+ */
+export function resealWebhookSecrets(
+  bytes: Uint8Array,
+  from: ValueSealer | undefined,
+  to: ValueSealer | undefined,
+): { bytes: Uint8Array; unreadable: number } | null {
+  let document: unknown;
+  try {
+    document = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return null;
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return null;
+  const out = new MetadataDocument();
+  let unreadable = 0;
+  for (const [key, value] of Object.entries(document)) {
+    const webhooks = (value as { webhooks?: unknown })?.webhooks;
+    if (!Array.isArray(webhooks)) {
+      out.setRaw(key, value);
+      continue;
+    }
+    const resealed = webhooks.map((hook) => {
+      const { secret, url } = (hook ?? {}) as { secret?: unknown; url?: unknown };
+      if (typeof secret !== "string") return hook;
+      const context = webhookSecretContext(key, url);
+      let plain = secret;
+      if (isSealed(secret)) {
+        const opened = openWithEither(secret, context, to, from);
+        if (opened === null) {
+          unreadable++;
+          return hook;
+        }
+        plain = opened;
+      }
+      return { ...hook, secret: to ? to.seal(plain, context) : plain };
+    });
+    out.setRaw(key, { ...(value as object), webhooks: resealed });
+  }
+  return { bytes: out.toBytes(), unreadable };
+}
+
+/** Opens a sealed value with the first of the sealers that can; `null` when none can. */
+export function openWithEither(
+  sealed: string,
+  context: string,
+  ...sealers: (ValueSealer | undefined)[]
+): string | null {
+  for (const sealer of sealers) {
+    if (!sealer) continue;
+    try {
+      return sealer.open(sealed, context);
+    } catch (error) {
+      if (!(error instanceof SealedValueError)) throw error;
+    }
+  }
+  return null;
 }
 
 /**

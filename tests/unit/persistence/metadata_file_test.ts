@@ -14,8 +14,13 @@ Deno.test("serializeMetadata() output parses back to the same records", () => {
     sessionRecord("b", { status: "connected" }),
   ];
   const parsed = parseMetadata(serializeMetadata(records));
-  assert.deepEqual(parsed, { ok: true, records, rejected: [] });
-  assert.deepEqual(parseMetadata(serializeMetadata([])), { ok: true, records: [], rejected: [] });
+  assert.deepEqual(parsed, { ok: true, records, rejected: [], plaintextSecrets: 0 });
+  assert.deepEqual(parseMetadata(serializeMetadata([])), {
+    ok: true,
+    records: [],
+    rejected: [],
+    plaintextSecrets: 0,
+  });
 });
 
 Deno.test("parseMetadata() fills defaults of fields that older files lack", () => {

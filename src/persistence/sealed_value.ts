@@ -1,0 +1,99 @@
+/**
+ * Sealed values: short strings (webhook secrets, queued event bodies) encrypted inside the JSON
+ * files that hold them, when `SESSIONS_ENCRYPTION_KEY` is set. Synchronous (node:crypto), so the
+ * metadata and outbox files keep their one-pass encoders.
+ *
+ * A sealed value is `sealed:v1:` followed by base64url of a random 12-byte nonce, the AES-256-GCM
+ * ciphertext and its 16-byte tag. The key is derived from the encryption key with HKDF-SHA256 (so
+ * it is never the key the auth files use), and the associated data is a context string naming
+ * where the value belongs, so a value copied to another session, webhook or entry fails to open.
+ */
+import { Buffer } from "node:buffer";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { EncryptionKeyError } from "../domain/errors.ts";
+
+const PREFIX = "sealed:v1:";
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const HKDF_INFO = "wa-gateway sealed values v1";
+
+/** Encrypts and decrypts sealed values with one key. */
+export interface ValueSealer {
+  /** The sealed form of `plaintext`, bound to `context`. */
+  seal(plaintext: string, context: string): string;
+  /** The plaintext of a sealed value; throws `SealedValueError` if it does not open. */
+  open(sealed: string, context: string): string;
+}
+
+/** A sealed value failed to decrypt: altered, moved, or sealed under another key. */
+export class SealedValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SealedValueError";
+  }
+}
+
+/**
+ * Whether a stored string is a sealed value rather than plaintext.
+ *
+ * @example
+ * ```ts
+ * isSealed("sealed:v1:AAAA"); // true
+ * isSealed("my-webhook-secret-123"); // false
+ * ```
+ */
+export function isSealed(value: string): boolean {
+  return value.startsWith(PREFIX);
+}
+
+/**
+ * A sealer for a 32-byte encryption key.
+ *
+ * @example
+ * ```ts
+ * const sealer = createValueSealer(key);
+ * const stored = sealer.seal("s3cret-0123456789", "webhook:shop-1:https://example.com/hook");
+ * sealer.open(stored, "webhook:shop-1:https://example.com/hook"); // "s3cret-0123456789"
+ * ```
+ */
+export function createValueSealer(key: Uint8Array): ValueSealer {
+  const sealKey = Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), HKDF_INFO, 32));
+  return {
+    seal(plaintext, context) {
+      const nonce = randomBytes(NONCE_BYTES);
+      const cipher = createCipheriv("aes-256-gcm", sealKey, nonce);
+      cipher.setAAD(Buffer.from(context, "utf8"));
+      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+      const sealed = Buffer.concat([nonce, body, cipher.getAuthTag()]);
+      return PREFIX + sealed.toString("base64url");
+    },
+    open(sealed, context) {
+      if (!isSealed(sealed)) throw new SealedValueError("not a sealed value");
+      const bytes = Buffer.from(sealed.slice(PREFIX.length), "base64url");
+      if (bytes.length < NONCE_BYTES + TAG_BYTES) {
+        throw new SealedValueError("sealed value too short");
+      }
+      try {
+        const decipher = createDecipheriv(
+          "aes-256-gcm",
+          sealKey,
+          bytes.subarray(0, NONCE_BYTES),
+        );
+        decipher.setAAD(Buffer.from(context, "utf8"));
+        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+        const body = bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES);
+        return Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8");
+      } catch {
+        throw new SealedValueError("sealed value does not decrypt with this key and context");
+      }
+    },
+  };
+}
+
+/** Sealed values were found but no encryption key is set. */
+export function sealedValueNeedsKey(where: string): EncryptionKeyError {
+  return new EncryptionKeyError(
+    "encryption_key_required",
+    `${where} holds values encrypted at rest but no SESSIONS_ENCRYPTION_KEY is set`,
+  );
+}

@@ -1,0 +1,42 @@
+import { strict as assert } from "node:assert";
+import {
+  createValueSealer,
+  isSealed,
+  SealedValueError,
+} from "../../../src/persistence/sealed_value.ts";
+
+const key = new Uint8Array(32).fill(7);
+const otherKey = new Uint8Array(32).fill(8);
+
+Deno.test("a sealed value opens with its key and context, and hides its plaintext", () => {
+  const sealer = createValueSealer(key);
+  const sealed = sealer.seal("webhook-secret-0123456789", "webhook:shop-1:https://a.example/");
+  assert.ok(isSealed(sealed));
+  assert.ok(!sealed.includes("webhook-secret"));
+  assert.equal(
+    sealer.open(sealed, "webhook:shop-1:https://a.example/"),
+    "webhook-secret-0123456789",
+  );
+  // Random nonces: the same plaintext seals differently each time.
+  assert.notEqual(sealer.seal("x", "c"), sealer.seal("x", "c"));
+});
+
+Deno.test("a sealed value does not open in another context, under another key, or altered", () => {
+  const sealer = createValueSealer(key);
+  const sealed = sealer.seal("secret", "webhook:shop-1:https://a.example/");
+  assert.throws(() => sealer.open(sealed, "webhook:shop-2:https://a.example/"), SealedValueError);
+  assert.throws(
+    () => createValueSealer(otherKey).open(sealed, "webhook:shop-1:https://a.example/"),
+    SealedValueError,
+  );
+  const altered = sealed.slice(0, -2) + (sealed.endsWith("A") ? "BB" : "AA");
+  assert.throws(() => sealer.open(altered, "webhook:shop-1:https://a.example/"), SealedValueError);
+  assert.throws(() => sealer.open("sealed:v1:AAAA", "c"), SealedValueError);
+  assert.throws(() => sealer.open("plaintext", "c"), SealedValueError);
+});
+
+Deno.test("isSealed() tells sealed values from plaintext", () => {
+  assert.equal(isSealed("sealed:v1:abc"), true);
+  assert.equal(isSealed("my-secret-0123456789"), false);
+  assert.equal(isSealed(""), false);
+});
