@@ -94,6 +94,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         new FileWebhookOutbox({
           dataDir: config.dataDir,
           logger: logger.child({ component: "webhook-outbox" }),
+          sealer: atRest.sealer,
         }),
       events,
       logger: logger.child({ component: "webhooks" }),

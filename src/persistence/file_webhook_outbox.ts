@@ -10,13 +10,15 @@ import type {
   WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
+import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
+import { readRegularFile } from "./read_regular_file.ts";
 import {
   DEAD_LETTERS_FILE_NAME,
   OUTBOX_DIR_NAME,
   PENDING_OUTBOX_FILE_NAME,
 } from "./data_dir_layout.ts";
 import { JsonlLog, type JsonlLogLoad } from "./jsonl_log.ts";
+import { isSealed, openWithEither, type ValueSealer } from "./sealed_value.ts";
 
 const EndpointSchema = z.object({
   scope: z.enum(["global", "session"]),
@@ -36,24 +38,66 @@ const EntrySchema = z.object({
   createdAt: z.string(),
 });
 
-const DeadLetterSchema = z.object({
-  entry: EntrySchema,
-  attempts: z.number().int().nonnegative(),
-  lastError: z.string(),
-  deadAt: z.string(),
-});
+/** What an entry's sealed fields are bound to: the entry, and which field. */
+const sealContext = (id: string, field: "secret" | "body") => `webhook-outbox:${id}:${field}`;
+
+/** An entry as written: its endpoint's secret and its body (message texts) sealed. */
+function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): OutboxEntry {
+  if (!sealer) return entry;
+  return {
+    ...entry,
+    endpoint: {
+      ...entry.endpoint,
+      secret: sealer.seal(entry.endpoint.secret, sealContext(entry.id, "secret")),
+    },
+    body: sealer.seal(entry.body, sealContext(entry.id, "body")),
+  };
+}
+
+/**
+ * The schema of a stored entry, opening sealed fields with `open` (a line whose fields do not
+ * open is invalid, and kept aside with the log's copy like any other invalid line).
+ */
+function entrySchema(open: (sealed: string, context: string) => string | null) {
+  return EntrySchema.transform((entry, ctx) => {
+    const fields = { secret: entry.endpoint.secret, body: entry.body };
+    for (const field of ["secret", "body"] as const) {
+      if (!isSealed(fields[field])) continue;
+      const opened = open(fields[field], sealContext(entry.id, field));
+      if (opened === null) {
+        ctx.addIssue({ code: "custom", message: `${field} does not decrypt with the key` });
+        return z.NEVER;
+      }
+      fields[field] = opened;
+    }
+    return { ...entry, endpoint: { ...entry.endpoint, secret: fields.secret }, body: fields.body };
+  });
+}
+
+function deadLetterSchema(entry: ReturnType<typeof entrySchema>) {
+  return z.object({
+    entry,
+    attempts: z.number().int().nonnegative(),
+    lastError: z.string(),
+    deadAt: z.string(),
+  });
+}
 
 /** Lines of `pending.jsonl`. */
-const PendingRecordSchema = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("add"), entry: EntrySchema }),
-  z.object({ op: z.literal("done"), id: z.string() }),
-]);
+function pendingRecordSchema(entry: ReturnType<typeof entrySchema>) {
+  return z.discriminatedUnion("op", [
+    z.object({ op: z.literal("add"), entry }),
+    z.object({ op: z.literal("done"), id: z.string() }),
+  ]);
+}
 
 /** Lines of `dead-letters.jsonl`. */
-const DeadRecordSchema = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("dead"), letter: DeadLetterSchema }),
-  z.object({ op: z.literal("discard"), id: z.string() }),
-]);
+function deadRecordSchema(entry: ReturnType<typeof entrySchema>) {
+  return z.discriminatedUnion("op", [
+    z.object({ op: z.literal("dead"), letter: deadLetterSchema(entry) }),
+    z.object({ op: z.literal("discard"), id: z.string() }),
+  ]);
+}
 
 /** Options of {@linkcode FileWebhookOutbox}. */
 export interface FileWebhookOutboxOptions {
@@ -63,6 +107,11 @@ export interface FileWebhookOutboxOptions {
   clock?: () => Date;
   /** Compaction threshold of each log, in bytes (see `JsonlLog`). */
   compactAfterBytes?: number;
+  /**
+   * Seals each entry's endpoint secret and body (set with an encryption key). Without it they
+   * are stored as they are, and sealed entries cannot be read.
+   */
+  sealer?: ValueSealer;
 }
 
 /**
@@ -95,6 +144,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
   readonly #dead = new Map<string, DeadLetter>();
   readonly #pendingLog: JsonlLog;
   readonly #deadLog: JsonlLog;
+  readonly #sealer?: ValueSealer;
   #seq = 0;
   #state: "new" | "open" | "closed" = "new";
 
@@ -102,6 +152,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
     this.#dir = join(options.dataDir, OUTBOX_DIR_NAME);
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
+    this.#sealer = options.sealer;
     const common = {
       dir: this.#dir,
       clock: this.#clock,
@@ -110,12 +161,12 @@ export class FileWebhookOutbox implements WebhookOutbox {
     this.#pendingLog = new JsonlLog({
       ...common,
       name: PENDING_OUTBOX_FILE_NAME,
-      snapshot: () => [...this.#pending.values()].map((entry) => ({ op: "add", entry })),
+      snapshot: () => [...this.#pending.values()].map((entry) => this.#addRecord(entry)),
     });
     this.#deadLog = new JsonlLog({
       ...common,
       name: DEAD_LETTERS_FILE_NAME,
-      snapshot: () => [...this.#dead.values()].map((letter) => ({ op: "dead", letter })),
+      snapshot: () => [...this.#dead.values()].map((letter) => this.#deadRecord(letter)),
     });
   }
 
@@ -126,13 +177,21 @@ export class FileWebhookOutbox implements WebhookOutbox {
     await removeStaleTempFiles(this.#dir);
     const repairs: string[] = [];
 
-    const pendingLoad = await this.#pendingLog.open(PendingRecordSchema);
+    const entry = entrySchema((sealed, context) => {
+      if (!this.#sealer) return null;
+      try {
+        return this.#sealer.open(sealed, context);
+      } catch {
+        return null;
+      }
+    });
+    const pendingLoad = await this.#pendingLog.open(pendingRecordSchema(entry));
     noteRepairs(pendingLoad, this.#pendingLog.path, repairs);
     for (const record of pendingLoad.records) {
       if (record.op === "add") this.#pending.set(record.entry.id, record.entry);
       else this.#pending.delete(record.id);
     }
-    const deadLoad = await this.#deadLog.open(DeadRecordSchema);
+    const deadLoad = await this.#deadLog.open(deadRecordSchema(entry));
     noteRepairs(deadLoad, this.#deadLog.path, repairs);
     for (const record of deadLoad.records) {
       if (record.op === "dead") this.#dead.set(record.letter.entry.id, record.letter);
@@ -161,7 +220,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
     this.#assertOpen();
     const added = entries.map((entry) => ({ ...entry, seq: ++this.#seq, generation: 0 }));
     for (const entry of added) this.#pending.set(entry.id, entry);
-    await this.#pendingLog.append(added.map((entry) => ({ op: "add", entry })));
+    await this.#pendingLog.append(added.map((entry) => this.#addRecord(entry)));
     return added;
   }
 
@@ -181,7 +240,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
       deadAt: this.#clock().toISOString(),
     };
     this.#dead.set(entry.id, letter);
-    await this.#deadLog.append([{ op: "dead", letter }]);
+    await this.#deadLog.append([this.#deadRecord(letter)]);
     // Only now may it leave the pending log (a compaction in between would otherwise drop it).
     await this.remove([entry.id]);
     return letter;
@@ -205,7 +264,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
       generation: letter.entry.generation + 1,
     };
     this.#pending.set(id, entry);
-    await this.#pendingLog.append([{ op: "add", entry }]);
+    await this.#pendingLog.append([this.#addRecord(entry)]);
     await this.discard(id);
     return entry;
   }
@@ -228,6 +287,14 @@ export class FileWebhookOutbox implements WebhookOutbox {
     await Promise.all([this.#pendingLog.close(), this.#deadLog.close()]);
   }
 
+  #addRecord(entry: OutboxEntry) {
+    return { op: "add", entry: sealedEntry(entry, this.#sealer) };
+  }
+
+  #deadRecord(letter: DeadLetter) {
+    return { op: "dead", letter: { ...letter, entry: sealedEntry(letter.entry, this.#sealer) } };
+  }
+
   *#allEntries(): Iterable<OutboxEntry> {
     yield* this.#pending.values();
     for (const letter of this.#dead.values()) yield letter.entry;
@@ -236,6 +303,72 @@ export class FileWebhookOutbox implements WebhookOutbox {
   #assertOpen(): void {
     if (this.#state !== "open") throw new PersistenceError("The webhook outbox is not open");
   }
+}
+
+/**
+ * Moves the outbox's sealed fields from one key to another, for a key rotation (the gateway
+ * stopped): every line of both logs is rewritten atomically, fields opened with `to` (already
+ * moved by a rotation that was cut short) or `from` and sealed with `to`, or left plaintext
+ * without it. Lines that are not JSON, and fields neither key opens, are kept as they are (the
+ * next open skips them and keeps a copy); returns how many fields that was.
+ *
+ * @example
+ * ```ts
+ * await resealOutbox(dataDir, createValueSealer(oldKey), createValueSealer(newKey));
+ * ```
+ */
+export async function resealOutbox(
+  dataDir: string,
+  from: ValueSealer | undefined,
+  to: ValueSealer | undefined,
+): Promise<{ unreadable: number }> {
+  let unreadable = 0;
+  const reseal = (entry: Record<string, unknown>) => {
+    const id = String(entry.id);
+    const endpoint = (entry.endpoint ?? {}) as Record<string, unknown>;
+    const move = (value: unknown, field: "secret" | "body") => {
+      if (typeof value !== "string") return value;
+      const context = sealContext(id, field);
+      const plain = isSealed(value) ? openWithEither(value, context, to, from) : value;
+      if (plain === null) {
+        unreadable++;
+        return value;
+      }
+      return to ? to.seal(plain, context) : plain;
+    };
+    return {
+      ...entry,
+      endpoint: { ...endpoint, secret: move(endpoint.secret, "secret") },
+      body: move(entry.body, "body"),
+    };
+  };
+  for (const name of [PENDING_OUTBOX_FILE_NAME, DEAD_LETTERS_FILE_NAME]) {
+    const path = join(dataDir, OUTBOX_DIR_NAME, name);
+    const read = await readRegularFile(path);
+    if (read.kind !== "file") continue;
+    const lines = new TextDecoder().decode(read.data).split("\n").map((line) => {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        return line; // a torn or damaged line: the gateway's open deals with it
+      }
+      if (record?.op === "add" && record.entry) {
+        return JSON.stringify({
+          ...record,
+          entry: reseal(record.entry as Record<string, unknown>),
+        });
+      }
+      const letter = record?.letter as Record<string, unknown> | undefined;
+      if (record?.op === "dead" && letter?.entry) {
+        const entry = reseal(letter.entry as Record<string, unknown>);
+        return JSON.stringify({ ...record, letter: { ...letter, entry } });
+      }
+      return line;
+    });
+    await writeFileAtomic(path, new TextEncoder().encode(lines.join("\n")));
+  }
+  return { unreadable };
 }
 
 function noteRepairs(load: JsonlLogLoad<unknown>, path: string, repairs: string[]): void {

@@ -15,6 +15,7 @@ import {
   METADATA_FILE_NAME,
 } from "./data_dir_layout.ts";
 import { resealWebhookSecrets } from "./metadata_file.ts";
+import { resealOutbox } from "./file_webhook_outbox.ts";
 import type { ValueSealer } from "./sealed_value.ts";
 import { isEncryptedAuthFile } from "./encrypted_auth_file.ts";
 import { readRegularFile } from "./read_regular_file.ts";
@@ -129,7 +130,7 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
   }
 }
 
-/** Moves the sealed values of the metadata file to the new key, before the marker goes. */
+/** Moves the sealed values of the metadata and the outbox to the new key, before the marker goes. */
 async function resealOutsideAuthFolders(
   dataDir: string,
   from: ValueSealer | undefined,
@@ -151,6 +152,14 @@ async function resealOutsideAuthFolders(
         );
       }
     }
+  }
+  const outbox = await resealOutbox(dataDir, from, to);
+  if (outbox.unreadable > 0) {
+    logger.warn(
+      { fields: outbox.unreadable },
+      "webhook outbox fields that neither key decrypts were left as they are; the gateway will " +
+        "skip their entries and keep a copy of the log",
+    );
   }
 }
 

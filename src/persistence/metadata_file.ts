@@ -2,6 +2,7 @@ import { type SessionRecord, SessionRecordSchema } from "../domain/session.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
 import {
   isSealed,
+  openWithEither,
   SealedValueError,
   sealedValueNeedsKey,
   type ValueSealer,
@@ -272,23 +273,6 @@ export function resealWebhookSecrets(
     out.setRaw(key, { ...(value as object), webhooks: resealed });
   }
   return { bytes: out.toBytes(), unreadable };
-}
-
-/** Opens a sealed value with the first of the sealers that can; `null` when none can. */
-export function openWithEither(
-  sealed: string,
-  context: string,
-  ...sealers: (ValueSealer | undefined)[]
-): string | null {
-  for (const sealer of sealers) {
-    if (!sealer) continue;
-    try {
-      return sealer.open(sealed, context);
-    } catch (error) {
-      if (!(error instanceof SealedValueError)) throw error;
-    }
-  }
-  return null;
 }
 
 /**

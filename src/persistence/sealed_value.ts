@@ -90,6 +90,31 @@ export function createValueSealer(key: Uint8Array): ValueSealer {
   };
 }
 
+/**
+ * Opens a sealed value with the first of the sealers that can (a key rotation tries the new key,
+ * then the old one); `null` when none can.
+ *
+ * @example
+ * ```ts
+ * openWithEither(stored, context, newSealer, oldSealer) ?? "neither key opens it";
+ * ```
+ */
+export function openWithEither(
+  sealed: string,
+  context: string,
+  ...sealers: (ValueSealer | undefined)[]
+): string | null {
+  for (const sealer of sealers) {
+    if (!sealer) continue;
+    try {
+      return sealer.open(sealed, context);
+    } catch (error) {
+      if (!(error instanceof SealedValueError)) throw error;
+    }
+  }
+  return null;
+}
+
 /** Sealed values were found but no encryption key is set. */
 export function sealedValueNeedsKey(where: string): EncryptionKeyError {
   return new EncryptionKeyError(

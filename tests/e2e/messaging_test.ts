@@ -277,14 +277,7 @@ Deno.test(
   async () => {
     const receiver = startWebhookReceiver({ secret: SECRET });
     await receiver.stop(); // connections refused until the second gateway runs
-    const env = {
-      WEBHOOK_URL: receiver.url,
-      WEBHOOK_SECRET: SECRET,
-      WEBHOOK_EVENTS: "message.received",
-      WEBHOOK_MAX_ATTEMPTS: "1000",
-      WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
-      WEBHOOK_RETRY_MAX_DELAY_MS: "200",
-    };
+    const env = patientWebhookEnv(receiver);
     try {
       await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, dataDir }) => {
         fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
@@ -324,6 +317,71 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "with an encryption key, a text waiting for the receiver is never on disk in clear, and arrives intact",
+  e2e,
+  async () => {
+    const receiver = startWebhookReceiver({ secret: SECRET });
+    await receiver.stop();
+    const text = "the vault code is 4711";
+    const env = {
+      ...patientWebhookEnv(receiver),
+      SESSIONS_ENCRYPTION_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(42))),
+    };
+    try {
+      await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, dataDir }) => {
+        fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
+        const { id } = await fake.deliverText({ from: CONTACT, to: ACCOUNT, text });
+        await gateway.waitForLog((line) => line.msg === "webhook delivery failed; will retry");
+        gateway.kill("SIGKILL");
+        await gateway.exited;
+        for (const [path, bytes] of await filesBelow(dataDir)) {
+          const content = new TextDecoder("latin1").decode(bytes);
+          assert.ok(!content.includes(text), `${path} holds the text in clear`);
+        }
+
+        receiver.start();
+        const { gateway: second } = await startFakeGateway(fake, dataDir, env);
+        try {
+          const [delivery] = await receiver.waitFor((all) =>
+            all.some((d) => d.event.data.message.id === id)
+          );
+          assert.equal(delivery.event.data.message.text, text);
+          assert.ok(delivery.validSignature);
+        } finally {
+          await second.dispose();
+        }
+      }, { env });
+    } finally {
+      await receiver.close();
+    }
+  },
+);
+
+/** A webhook for `message.received` that keeps retrying, fast, while its receiver is down. */
+function patientWebhookEnv(receiver: WebhookReceiver): Record<string, string> {
+  return {
+    WEBHOOK_URL: receiver.url,
+    WEBHOOK_SECRET: SECRET,
+    WEBHOOK_EVENTS: "message.received",
+    WEBHOOK_MAX_ATTEMPTS: "1000",
+    WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
+    WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+  };
+}
+
+/** Every regular file below `dir`, with its bytes. */
+async function filesBelow(dir: string, prefix = ""): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
+    const path = `${prefix}${entry.name}`;
+    if (entry.isDirectory) {
+      for (const [sub, bytes] of await filesBelow(dir, `${path}/`)) files.set(sub, bytes);
+    } else if (entry.isFile) files.set(path, await Deno.readFile(`${dir}/${path}`));
+  }
+  return files;
+}
 
 /** The message ids of the `message.received` deliveries in the outbox's pending log, in order. */
 async function outboxMessageOrder(dataDir: string): Promise<string[]> {

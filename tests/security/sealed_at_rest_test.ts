@@ -1,15 +1,17 @@
 /**
  * With SESSIONS_ENCRYPTION_KEY set, what the gateway keeps beside the auth files is encrypted too:
- * webhook secrets in the session metadata (and, in the outbox, queued events and their endpoint's
- * secret). Without the key such files cannot be opened; with it they read back as written.
+ * webhook secrets in the session metadata, and in the webhook outbox the queued events (message
+ * texts) and their endpoint's secret. Without the key such files cannot be opened; with it they read back as written.
  */
 import { strict as assert } from "node:assert";
 import { EncryptionKeyError } from "../../src/domain/errors.ts";
 import { type SessionRecord, SessionRecordSchema } from "../../src/domain/session.ts";
+import type { NewOutboxEntry } from "../../src/domain/webhook_outbox.ts";
 import { plainCodec } from "../../src/persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
 import { rotateAuthFileKey } from "../../src/persistence/key_rotation.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { FileWebhookOutbox } from "../../src/persistence/file_webhook_outbox.ts";
 import { createValueSealer } from "../../src/persistence/sealed_value.ts";
 import { testLogger } from "../support/logger.ts";
 import { withTempDir } from "../support/temp_dir.ts";
@@ -159,5 +161,116 @@ Deno.test("a rotation run again after a cut keeps secrets already under the new 
     );
     assert.deepEqual(secrets, { "shop-1": SECRET, "shop-2": "second-secret-0123456789" });
     await rotated.close();
+  });
+});
+
+const PRIVATE_TEXT = "meet me at the usual place";
+
+function queued(n: number): NewOutboxEntry {
+  return {
+    id: `dlv_${n}`,
+    eventId: `evt_${n}`,
+    eventType: "message.received",
+    sessionId: "shop-1",
+    endpoint: { scope: "session", url: "https://hooks.example.com/shop-1", secret: SECRET },
+    body: JSON.stringify({ id: `evt_${n}`, data: { message: { text: `${PRIVATE_TEXT} ${n}` } } }),
+    createdAt: "2026-11-25T00:00:00.000Z",
+  };
+}
+
+async function openOutbox(dataDir: string, key?: Uint8Array) {
+  const outbox = new FileWebhookOutbox({
+    dataDir,
+    logger,
+    sealer: key ? createValueSealer(key) : undefined,
+  });
+  const report = await outbox.open();
+  return Object.assign(outbox, { report });
+}
+
+async function outboxText(dataDir: string): Promise<string> {
+  const dir = `${dataDir}/.webhook-outbox`;
+  let text = "";
+  for await (const entry of Deno.readDir(dir)) {
+    text += await Deno.readTextFile(`${dir}/${entry.name}`);
+  }
+  return text;
+}
+
+Deno.test("queued events and their endpoint's secret are encrypted in the outbox, and read back whole", async () => {
+  await withTempDir(async (dataDir) => {
+    const outbox = await openOutbox(dataDir, KEY);
+    const [first] = await outbox.append([queued(1), queued(2)]);
+    await outbox.deadLetter(first, { attempts: 3, lastError: "HTTP 500" });
+    await outbox.close();
+
+    const text = await outboxText(dataDir);
+    assert.ok(!text.includes(PRIVATE_TEXT), "no message text on disk");
+    assert.ok(!text.includes(SECRET), "no endpoint secret on disk");
+
+    const reopened = await openOutbox(dataDir, KEY);
+    assert.deepEqual(reopened.report.repairs, []);
+    const pending = reopened.pending();
+    assert.equal(pending.length, 1);
+    assert.equal(pending[0].body, queued(2).body);
+    assert.equal(pending[0].endpoint.secret, SECRET);
+    const [letter] = reopened.deadLetters();
+    assert.equal(letter.entry.body, queued(1).body);
+    assert.equal(letter.entry.endpoint.secret, SECRET);
+    // Compaction on open wrote the state back sealed.
+    await reopened.close();
+    assert.ok(!(await outboxText(dataDir)).includes(PRIVATE_TEXT));
+  });
+});
+
+Deno.test("a key rotation moves the outbox to the new key; the old key no longer reads it", async () => {
+  await withTempDir(async (dataDir) => {
+    await (await openStore(dataDir, KEY)).close(); // the key check a keyed data directory has
+    const outbox = await openOutbox(dataDir, KEY);
+    const [first] = await outbox.append([queued(1), queued(2)]);
+    await outbox.deadLetter(first, { attempts: 3, lastError: "HTTP 500" });
+    await outbox.close();
+
+    await rotate(dataDir, KEY, OTHER_KEY);
+    assert.ok(!(await outboxText(dataDir)).includes(PRIVATE_TEXT));
+    const rotated = await openOutbox(dataDir, OTHER_KEY);
+    assert.deepEqual(rotated.report.repairs, []);
+    assert.deepEqual(rotated.pending().map((e) => e.body), [queued(2).body]);
+    assert.deepEqual(rotated.deadLetters().map((l) => l.entry.body), [queued(1).body]);
+    await rotated.close();
+
+    await rotate(dataDir, OTHER_KEY, undefined);
+    assert.ok((await outboxText(dataDir)).includes(PRIVATE_TEXT), "decrypted back to plaintext");
+    const plain = await openOutbox(dataDir);
+    assert.equal(plain.pending()[0].endpoint.secret, SECRET);
+    await plain.close();
+  });
+});
+
+Deno.test("an outbox entry that does not decrypt is skipped, and the log is kept aside", async () => {
+  await withTempDir(async (dataDir) => {
+    const outbox = await openOutbox(dataDir, KEY);
+    await outbox.append([queued(1)]);
+    await outbox.close();
+
+    const reopened = await openOutbox(dataDir, OTHER_KEY);
+    assert.equal(reopened.pending().length, 0);
+    assert.equal(reopened.report.repairs.length, 1);
+    assert.match(reopened.report.repairs[0], /kept as/);
+    await reopened.close();
+  });
+});
+
+Deno.test("a plaintext outbox is encrypted on the first start with a key", async () => {
+  await withTempDir(async (dataDir) => {
+    const plain = await openOutbox(dataDir);
+    await plain.append([queued(1)]);
+    await plain.close();
+    assert.ok((await outboxText(dataDir)).includes(PRIVATE_TEXT));
+
+    const keyed = await openOutbox(dataDir, KEY);
+    assert.equal(keyed.pending()[0].body, queued(1).body);
+    assert.ok(!(await outboxText(dataDir)).includes(PRIVATE_TEXT), "rewritten sealed on open");
+    await keyed.close();
   });
 });
