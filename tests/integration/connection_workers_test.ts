@@ -207,3 +207,29 @@ Deno.test({
       assert.ok(await pool.store.auth(sessionId).exists());
     }),
 });
+
+Deno.test({
+  name: "connections started together, before the workers are ready, are spread over them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withPool(CRASHABLE_WORKER, async (pool) => {
+      const recorders = Array.from({ length: 4 }, () => new Recorder());
+      const connections = recorders.map((listener, i) => {
+        const sessionId = `spread-${i}` as SessionId;
+        return pool.factory.create({
+          sessionId,
+          auth: pool.store.auth(sessionId),
+          logger: testLogger().child({ sessionId }),
+          listener,
+        });
+      });
+      await Promise.all(connections.map((connection) => connection.start()));
+      assert.deepEqual(pool.factory.workerLoads, [2, 2]);
+      for (const recorder of recorders) {
+        await recorder.waitFor(() => recorder.qrs[0], "a QR code");
+      }
+      await Promise.all(connections.map((connection) => connection.stop()));
+      assert.deepEqual(pool.factory.workerLoads, [0, 0]);
+    }),
+});

@@ -35,6 +35,8 @@ export class WorkerConnectionFactory implements ConnectionFactory {
   readonly #options: WorkerConnectionFactoryOptions;
   readonly #logger: Logger;
   readonly #workers: ConnectionWorkerHandle[] = [];
+  /** Placements waiting for their worker to be ready, by worker. */
+  readonly #placing = new Map<ConnectionWorkerHandle, number>();
   #fallback?: Promise<ConnectionFactory>;
   #closed = false;
 
@@ -69,6 +71,12 @@ export class WorkerConnectionFactory implements ConnectionFactory {
     return this.#workers.filter((worker) => worker.alive).length;
   }
 
+  /** Connections in each live worker, in pool order (for tests and diagnostics). */
+  get workerLoads(): number[] {
+    if (this.#fallback || this.#closed) return [];
+    return this.#workers.filter((worker) => worker.alive).map((worker) => worker.load);
+  }
+
   /** Ends the workers. Call after every connection was stopped (the gateway's shutdown). */
   close(): Promise<void> {
     this.#closed = true;
@@ -82,15 +90,23 @@ export class WorkerConnectionFactory implements ConnectionFactory {
   ): Promise<SessionConnection> {
     if (this.#closed) throw new SessionStateError("The gateway is shutting down");
     if (!this.#fallback) {
+      // Counted as the worker's from now on, so that placements made together (a restore, before
+      // the workers are ready) spread over the workers instead of all picking the first.
+      const load = (w: ConnectionWorkerHandle) => w.load + (this.#placing.get(w) ?? 0);
       const worker = this.#workers.filter((w) => w.alive).reduce(
-        (least, w) => (w.load < least.load ? w : least),
+        (least, w) => (load(w) < load(least) ? w : least),
       );
+      this.#placing.set(worker, (this.#placing.get(worker) ?? 0) + 1);
       try {
         await worker.ready;
-        // The worker may have died while this placement waited for another's start.
+        // The worker may have died while this placement waited for it to start.
         if (worker.alive) return worker.open(options, onLost);
       } catch (error) {
         this.#fallBack(error as Error);
+      } finally {
+        const left = this.#placing.get(worker)! - 1;
+        if (left > 0) this.#placing.set(worker, left);
+        else this.#placing.delete(worker);
       }
       if (!this.#fallback) return await this.#place(options, onLost);
     }
