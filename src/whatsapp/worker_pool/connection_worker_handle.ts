@@ -1,17 +1,10 @@
-import type {
-  ConnectionListener,
-  ConnectionOptions,
-  SessionConnection,
-} from "../../domain/connection.ts";
-import { SessionStateError } from "../../domain/errors.ts";
-import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
+import type { ConnectionOptions, SessionConnection } from "../../domain/connection.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
 import type { Logger } from "../../logger.ts";
+import { RemoteConnection } from "./remote_connection.ts";
 import {
   type AuthCall,
   type ConnectionCall,
-  type ConnectionEvent,
-  FINAL_STATUSES,
   type FromWorker,
   type Result,
   reviveError,
@@ -177,115 +170,5 @@ function runAuthCall(auth: AuthFiles, call: AuthCall): Promise<unknown> {
       return auth.list();
     case "delete":
       return auth.delete();
-  }
-}
-
-interface RemoteConnectionOptions {
-  call: (call: ConnectionCall) => Promise<{ value: unknown; qr: string | null }>;
-  auth: AuthFiles;
-  listener: ConnectionListener;
-  onLost: (error: Error) => void;
-  create: { sessionId: string; loggerBindings: Record<string, unknown> };
-  /** Drops the connection from its worker's table once it has ended. */
-  forget: () => void;
-}
-
-/** A `SessionConnection` whose Baileys socket lives in a worker; it forwards every call there. */
-class RemoteConnection implements SessionConnection {
-  readonly auth: AuthFiles;
-  readonly #options: RemoteConnectionOptions;
-  #qr: string | null = null;
-  #ended = false;
-
-  constructor(options: RemoteConnectionOptions) {
-    this.#options = options;
-    this.auth = options.auth;
-  }
-
-  get qr(): string | null {
-    return this.#qr;
-  }
-
-  async start(): Promise<void> {
-    try {
-      await this.#run({ method: "create", args: [this.#options.create] });
-      await this.#run({ method: "start", args: [] });
-    } catch (error) {
-      // The session manager drops a connection that failed to start: free it in the worker too.
-      await this.#finish({ method: "stop", args: [] }).catch(() => {});
-      throw error;
-    }
-  }
-
-  async stop(): Promise<void> {
-    await this.#finish({ method: "stop", args: [] });
-  }
-
-  async logout(): Promise<void> {
-    await this.#finish({ method: "logout", args: [] });
-  }
-
-  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
-    return await this.#run({ method: "sendMessage", args: [to, message] }) as SentMessage;
-  }
-
-  async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
-    return await this.#run({ method: "checkNumbers", args: [phoneNumbers] }) as NumberCheck[];
-  }
-
-  async requestPairingCode(phoneNumber: string): Promise<string> {
-    return await this.#run({ method: "requestPairingCode", args: [phoneNumber] }) as string;
-  }
-
-  /** Passes on what the worker's connection reported. */
-  deliver(event: ConnectionEvent, qr: string | null): void {
-    this.#qr = qr;
-    const listener = this.#options.listener;
-    switch (event.kind) {
-      case "status":
-        if (FINAL_STATUSES.has(event.update.status)) this.#end();
-        listener.onStatus(event.update);
-        return;
-      case "qr":
-        listener.onQr(event.qr);
-        return;
-      case "message":
-        listener.onMessage(event.message);
-        return;
-      case "message-status":
-        listener.onMessageStatus(event.update);
-    }
-  }
-
-  /** The worker died: this connection is gone, whoever owns it decides what follows. */
-  lost(error: Error): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#qr = null;
-    this.#options.onLost(error);
-  }
-
-  async #finish(call: ConnectionCall): Promise<void> {
-    if (this.#ended) return;
-    try {
-      await this.#run(call);
-    } finally {
-      this.#end();
-    }
-  }
-
-  async #run(call: ConnectionCall): Promise<unknown> {
-    if (this.#ended) {
-      throw new SessionStateError("The WhatsApp connection is not open", "session_not_connected");
-    }
-    const { value, qr } = await this.#options.call(call);
-    this.#qr = qr;
-    return value;
-  }
-
-  #end(): void {
-    this.#ended = true;
-    this.#qr = null;
-    this.#options.forget();
   }
 }
