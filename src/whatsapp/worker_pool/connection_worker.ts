@@ -129,6 +129,25 @@ async function run(id: number, call: ConnectionCall): Promise<unknown> {
   }
 }
 
+/**
+ * An uncaught error or unhandled rejection (a bug in Baileys, usually) leaves this thread's
+ * connections in an unknown state: log it as JSON like every other line, tell the main thread
+ * (which places the sessions again) and close, instead of Deno's plain-text report.
+ */
+function die(error: unknown): void {
+  logger?.fatal({ err: error }, "uncaught error in a connection worker; it closes");
+  post({ type: "fatal", error: serializeError(error) });
+  self.close();
+}
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  die(event.error ?? new Error(event.message));
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  die(event.reason);
+});
+
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {

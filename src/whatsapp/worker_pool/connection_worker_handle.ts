@@ -103,6 +103,9 @@ export class ConnectionWorkerHandle {
       case "ready":
         this.#ready.resolve();
         return;
+      case "fatal":
+        this.#die(reviveError(message.error));
+        return;
       case "reply": {
         const pending = this.#calls.get(message.call);
         this.#calls.delete(message.call);

@@ -41,6 +41,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "ready" }
+  /** An uncaught error (logged in the worker): the worker closes itself after this message. */
+  | { type: "fatal"; error: SerializedError }
   | { type: "reply"; call: number; result: Result; qr: string | null }
   | { type: "event"; connection: number; event: ConnectionEvent; qr: string | null }
   | ({ type: "auth"; request: number; connection: number } & AuthCall);
