@@ -12,7 +12,7 @@ import {
   type WhatsAppSettings,
 } from "../../src/whatsapp/baileys_connection_factory.ts";
 import { WorkerConnectionFactory } from "../../src/whatsapp/worker_pool/worker_connection_factory.ts";
-import { CRASH_NUMBER } from "../support/crashable_connection_worker.ts";
+import { CRASH_NUMBER, REJECT_NUMBER } from "../support/crashable_connection_worker.ts";
 import { type FakeWhatsApp, startFakeWhatsApp } from "../support/fake_whatsapp/server.ts";
 import { testLogger } from "../support/logger.ts";
 import { withTempDir } from "../support/temp_dir.ts";
@@ -125,7 +125,7 @@ Deno.test({
       const { connection, recorder } = await linkedConnection(pool, "crash-1", "15550002001");
       const before = recorder.statuses.length;
 
-      await assert.rejects(() => connection.checkNumbers([CRASH_NUMBER]));
+      await assert.rejects(() => connection.checkNumbers([CRASH_NUMBER]), /crashed on purpose/);
 
       const after = () => recorder.statuses.slice(before);
       await recorder.waitFor(
@@ -231,5 +231,24 @@ Deno.test({
       }
       await Promise.all(connections.map((connection) => connection.stop()));
       assert.deepEqual(pool.factory.workerLoads, [0, 0]);
+    }),
+});
+
+Deno.test({
+  name: "an unhandled rejection in a worker is a death too: its session reconnects elsewhere",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withPool(CRASHABLE_WORKER, async (pool) => {
+      const { connection, recorder } = await linkedConnection(pool, "reject-1", "15550002031");
+      const before = recorder.statuses.length;
+      await assert.rejects(() => connection.checkNumbers([REJECT_NUMBER]), /rejected on purpose/);
+      await recorder.waitFor(
+        () => recorder.statuses.slice(before).find((s) => s.status === "connected"),
+        "connected again",
+      );
+      assert.equal(pool.failures(), 1);
+      assert.equal(recorder.qrs.length, 1);
+      await connection.stop();
     }),
 });
