@@ -4,7 +4,7 @@
  */
 import { ConfigError, loadConfig } from "./config.ts";
 import { DataDirectoryLockedError, EncryptionKeyError } from "./domain/errors.ts";
-import { startGateway } from "./gateway.ts";
+import { type Gateway, startGateway } from "./gateway.ts";
 import { createLogger } from "./logger.ts";
 import type { ConnectionFactory } from "./domain/connection.ts";
 import type { Logger } from "./logger.ts";
@@ -32,42 +32,14 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  let gateway;
-  let connections: ConnectionFactory & { close?(): Promise<void> } | undefined;
-  try {
-    const metrics = new GatewayMetrics();
-    connections = await connectionFactory(config, logger, metrics);
-    if (config.whatsapp.wsUrl || config.whatsapp.testRootPublicKey) {
-      logger.warn(
-        { wsUrl: config.whatsapp.wsUrl },
-        "WA_WS_URL / WA_TEST_ROOT_PUBKEY are set: connecting to a test server, not WhatsApp",
-      );
-    }
-    gateway = await startGateway({ config, logger, connections, metrics });
-  } catch (error) {
-    if (error instanceof DataDirectoryLockedError) {
-      logger.fatal(error.message);
-      return 1;
-    }
-    if (error instanceof ConfigError || error instanceof EncryptionKeyError) {
-      // Both are about keys: their messages name the setting and never contain a key.
-      logger.fatal({ code: (error as { code?: string }).code }, error.message);
-      return 2;
-    }
-    throw error;
-  }
-
+  // Listening for signals from the start: a SIGTERM that arrives while the gateway is still
+  // starting (restoring, migrating files) drains it as soon as it is up, instead of killing it.
   const drained = Promise.withResolvers<number>();
-  let draining = false;
-  const drain = (signal: Deno.Signal) => {
-    if (draining) return;
-    draining = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "draining");
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, "drain deadline passed; exiting");
-      drained.resolve(1);
-    }, config.shutdownTimeoutMs);
-    gateway.shutdown().then(async () => {
+  let gateway: Gateway | undefined;
+  let connections: ConnectionFactory & { close?(): Promise<void> } | undefined;
+  let signalled = false;
+  const shutDown = (running: Gateway, deadline: ReturnType<typeof setTimeout>) => {
+    running.shutdown().then(async () => {
       await connections?.close?.();
     }).then(
       () => {
@@ -82,9 +54,52 @@ async function main(): Promise<number> {
       },
     );
   };
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const drain = (signal: Deno.Signal) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info(
+      { signal, timeoutMs: config.shutdownTimeoutMs, starting: !gateway },
+      gateway ? "draining" : "draining once started",
+    );
+    deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, "drain deadline passed; exiting");
+      drained.resolve(1);
+    }, config.shutdownTimeoutMs);
+    if (gateway) shutDown(gateway, deadline);
+  };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => drain(signal));
   }
+
+  const started = (async (): Promise<number | null> => {
+    try {
+      const metrics = new GatewayMetrics();
+      connections = await connectionFactory(config, logger, metrics);
+      if (config.whatsapp.wsUrl || config.whatsapp.testRootPublicKey) {
+        logger.warn(
+          { wsUrl: config.whatsapp.wsUrl },
+          "WA_WS_URL / WA_TEST_ROOT_PUBKEY are set: connecting to a test server, not WhatsApp",
+        );
+      }
+      gateway = await startGateway({ config, logger, connections, metrics });
+    } catch (error) {
+      if (error instanceof DataDirectoryLockedError) {
+        logger.fatal(error.message);
+        return 1;
+      }
+      if (error instanceof ConfigError || error instanceof EncryptionKeyError) {
+        // Both are about keys: their messages name the setting and never contain a key.
+        logger.fatal({ code: (error as { code?: string }).code }, error.message);
+        return 2;
+      }
+      throw error;
+    }
+    if (signalled) shutDown(gateway, deadline!);
+    return null;
+  })();
+  const failed = await Promise.race([started, drained.promise.then(() => null)]);
+  if (failed !== null) return failed;
   return await drained.promise;
 }
 

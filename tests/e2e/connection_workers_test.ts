@@ -79,3 +79,38 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "SIGTERM while sessions are still being restored exits 0, and every one comes back",
+  processTest,
+  () =>
+    withFakeServer(async (fake, dataDir) => {
+      const ids = Array.from({ length: 6 }, (_, i) => `drain-${i}`);
+      const first = await startFakeGateway(fake, dataDir);
+      try {
+        for (const [i, id] of ids.entries()) {
+          await linkSession(first.client, fake, id, `1555000400${i}`);
+        }
+        await stopGracefully(first.gateway);
+      } finally {
+        await first.gateway.dispose();
+      }
+
+      // Stopped as soon as it listens: restores are waiting for workers or logging in.
+      const second = await startFakeGateway(fake, dataDir);
+      try {
+        await stopGracefully(second.gateway);
+      } finally {
+        await second.gateway.dispose();
+      }
+      assert.ok(fake.devices().every((device) => !device.removed), "nobody was logged out");
+
+      const third = await startFakeGateway(fake, dataDir);
+      try {
+        for (const id of ids) await third.client.waitForStatus(id, "connected");
+        await stopGracefully(third.gateway);
+      } finally {
+        await third.gateway.dispose();
+      }
+    }),
+);
