@@ -38,6 +38,24 @@ Deno.test("loadConfig() lists every invalid variable at once", () => {
   }
 });
 
+Deno.test("CONNECTION_WORKERS: one per core up to 8 by default, 0 to 64 when set", () => {
+  const cores = navigator.hardwareConcurrency;
+  assert.equal(
+    loadConfig({}).whatsapp.connectionWorkers,
+    Math.max(1, Math.min(cores, 8)),
+  );
+  assert.equal(loadConfig({ CONNECTION_WORKERS: "0" }).whatsapp.connectionWorkers, 0);
+  assert.equal(loadConfig({ CONNECTION_WORKERS: "3" }).whatsapp.connectionWorkers, 3);
+  for (const bad of ["-1", "65", "two", "1.5"]) {
+    assert.throws(
+      () => loadConfig({ CONNECTION_WORKERS: bad }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems[0].startsWith("CONNECTION_WORKERS"),
+      bad,
+    );
+  }
+});
+
 Deno.test("loadConfig() rejects a reconnect ceiling below the first delay", () => {
   assert.throws(
     () => loadConfig({ RECONNECT_INITIAL_DELAY_MS: "5000", RECONNECT_MAX_DELAY_MS: "1000" }),
