@@ -166,22 +166,19 @@ Deno.test(
         await page.click("#login-form button[type=submit]");
         await page.waitForSelector("body[data-live='true'] #live:not([hidden])");
 
+        await gateway.waitForLog((line) => line.msg === "connection workers ready");
+
         // While the stream is open the list is re-read only every 30 s: a change that shows
-        // within a few seconds came through the stream.
+        // well within that came through the stream.
+        const soon = { timeout: 10_000 };
         await client.createSession("remote-1", "Made over REST");
-        await page.waitForSelector("tr[data-session='remote-1'] [data-status='qr']", {
-          timeout: 5_000,
-        });
         const qr = await client.waitForQr("remote-1");
+        await page.waitForSelector("tr[data-session='remote-1'] [data-status='qr']", soon);
         await fake.pairWithQr(qr, { phoneNumber: "15550003333" });
-        await page.waitForSelector("tr[data-session='remote-1'] [data-status='connected']", {
-          timeout: 5_000,
-        });
+        await client.waitForStatus("remote-1", "connected");
+        await page.waitForSelector("tr[data-session='remote-1'] [data-status='connected']", soon);
         await client.json("DELETE", "/api/sessions/remote-1");
-        await page.waitForSelector("tr[data-session='remote-1']", {
-          state: "detached",
-          timeout: 5_000,
-        });
+        await page.waitForSelector("tr[data-session='remote-1']", { state: "detached", ...soon });
         assert.deepEqual(problems, []);
       } finally {
         await browser.close();
