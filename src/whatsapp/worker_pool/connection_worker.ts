@@ -70,10 +70,7 @@ function failed(error: unknown): Result {
 }
 
 function init(settings: WorkerSettings): void {
-  logger = createLogger({
-    level: settings.log.level as Parameters<typeof createLogger>[0]["level"],
-    format: settings.log.format,
-  });
+  logger = createLogger(settings.log);
   factory = new BaileysConnectionFactory(settings.whatsapp);
   post({ type: "ready" });
 }

@@ -13,11 +13,12 @@ import {
 } from "../../domain/errors.ts";
 import type { SessionStatus } from "../../domain/session.ts";
 import type { WhatsAppSettings } from "../baileys_connection_factory.ts";
+import type { LoggerOptions } from "../../logger.ts";
 
 /** What a worker needs to build connections like the main thread would. */
 export interface WorkerSettings {
   whatsapp: WhatsAppSettings;
-  log: { level: string; format: "json" | "pretty" };
+  log: Pick<LoggerOptions, "level" | "format">;
 }
 
 /** The `SessionConnection` methods a worker runs, with their arguments. */
