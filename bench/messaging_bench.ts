@@ -142,6 +142,7 @@ async function webhookRows(events: number, runs: number): Promise<string[]> {
               retryInitialDelayMs: 100,
               retryMaxDelayMs: 1_000,
               concurrency: 64,
+              allowedHosts: [],
             },
             sessionWebhooks: () => [],
           });

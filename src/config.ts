@@ -4,6 +4,8 @@ import {
   EventTypeSchema,
   MIN_WEBHOOK_SECRET_LENGTH,
   type Webhook,
+  WEBHOOK_HOST_PATTERN,
+  webhookHostProblem,
   WebhookUrlSchema,
 } from "./domain/webhook.ts";
 
@@ -69,6 +71,20 @@ const corsOrigins = z.string().transform((value, ctx) => {
   return origins;
 });
 
+/** A comma-separated list of host patterns (`hooks.example.com`, `*.example.com`). */
+const hostPatternList = z.string().transform((value, ctx) => {
+  const patterns = value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
+  for (const pattern of patterns) {
+    if (!WEBHOOK_HOST_PATTERN.test(pattern)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `'${pattern}' is not a host name or *.domain`,
+      });
+    }
+  }
+  return patterns;
+});
+
 /** A comma-separated list of event types; empty means every type. */
 const eventTypeList = z.string().transform((value, ctx) => {
   const types = value.split(",").map((type) => type.trim()).filter(Boolean);
@@ -124,6 +140,8 @@ const EnvSchema = z.object({
   WEBHOOK_URL: WebhookUrlSchema.optional(),
   WEBHOOK_SECRET: z.string().min(MIN_WEBHOOK_SECRET_LENGTH).max(256).optional(),
   WEBHOOK_EVENTS: eventTypeList.optional(),
+  /** The only hosts webhooks may be sent to; unset allows any. */
+  WEBHOOK_ALLOWED_HOSTS: hostPatternList.optional(),
   WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   WEBHOOK_MAX_ATTEMPTS: integer(1, 10_000).default(10),
   WEBHOOK_RETRY_INITIAL_DELAY_MS: integer(10, 3_600_000).default(1_000),
@@ -184,6 +202,8 @@ export interface WebhookSettings {
   retryMaxDelayMs: number;
   /** POSTs in flight at once, over every endpoint and session. */
   concurrency: number;
+  /** `WEBHOOK_ALLOWED_HOSTS`: the only hosts webhooks may go to; empty allows any. */
+  allowedHosts: string[];
 }
 
 /** The environment could not be turned into a configuration; the message lists every problem. */
@@ -213,6 +233,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET === undefined) {
     problems.push("WEBHOOK_SECRET: required when WEBHOOK_URL is set (it signs every delivery)");
   }
+  const hostProblem = e.WEBHOOK_URL
+    ? webhookHostProblem(e.WEBHOOK_URL, e.WEBHOOK_ALLOWED_HOSTS ?? [])
+    : null;
+  if (hostProblem) problems.push(`WEBHOOK_URL: ${hostProblem}`);
   if (e.WEBHOOK_RETRY_MAX_DELAY_MS < e.WEBHOOK_RETRY_INITIAL_DELAY_MS) {
     problems.push(
       `WEBHOOK_RETRY_MAX_DELAY_MS: must be at least WEBHOOK_RETRY_INITIAL_DELAY_MS (${e.WEBHOOK_RETRY_INITIAL_DELAY_MS})`,
@@ -249,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryInitialDelayMs: e.WEBHOOK_RETRY_INITIAL_DELAY_MS,
       retryMaxDelayMs: e.WEBHOOK_RETRY_MAX_DELAY_MS,
       concurrency: e.WEBHOOK_CONCURRENCY,
+      allowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
     },
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     whatsapp: {

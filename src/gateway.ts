@@ -78,6 +78,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     events,
     connections: options.connections,
     restoreConcurrency: config.restoreConcurrency,
+    webhookAllowedHosts: config.webhooks.allowedHosts,
   });
   metrics.trackSessions(() => manager.list());
   metrics.observe(events);

@@ -22,7 +22,7 @@ import { MessageStatusTracker } from "./message_status_tracker.ts";
 import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import type { SessionStore, StoreLoadReport } from "./session_store.ts";
-import { MASKED_SECRET, type Webhook } from "./webhook.ts";
+import { MASKED_SECRET, type Webhook, webhookHostProblem } from "./webhook.ts";
 
 export interface SessionManagerOptions {
   store: SessionStore;
@@ -32,6 +32,8 @@ export interface SessionManagerOptions {
   connections?: ConnectionFactory;
   /** How many restored sessions may be logging in at once. */
   restoreConcurrency?: number;
+  /** The only hosts session webhooks may point at (`WEBHOOK_ALLOWED_HOSTS`); empty allows any. */
+  webhookAllowedHosts?: readonly string[];
   /** How long one restored session may take to settle before its restore slot is freed. */
   restoreSettleTimeoutMs?: number;
   /** How many sent messages' statuses are remembered (in memory) to match receipts. */
@@ -98,6 +100,7 @@ export class SessionManager {
   readonly #newId: () => string;
   readonly #restoreConcurrency: number;
   readonly #restoreSettleTimeoutMs: number;
+  readonly #webhookAllowedHosts: readonly string[];
 
   readonly #records = new Map<SessionId, SessionRecord>();
   readonly #live = new Map<SessionId, SessionConnection>();
@@ -120,6 +123,7 @@ export class SessionManager {
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#restoreConcurrency = Math.max(1, options.restoreConcurrency ?? 16);
     this.#restoreSettleTimeoutMs = options.restoreSettleTimeoutMs ?? 30_000;
+    this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
     this.#messageStatus = new MessageStatusTracker(options.trackedMessages ?? 10_000);
   }
 
@@ -231,7 +235,7 @@ export class SessionManager {
       if (this.#records.has(id)) throw new SessionAlreadyExistsError(id);
       const record = {
         ...this.#newRecord(id, input.name ?? null, this.#now()),
-        webhooks: withSecrets(input.webhooks ?? [], []),
+        webhooks: this.#allowedWebhooks(withSecrets(input.webhooks ?? [], [])),
       };
       await this.#store.save(record);
       this.#records.set(id, record);
@@ -252,7 +256,7 @@ export class SessionManager {
         ...record,
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.webhooks !== undefined
-          ? { webhooks: withSecrets(input.webhooks, record.webhooks ?? []) }
+          ? { webhooks: this.#allowedWebhooks(withSecrets(input.webhooks, record.webhooks ?? [])) }
           : {}),
         updatedAt: this.#now(),
       };
@@ -662,6 +666,15 @@ export class SessionManager {
       throw new SessionStateError("This gateway has no WhatsApp connector configured");
     }
     return this.#connections;
+  }
+
+  /** The webhooks as given; `ValidationError` if one points at a host the allow-list refuses. */
+  #allowedWebhooks(webhooks: Webhook[]): Webhook[] {
+    for (const [index, hook] of webhooks.entries()) {
+      const problem = webhookHostProblem(hook.url, this.#webhookAllowedHosts);
+      if (problem) throw new ValidationError(`webhooks.${index}.url: ${problem}`);
+    }
+    return webhooks;
   }
 
   #assertOpen(): void {

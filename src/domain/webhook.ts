@@ -30,6 +30,30 @@ export const WebhookUrlSchema = z
     return url.username === "" && url.password === "";
   }, "must not contain a user name or password");
 
+/** A host pattern of `WEBHOOK_ALLOWED_HOSTS`: a host name, or `*.` and a domain for its subdomains. */
+export const WEBHOOK_HOST_PATTERN =
+  /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/**
+ * Why webhooks may not be sent to `url` under the allow-list `allowedHosts`, or `null` when they
+ * may. An empty list allows every host. `*.example.com` allows the subdomains of example.com, not
+ * example.com itself; ports are not part of the match.
+ *
+ * @example
+ * ```ts
+ * webhookHostProblem("https://hooks.example.com/x", ["*.example.com"]); // null
+ * webhookHostProblem("http://169.254.169.254/", ["*.example.com"]); // "host '169.254.169.254' ..."
+ * ```
+ */
+export function webhookHostProblem(url: string, allowedHosts: readonly string[]): string | null {
+  if (allowedHosts.length === 0) return null;
+  const host = new URL(url).hostname.toLowerCase();
+  const allowed = allowedHosts.some((pattern) =>
+    pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern
+  );
+  return allowed ? null : `host '${host}' is not in WEBHOOK_ALLOWED_HOSTS`;
+}
+
 /** A webhook endpoint: where to POST, which events, and the key that signs each delivery. */
 export const WebhookSchema = z.object({
   url: WebhookUrlSchema,

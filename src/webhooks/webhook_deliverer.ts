@@ -7,6 +7,7 @@ import {
   type WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from "./webhook_signature.ts";
+import { webhookHostProblem } from "../domain/webhook.ts";
 
 /** Options of {@linkcode WebhookDeliverer}. */
 export interface WebhookDelivererOptions {
@@ -24,6 +25,11 @@ export interface WebhookDelivererOptions {
   now?: () => number;
   /** Told the outcome of every POST (for metrics). */
   onAttempt?: (ok: boolean) => void;
+  /**
+   * The only hosts deliveries may go to (`WEBHOOK_ALLOWED_HOSTS`); empty allows any. An entry for
+   * another host (queued before the list changed) is dead-lettered without a request.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** Counters since start, for logs, tests and benchmarks. */
@@ -46,7 +52,10 @@ interface Queue {
 }
 
 /** What one POST came to. */
-type AttemptResult = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
+type AttemptResult =
+  | { ok: true }
+  /** `final`: retrying cannot help (the host is not allowed), dead-letter it now. */
+  | { ok: false; error: string; retryAfterMs?: number; final?: boolean };
 
 /**
  * Delivers the outbox's entries: one queue per (endpoint, session), each worked in `seq` order
@@ -183,9 +192,12 @@ export class WebhookDeliverer {
         this.#releaseSlot();
         return;
       }
+      const refused = webhookHostProblem(entry.endpoint.url, this.#options.allowedHosts ?? []);
       let result: AttemptResult;
       try {
-        result = await this.#attempt(entry, queue.attempts + 1);
+        result = refused
+          ? { ok: false, error: refused, final: true }
+          : await this.#attempt(entry, queue.attempts + 1);
       } finally {
         this.#releaseSlot();
       }
@@ -201,7 +213,7 @@ export class WebhookDeliverer {
       queue.attempts++;
       this.#stats.failedAttempts++;
       const log = { deliveryId: entry.id, eventId: entry.eventId, url: entry.endpoint.url };
-      if (queue.attempts >= this.#options.maxAttempts) {
+      if (queue.attempts >= this.#options.maxAttempts || result.final) {
         const letter: DeadLetter = await this.#outbox.deadLetter(entry, {
           attempts: queue.attempts,
           lastError: result.error,

@@ -58,6 +58,7 @@ export class WebhookService {
       timeoutMs: settings.timeoutMs,
       maxAttempts: settings.maxAttempts,
       maxConcurrent: settings.concurrency,
+      allowedHosts: settings.allowedHosts,
       onAttempt: options.onDeliveryAttempt,
       backoff: {
         initialDelayMs: settings.retryInitialDelayMs,

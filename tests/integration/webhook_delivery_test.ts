@@ -376,3 +376,66 @@ Deno.test("session webhooks: set at create and by PATCH, validated, secrets neve
     }
   });
 });
+
+Deno.test("WEBHOOK_ALLOWED_HOSTS: session webhooks to other hosts get 400 and change nothing", async () => {
+  await withTempDir(async (dir) => {
+    const core = await openCoreApp(dir, {
+      webhooks: { allowedHosts: ["*.example.com", "hooks.partner.test"] },
+    });
+    try {
+      const hook = (url: string) => ({ url, secret: SESSION_SECRET, events: [] });
+      for (const url of ["http://169.254.169.254/latest", "https://example.com/x"]) {
+        const refused = await requestJson(core.app, "POST", "/api/sessions", {
+          id: "shop-1",
+          webhooks: [hook(url)],
+        });
+        assert.equal(refused.status, 400, url);
+        assert.match((await refused.json()).error.message, /not in WEBHOOK_ALLOWED_HOSTS/);
+      }
+      assert.equal((await requestJson(core.app, "GET", "/api/sessions/shop-1")).status, 404);
+
+      await createSession(core, { id: "shop-1", webhooks: [hook("https://in.example.com/a")] });
+      const patch = await requestJson(core.app, "PATCH", "/api/sessions/shop-1", {
+        webhooks: [hook("https://hooks.partner.test/b"), hook("http://10.0.0.1/internal")],
+      });
+      assert.equal(patch.status, 400);
+      assert.match((await patch.json()).error.message, /webhooks\.1\.url: host '10\.0\.0\.1'/);
+      const session = await (await requestJson(core.app, "GET", "/api/sessions/shop-1")).json();
+      assert.deepEqual(session.webhooks.map((h: { url: string }) => h.url), [
+        "https://in.example.com/a",
+      ]);
+    } finally {
+      await core.close();
+    }
+  });
+});
+
+Deno.test("an event queued for a host no longer allowed is dead-lettered without a request", async () => {
+  const receiver = startWebhookReceiver({ secret: SECRET });
+  await receiver.stop(); // refused: the event stays queued
+  const global = { url: receiver.url, secret: SECRET, events: [] };
+  try {
+    await withTempDir(async (dir) => {
+      const first = await openCoreApp(dir, { webhooks: { global, maxAttempts: 1_000 } });
+      try {
+        await createSession(first, { id: "shop-1" });
+        await waitUntil(() => first.webhooks.stats.failedAttempts > 0, "a failed attempt");
+      } finally {
+        await first.close();
+      }
+
+      receiver.start();
+      // The global webhook is gone and the list leaves its host out.
+      const second = await openCoreApp(dir, { webhooks: { allowedHosts: ["hooks.example.com"] } });
+      try {
+        await waitUntil(() => second.webhooks.deadLetters().length === 1, "dead-lettered");
+        assert.match(second.webhooks.deadLetters()[0].lastError, /WEBHOOK_ALLOWED_HOSTS/);
+        assert.equal(receiver.received.length, 0, "no request was made");
+      } finally {
+        await second.close();
+      }
+    });
+  } finally {
+    await receiver.close();
+  }
+});

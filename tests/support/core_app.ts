@@ -8,6 +8,7 @@ import type { Logger } from "../../src/logger.ts";
 import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
 import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { createValueSealer } from "../../src/persistence/sealed_value.ts";
 import { FileWebhookOutbox } from "../../src/persistence/file_webhook_outbox.ts";
 import { WebhookService } from "../../src/webhooks/webhook_service.ts";
 import { testLogger } from "./logger.ts";
@@ -44,6 +45,7 @@ export const TEST_WEBHOOK_SETTINGS: WebhookSettings = {
   retryInitialDelayMs: 20,
   retryMaxDelayMs: 200,
   concurrency: 16,
+  allowedHosts: [],
 };
 
 /** The real store, manager and HTTP app on a data directory, as `startGateway` wires them. */
@@ -73,7 +75,8 @@ export async function openCoreApp(
   const logger = options.logger ?? testLogger();
   const apiKey = options.apiKey ?? TEST_API_KEY;
   const codec = options.encryptionKey ? await createAesGcmCodec(options.encryptionKey) : undefined;
-  const store = new FileSessionStore({ dataDir, logger, codec });
+  const sealer = options.encryptionKey ? createValueSealer(options.encryptionKey) : undefined;
+  const store = new FileSessionStore({ dataDir, logger, codec, sealer });
   const bus = new EventBus();
   const events: GatewayEvent[] = [];
   bus.subscribe((event) => events.push(event));
@@ -82,13 +85,14 @@ export async function openCoreApp(
     logger,
     events: bus,
     connections: options.connections,
+    webhookAllowedHosts: options.webhooks?.allowedHosts,
   });
   const metrics = options.metrics ?? new GatewayMetrics();
   metrics.trackSessions(() => manager.list());
   metrics.observe(bus);
   const restoreReport = await manager.restore();
   const webhooks = await WebhookService.open({
-    outbox: new FileWebhookOutbox({ dataDir, logger }),
+    outbox: new FileWebhookOutbox({ dataDir, logger, sealer }),
     events: bus,
     logger,
     settings: { ...TEST_WEBHOOK_SETTINGS, ...options.webhooks },

@@ -56,6 +56,27 @@ Deno.test("CONNECTION_WORKERS: one per core up to 8 by default, 0 to 64 when set
   }
 });
 
+Deno.test("WEBHOOK_ALLOWED_HOSTS: host patterns, checked against WEBHOOK_URL", () => {
+  const config = loadConfig({ WEBHOOK_ALLOWED_HOSTS: " Hooks.Example.com, *.partner.test " });
+  assert.deepEqual(config.webhooks.allowedHosts, ["hooks.example.com", "*.partner.test"]);
+  assert.deepEqual(loadConfig({}).webhooks.allowedHosts, []);
+  assert.throws(
+    () => loadConfig({ WEBHOOK_ALLOWED_HOSTS: "https://hooks.example.com/x" }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems[0].startsWith("WEBHOOK_ALLOWED_HOSTS"),
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        WEBHOOK_URL: "http://10.0.0.1/hook",
+        WEBHOOK_SECRET: "global-secret-0123456789",
+        WEBHOOK_ALLOWED_HOSTS: "hooks.example.com",
+      }),
+    (error: unknown) =>
+      error instanceof ConfigError && /WEBHOOK_URL: host '10\.0\.0\.1'/.test(error.message),
+  );
+});
+
 Deno.test("loadConfig() rejects a reconnect ceiling below the first delay", () => {
   assert.throws(
     () => loadConfig({ RECONNECT_INITIAL_DELAY_MS: "5000", RECONNECT_MAX_DELAY_MS: "1000" }),
