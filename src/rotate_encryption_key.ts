@@ -59,7 +59,9 @@ async function main(): Promise<number> {
     });
     logger.info(
       { ...report, dataDir: config.dataDir, encrypted: Boolean(newKey) },
-      newKey ? "auth files re-encrypted under the new key" : "auth files decrypted",
+      newKey
+        ? "auth files, webhook secrets and queued events re-encrypted under the new key"
+        : "auth files, webhook secrets and queued events decrypted",
     );
     return 0;
   } catch (error) {
