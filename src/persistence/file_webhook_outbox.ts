@@ -18,7 +18,7 @@ import {
   PENDING_OUTBOX_FILE_NAME,
 } from "./data_dir_layout.ts";
 import { JsonlLog, type JsonlLogLoad } from "./jsonl_log.ts";
-import { isSealed, openWithEither, type ValueSealer } from "./sealed_value.ts";
+import { isSealed, resealValue, type ValueSealer } from "./sealed_value.ts";
 
 const EndpointSchema = z.object({
   scope: z.enum(["global", "session"]),
@@ -328,13 +328,9 @@ export async function resealOutbox(
     const endpoint = (entry.endpoint ?? {}) as Record<string, unknown>;
     const move = (value: unknown, field: "secret" | "body") => {
       if (typeof value !== "string") return value;
-      const context = sealContext(id, field);
-      const plain = isSealed(value) ? openWithEither(value, context, to, from) : value;
-      if (plain === null) {
-        unreadable++;
-        return value;
-      }
-      return to ? to.seal(plain, context) : plain;
+      const moved = resealValue(value, sealContext(id, field), from, to);
+      if (moved === null) unreadable++;
+      return moved ?? value;
     };
     return {
       ...entry,

@@ -2,7 +2,7 @@ import { type SessionRecord, SessionRecordSchema } from "../domain/session.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
 import {
   isSealed,
-  openWithEither,
+  resealValue,
   SealedValueError,
   sealedValueNeedsKey,
   type ValueSealer,
@@ -46,20 +46,9 @@ const encoder = new TextEncoder();
  * ```
  */
 export function parseMetadata(bytes: Uint8Array, sealer?: ValueSealer): ParsedMetadata {
-  let document: unknown;
-  try {
-    document = JSON.parse(decoder.decode(bytes));
-  } catch (error) {
-    return { ok: false, reason: `not valid UTF-8 JSON: ${(error as Error).message}` };
-  }
-  if (typeof document !== "object" || document === null || Array.isArray(document)) {
-    const shape = document === null
-      ? "null"
-      : Array.isArray(document)
-      ? "an array"
-      : typeof document;
-    return { ok: false, reason: `expected a JSON object keyed by session id, found ${shape}` };
-  }
+  const read = readDocument(bytes);
+  if ("reason" in read) return { ok: false, reason: read.reason };
+  const { document } = read;
   const records: SessionRecord[] = [];
   const rejected: RejectedEntry[] = [];
   const secrets = { plaintext: 0 };
@@ -69,6 +58,27 @@ export function parseMetadata(bytes: Uint8Array, sealer?: ValueSealer): ParsedMe
     else records.push(checked.record);
   }
   return { ok: true, records, rejected, plaintextSecrets: secrets.plaintext };
+}
+
+/** The file's JSON object, or why the file as a whole is unreadable. */
+function readDocument(
+  bytes: Uint8Array,
+): { document: Record<string, unknown> } | { reason: string } {
+  let document: unknown;
+  try {
+    document = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    return { reason: `not valid UTF-8 JSON: ${(error as Error).message}` };
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    const shape = document === null
+      ? "null"
+      : Array.isArray(document)
+      ? "an array"
+      : typeof document;
+    return { reason: `expected a JSON object keyed by session id, found ${shape}` };
+  }
+  return { document: document as Record<string, unknown> };
 }
 
 function checkEntry(
@@ -240,16 +250,11 @@ export function resealWebhookSecrets(
   from: ValueSealer | undefined,
   to: ValueSealer | undefined,
 ): { bytes: Uint8Array; unreadable: number } | null {
-  let document: unknown;
-  try {
-    document = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return null;
-  }
-  if (typeof document !== "object" || document === null || Array.isArray(document)) return null;
+  const read = readDocument(bytes);
+  if ("reason" in read) return null;
   const out = new MetadataDocument();
   let unreadable = 0;
-  for (const [key, value] of Object.entries(document)) {
+  for (const [key, value] of Object.entries(read.document)) {
     const webhooks = (value as { webhooks?: unknown })?.webhooks;
     if (!Array.isArray(webhooks)) {
       out.setRaw(key, value);
@@ -258,17 +263,12 @@ export function resealWebhookSecrets(
     const resealed = webhooks.map((hook) => {
       const { secret, url } = (hook ?? {}) as { secret?: unknown; url?: unknown };
       if (typeof secret !== "string") return hook;
-      const context = webhookSecretContext(key, url);
-      let plain = secret;
-      if (isSealed(secret)) {
-        const opened = openWithEither(secret, context, to, from);
-        if (opened === null) {
-          unreadable++;
-          return hook;
-        }
-        plain = opened;
+      const moved = resealValue(secret, webhookSecretContext(key, url), from, to);
+      if (moved === null) {
+        unreadable++;
+        return hook;
       }
-      return { ...hook, secret: to ? to.seal(plain, context) : plain };
+      return { ...hook, secret: moved };
     });
     out.setRaw(key, { ...(value as object), webhooks: resealed });
   }

@@ -99,7 +99,7 @@ export function createValueSealer(key: Uint8Array): ValueSealer {
  * openWithEither(stored, context, newSealer, oldSealer) ?? "neither key opens it";
  * ```
  */
-export function openWithEither(
+function openWithEither(
   sealed: string,
   context: string,
   ...sealers: (ValueSealer | undefined)[]
@@ -113,6 +113,27 @@ export function openWithEither(
     }
   }
   return null;
+}
+
+/**
+ * A stored value moved to another key, for a key rotation: opened with `to` (already moved by a
+ * rotation that was cut short) or `from` when sealed, taken as it is when plaintext, then sealed
+ * with `to`, or left plaintext without it. `null` when it is sealed and neither key opens it.
+ *
+ * @example
+ * ```ts
+ * resealValue(stored, context, oldSealer, newSealer) ?? stored; // keep what cannot be opened
+ * ```
+ */
+export function resealValue(
+  stored: string,
+  context: string,
+  from: ValueSealer | undefined,
+  to: ValueSealer | undefined,
+): string | null {
+  const plain = isSealed(stored) ? openWithEither(stored, context, to, from) : stored;
+  if (plain === null) return null;
+  return to ? to.seal(plain, context) : plain;
 }
 
 /** Sealed values were found but no encryption key is set. */
