@@ -97,7 +97,8 @@ async function withPool(workerUrl: URL, fn: (pool: Pool) => Promise<void>): Prom
 }
 
 /** Starts a connection for `id` and links it with the fake phone `phoneNumber`. */
-async function linkedConnection(pool: Pool, id: string, phoneNumber: string) {
+/** A connection of the pool for session `id` (not started), and what it reports. */
+function newConnection(pool: Pool, id: string) {
   const recorder = new Recorder();
   const sessionId = id as SessionId;
   const connection = pool.factory.create({
@@ -106,6 +107,11 @@ async function linkedConnection(pool: Pool, id: string, phoneNumber: string) {
     logger: testLogger().child({ sessionId }),
     listener: recorder,
   });
+  return { connection, recorder };
+}
+
+async function linkedConnection(pool: Pool, id: string, phoneNumber: string) {
+  const { connection, recorder } = newConnection(pool, id);
   await connection.start();
   const qr = await recorder.waitFor(() => recorder.qrs[0], "a QR code");
   await pool.fake.pairWithQr(qr, { phoneNumber });
@@ -194,13 +200,7 @@ Deno.test({
       await pool.store.auth(sessionId).write(
         new Map([["creds.json", new TextEncoder().encode('{"noiseKey":')]]),
       );
-      const recorder = new Recorder();
-      const connection = pool.factory.create({
-        sessionId,
-        auth: pool.store.auth(sessionId),
-        logger: testLogger().child({ sessionId }),
-        listener: recorder,
-      });
+      const { connection, recorder } = newConnection(pool, sessionId);
       await assert.rejects(() => connection.start(), /creds\.json is not valid JSON/);
       assert.equal(recorder.statuses.length, 0);
       // The stored credentials are left for someone to look at.
@@ -214,16 +214,9 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withPool(CRASHABLE_WORKER, async (pool) => {
-      const recorders = Array.from({ length: 4 }, () => new Recorder());
-      const connections = recorders.map((listener, i) => {
-        const sessionId = `spread-${i}` as SessionId;
-        return pool.factory.create({
-          sessionId,
-          auth: pool.store.auth(sessionId),
-          logger: testLogger().child({ sessionId }),
-          listener,
-        });
-      });
+      const opened = Array.from({ length: 4 }, (_, i) => newConnection(pool, `spread-${i}`));
+      const connections = opened.map(({ connection }) => connection);
+      const recorders = opened.map(({ recorder }) => recorder);
       await Promise.all(connections.map((connection) => connection.start()));
       assert.deepEqual(pool.factory.workerLoads, [2, 2]);
       for (const recorder of recorders) {
