@@ -3,7 +3,7 @@
  * e2e tests), on the main thread when told to, or when the workers may not load their code.
  */
 import { strict as assert } from "node:assert";
-import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
+import { linkSession, runFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 import { type GatewayProcess, stopGracefully } from "../support/gateway_process.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 
@@ -18,54 +18,47 @@ Deno.test(
   "CONNECTION_WORKERS=2 starts two workers, and /metrics counts them",
   processTest,
   () =>
-    withFakeServer(async (fake, dataDir) => {
-      const { gateway, client } = await startFakeGateway(fake, dataDir, {
-        CONNECTION_WORKERS: "2",
-      });
-      try {
+    withFakeServer((fake, dataDir) =>
+      runFakeGateway(fake, dataDir, { CONNECTION_WORKERS: "2" }, async ({ gateway, client }) => {
         const ready = await gateway.waitForLog((line) => line.msg === "connection workers ready");
         assert.equal(ready.workers, 2);
         assert.equal(await workersMetric(gateway), 2);
         await linkSession(client, fake, "in-worker", "15550003000");
         await stopGracefully(gateway);
-      } finally {
-        await gateway.dispose();
-      }
-    }),
+      })
+    ),
 );
 
 Deno.test(
   "without read access to src/ the workers cannot start, and sessions link on the main thread",
   processTest,
   () =>
-    withFakeServer(async (fake, dataDir) => {
-      const { gateway, client } = await startFakeGateway(fake, dataDir, {}, (flags) =>
-        flags.map((flag) =>
-          flag.startsWith("--allow-read=") ? `--allow-read=${dataDir}` : flag
-        ));
-      try {
-        await gateway.waitForLog((line) =>
-          String(line.msg).startsWith("connection workers could not start")
-        );
-        const session = await linkSession(client, fake, "main-thread", "15550003001");
-        assert.equal(session.phoneNumber, "15550003001");
-        assert.equal(await workersMetric(gateway), 0);
-        await stopGracefully(gateway);
-      } finally {
-        await gateway.dispose();
-      }
-    }),
+    withFakeServer((fake, dataDir) =>
+      runFakeGateway(
+        fake,
+        dataDir,
+        {},
+        async ({ gateway, client }) => {
+          await gateway.waitForLog((line) =>
+            String(line.msg).startsWith("connection workers could not start")
+          );
+          const session = await linkSession(client, fake, "main-thread", "15550003001");
+          assert.equal(session.phoneNumber, "15550003001");
+          assert.equal(await workersMetric(gateway), 0);
+          await stopGracefully(gateway);
+        },
+        (flags) =>
+          flags.map((flag) => flag.startsWith("--allow-read=") ? `--allow-read=${dataDir}` : flag),
+      )
+    ),
 );
 
 Deno.test(
   "CONNECTION_WORKERS=0 runs the connections on the main thread",
   processTest,
   () =>
-    withFakeServer(async (fake, dataDir) => {
-      const { gateway, client } = await startFakeGateway(fake, dataDir, {
-        CONNECTION_WORKERS: "0",
-      });
-      try {
+    withFakeServer((fake, dataDir) =>
+      runFakeGateway(fake, dataDir, { CONNECTION_WORKERS: "0" }, async ({ gateway, client }) => {
         const session = await linkSession(client, fake, "no-workers", "15550003002");
         assert.equal(session.phoneNumber, "15550003002");
         assert.ok(
@@ -74,10 +67,8 @@ Deno.test(
         );
         assert.equal(await workersMetric(gateway), 0);
         await stopGracefully(gateway);
-      } finally {
-        await gateway.dispose();
-      }
-    }),
+      })
+    ),
 );
 
 Deno.test(
@@ -86,31 +77,20 @@ Deno.test(
   () =>
     withFakeServer(async (fake, dataDir) => {
       const ids = Array.from({ length: 6 }, (_, i) => `drain-${i}`);
-      const first = await startFakeGateway(fake, dataDir);
-      try {
+      await runFakeGateway(fake, dataDir, {}, async ({ gateway, client }) => {
         for (const [i, id] of ids.entries()) {
-          await linkSession(first.client, fake, id, `1555000400${i}`);
+          await linkSession(client, fake, id, `1555000400${i}`);
         }
-        await stopGracefully(first.gateway);
-      } finally {
-        await first.gateway.dispose();
-      }
+        await stopGracefully(gateway);
+      });
 
       // Stopped as soon as it listens: restores are waiting for workers or logging in.
-      const second = await startFakeGateway(fake, dataDir);
-      try {
-        await stopGracefully(second.gateway);
-      } finally {
-        await second.gateway.dispose();
-      }
+      await runFakeGateway(fake, dataDir, {}, ({ gateway }) => stopGracefully(gateway));
       assert.ok(fake.devices().every((device) => !device.removed), "nobody was logged out");
 
-      const third = await startFakeGateway(fake, dataDir);
-      try {
-        for (const id of ids) await third.client.waitForStatus(id, "connected");
-        await stopGracefully(third.gateway);
-      } finally {
-        await third.gateway.dispose();
-      }
+      await runFakeGateway(fake, dataDir, {}, async ({ gateway, client }) => {
+        for (const id of ids) await client.waitForStatus(id, "connected");
+        await stopGracefully(gateway);
+      });
     }),
 );

@@ -57,6 +57,30 @@ export async function startFakeGateway(
 }
 
 /**
+ * Runs `fn` with a gateway started as `startFakeGateway` does; the process is disposed of after
+ * (SIGKILL if `fn` left it running).
+ *
+ * @example
+ * ```ts
+ * await runFakeGateway(fake, dataDir, {}, async ({ gateway, client }) => { ... });
+ * ```
+ */
+export async function runFakeGateway(
+  fake: FakeWhatsApp,
+  dataDir: string,
+  env: Record<string, string>,
+  fn: (started: { gateway: GatewayProcess; client: GatewayClient }) => Promise<void>,
+  flags?: SpawnOptions["flags"],
+): Promise<void> {
+  const started = await startFakeGateway(fake, dataDir, env, flags);
+  try {
+    await fn(started);
+  } finally {
+    await started.gateway.dispose();
+  }
+}
+
+/**
  * Creates a session over REST and links it by scanning its QR code with a simulated phone.
  *
  * @example
