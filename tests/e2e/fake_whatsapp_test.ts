@@ -76,6 +76,12 @@ async function pairFresh(fake: FakeWhatsApp, dir: string, phoneNumber: string) {
   return { state, saveCreds, socket: second };
 }
 
+/** `meId` is a device of `phoneNumber`, the fake's only device, and it is online. */
+function assertLinkedAlone(fake: FakeWhatsApp, meId: string, phoneNumber: string): void {
+  assert.match(meId, new RegExp(`^${phoneNumber}:\\d+@s\\.whatsapp\\.net$`));
+  assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[phoneNumber, true]]);
+}
+
 Deno.test(
   "a fresh auth folder pairs by QR, restarts on 515 and opens with creds.me set",
   e2e,
@@ -83,12 +89,8 @@ Deno.test(
     withFake(async (fake, dir) => {
       const { state, socket } = await pairFresh(fake, dir, "15550001111");
       try {
-        assert.match(state.creds.me!.id, /^15550001111:\d+@s\.whatsapp\.net$/);
+        assertLinkedAlone(fake, state.creds.me!.id, "15550001111");
         assert.equal(state.creds.me!.name, "Alice");
-        assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[
-          "15550001111",
-          true,
-        ]]);
       } finally {
         socket.socket.end(undefined);
       }
@@ -302,11 +304,7 @@ Deno.test(
       const second = connect(fake.wsUrl, state, saveCreds);
       try {
         await second.waitFor((u) => u.connection === "open");
-        assert.match(state.creds.me!.id, /^15550001111:\d+@s\.whatsapp\.net$/);
-        assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[
-          "15550001111",
-          true,
-        ]]);
+        assertLinkedAlone(fake, state.creds.me!.id, "15550001111");
       } finally {
         second.socket.end(undefined);
       }
