@@ -11,7 +11,7 @@ import makeWASocket, {
 } from "@whiskeysockets/baileys";
 import pino from "pino";
 import { type FakeWhatsApp, trustFakeRoot } from "../support/fake_whatsapp/server.ts";
-import { spawnFakeWhatsApp } from "../support/fake_whatsapp/spawn.ts";
+import { type SpawnedFakeWhatsApp, spawnFakeWhatsApp } from "../support/fake_whatsapp/spawn.ts";
 import { withFakeServer } from "../support/fake_gateway.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
@@ -80,6 +80,28 @@ async function pairFresh(fake: FakeWhatsApp, dir: string, phoneNumber: string) {
 function assertLinkedAlone(fake: FakeWhatsApp, meId: string, phoneNumber: string): void {
   assert.match(meId, new RegExp(`^${phoneNumber}:\\d+@s\\.whatsapp\\.net$`));
   assert.deepEqual(fake.devices().map((d) => [d.phoneNumber, d.online]), [[phoneNumber, true]]);
+}
+
+/** POSTs `body` to a control route of a spawned fake; answers the status. */
+async function postControl(
+  fake: SpawnedFakeWhatsApp,
+  route: string,
+  body: unknown,
+): Promise<number> {
+  const response = await fetch(`${fake.controlUrl}/${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** A socket on a fresh auth folder in `dir`, trusting a fake that runs as its own process. */
+async function connectToSpawned(fake: SpawnedFakeWhatsApp, dir: string) {
+  trustFakeRoot(Uint8Array.from(atob(fake.rootPublicKeyBase64), (c) => c.charCodeAt(0)));
+  const { state, saveCreds } = await useMultiFileAuthState(dir);
+  return { state, saveCreds, first: connect(fake.wsUrl, state, saveCreds) };
 }
 
 Deno.test(
@@ -176,18 +198,10 @@ Deno.test(
 Deno.test("as its own process, the fake is driven through its HTTP control API", e2e, async () => {
   const fake = await spawnFakeWhatsApp();
   try {
-    const bad = await fetch(`${fake.controlUrl}/pair`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ qr: "x", phoneNumber: "not a number" }),
-    });
-    assert.equal(bad.status, 400);
-    await bad.body?.cancel();
+    assert.equal(await postControl(fake, "pair", { qr: "x", phoneNumber: "not a number" }), 400);
 
     await withTempDir(async (dir) => {
-      trustFakeRoot(Uint8Array.from(atob(fake.rootPublicKeyBase64), (c) => c.charCodeAt(0)));
-      const { state, saveCreds } = await useMultiFileAuthState(dir);
-      const first = connect(fake.wsUrl, state, saveCreds);
+      const { state, saveCreds, first } = await connectToSpawned(fake, dir);
       const { qr } = await first.waitFor((u) => Boolean(u.qr));
       await fake.client.pairWithQr(qr!, { phoneNumber: "15550003333" });
       assert.equal(await first.closeCode(), 515);
@@ -317,18 +331,11 @@ Deno.test(
   async () => {
     const fake = await spawnFakeWhatsApp();
     try {
-      const bad = await fetch(`${fake.controlUrl}/pair-code`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ code: "lowercase", phoneNumber: "15550003333" }),
-      });
-      assert.equal(bad.status, 400);
-      await bad.body?.cancel();
+      const badCode = { code: "lowercase", phoneNumber: "15550003333" };
+      assert.equal(await postControl(fake, "pair-code", badCode), 400);
 
       await withTempDir(async (dir) => {
-        trustFakeRoot(Uint8Array.from(atob(fake.rootPublicKeyBase64), (c) => c.charCodeAt(0)));
-        const { state, saveCreds } = await useMultiFileAuthState(dir);
-        const first = connect(fake.wsUrl, state, saveCreds);
+        const { state, saveCreds, first } = await connectToSpawned(fake, dir);
         await first.waitFor((u) => Boolean(u.qr));
         const code = await first.socket.requestPairingCode("15550003333");
         await fake.client.pairWithCode(code, { phoneNumber: "15550003333" });
