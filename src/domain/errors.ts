@@ -118,3 +118,15 @@ export class EncryptionKeyError extends GatewayError {
     this.code = code;
   }
 }
+
+/**
+ * A write was refused because this node no longer holds the session's lease under the epoch it
+ * wrote with: another node took the session over (or the lease expired). The writer must end the
+ * session's socket at once, without logging out, and never retry the write.
+ */
+export class FencedOutError extends GatewayError {
+  readonly code = "fenced_out";
+  constructor(readonly sessionId: string, readonly epoch: number) {
+    super(`This node no longer owns session '${sessionId}' (lease epoch ${epoch} is stale)`);
+  }
+}
