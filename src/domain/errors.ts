@@ -130,3 +130,15 @@ export class FencedOutError extends GatewayError {
     super(`This node no longer owns session '${sessionId}' (lease epoch ${epoch} is stale)`);
   }
 }
+
+/**
+ * The session's owner (the node running its socket) cannot be reached right now: the session is
+ * between owners (its node died or is handing it over), or its node did not answer in time. The
+ * caller may retry after `retryAfterSeconds`.
+ */
+export class OwnerUnavailableError extends GatewayError {
+  readonly code = "owner_unavailable";
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}

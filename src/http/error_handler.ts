@@ -7,6 +7,7 @@ import {
   DeadLetterNotFoundError,
   GatewayError,
   InvalidSessionIdError,
+  OwnerUnavailableError,
   PersistenceError,
   QrNotAvailableError,
   SessionAlreadyExistsError,
@@ -35,7 +36,7 @@ export function statusOf(error: GatewayError): ContentfulStatusCode {
     error instanceof QrNotAvailableError
   ) return 409;
   if (error instanceof WhatsAppRequestError) return 502;
-  if (error instanceof ShuttingDownError) return 503;
+  if (error instanceof ShuttingDownError || error instanceof OwnerUnavailableError) return 503;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;
   return 500;
 }
@@ -58,6 +59,9 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
     if (status >= 500) logger.error({ err: error }, "request failed");
     const details = error instanceof ValidationError ? error.details : undefined;
     if (error instanceof UnauthorizedError) c.header("WWW-Authenticate", "Bearer");
+    if (error instanceof OwnerUnavailableError) {
+      c.header("Retry-After", String(error.retryAfterSeconds));
+    }
     return c.json(body(error.code, error.message, details), status);
   }
   if (error instanceof HTTPException) {

@@ -62,6 +62,9 @@ export interface LeaseLock {
    */
   release(leases: readonly Lease[]): Promise<void>;
 
+  /** One session's lease; `undefined` when it was never leased (or the session is gone). */
+  get(sessionId: SessionId): Promise<LeaseRecord | undefined>;
+
   /** Every session's lease (sessions never leased have none), for placement and the cluster API. */
   list(): Promise<LeaseRecord[]>;
 }

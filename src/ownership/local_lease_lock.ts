@@ -38,6 +38,7 @@ export class LocalLeaseTable {
       acquire: (ids, ttlMs) => Promise.resolve(this.#acquire(identity, ids, ttlMs)),
       renew: (leases, ttlMs) => Promise.resolve(this.#renew(identity, leases, ttlMs)),
       release: (leases) => Promise.resolve(this.#release(identity, leases)),
+      get: (id) => Promise.resolve(this.#list().find((lease) => lease.sessionId === id)),
       list: () => Promise.resolve(this.#list()),
     };
   }

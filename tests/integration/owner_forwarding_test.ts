@@ -1,0 +1,153 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Hono } from "hono";
+import type { SessionId } from "../../src/domain/session_id.ts";
+import { errorResponse } from "../../src/http/error_handler.ts";
+import {
+  FORWARDED_BY_HEADER,
+  type ForwardResult,
+  ownerForwarding,
+} from "../../src/http/owner_forwarding.ts";
+import { LeaseOwnerDirectory } from "../../src/ownership/lease_owner_directory.ts";
+import { LocalLeaseTable } from "../../src/ownership/local_lease_lock.ts";
+import { testLogger } from "../support/logger.ts";
+
+const TTL = 60_000;
+
+/** A node "b" that owns sessions and echoes what reached it, and a node "a" that forwards. */
+async function twoNodes(options: { frozen?: boolean } = {}) {
+  const sessions = new Set(["shop-1", "shop-2"]);
+  const table = new LocalLeaseTable({ sessionExists: (id) => sessions.has(id) });
+  const frozen = Promise.withResolvers<void>();
+  const owner = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if (options.frozen) await frozen.promise;
+    const url = new URL(req.url);
+    return Response.json({
+      node: "b",
+      method: req.method,
+      path: url.pathname + url.search,
+      body: await req.text(),
+      key: req.headers.get("x-api-key"),
+      forwardedBy: req.headers.get(FORWARDED_BY_HEADER),
+    }, { status: 201, headers: { "x-owner": "yes" } });
+  });
+  const ownerUrl = `http://127.0.0.1:${owner.addr.port}`;
+  await table.registry.heartbeat({ id: "b", url: ownerUrl, draining: false }, TTL);
+  await table.registry.heartbeat({ id: "a", url: "http://unused", draining: false }, TTL);
+  await table.lock("b").acquire(["shop-1" as SessionId], TTL);
+
+  const results: ForwardResult[] = [];
+  const app = new Hono();
+  app.use(
+    "/api/sessions/*",
+    ownerForwarding({
+      owners: new LeaseOwnerDirectory({
+        lock: table.lock("a"),
+        registry: table.registry,
+        holds: () => false,
+        exists: (id) => Promise.resolve(sessions.has(id)),
+      }),
+      nodeId: "a",
+      timeoutMs: 300,
+      retryAfterSeconds: 2,
+      logger: testLogger(),
+      onForward: (result) => results.push(result),
+    }),
+  );
+  app.all("/api/*", (c) => c.json({ node: "a", path: c.req.path }));
+  app.onError((error, c) => errorResponse(error, c, testLogger()));
+  return {
+    app,
+    results,
+    close: async () => {
+      frozen.resolve();
+      await owner.shutdown();
+    },
+  };
+}
+
+Deno.test("ownerForwarding() sends a socket request to its owner, with the caller's key and body", async () => {
+  const nodes = await twoNodes();
+  try {
+    const response = await nodes.app.request("/api/sessions/shop-1/messages?x=1", {
+      method: "POST",
+      headers: { "x-api-key": "caller-key", "content-type": "application/json" },
+      body: JSON.stringify({ to: "+15550001111", type: "text", text: "hi" }),
+    });
+    assertEquals(response.status, 201);
+    assertEquals(response.headers.get("x-owner"), "yes");
+    assertEquals(await response.json(), {
+      node: "b",
+      method: "POST",
+      path: "/api/sessions/shop-1/messages?x=1",
+      body: JSON.stringify({ to: "+15550001111", type: "text", text: "hi" }),
+      key: "caller-key",
+      forwardedBy: "a",
+    });
+    const deleted = await nodes.app.request("/api/sessions/shop-1", { method: "DELETE" });
+    assertEquals((await deleted.json()).node, "b");
+    assertEquals(nodes.results, ["forwarded", "forwarded"]);
+  } finally {
+    await nodes.close();
+  }
+});
+
+Deno.test("ownerForwarding() leaves reads and edits of the record, and unknown sessions, to this node", async () => {
+  const nodes = await twoNodes();
+  try {
+    for (
+      const [method, path] of [
+        ["GET", "/api/sessions/shop-1"],
+        ["PATCH", "/api/sessions/shop-1"],
+        ["GET", "/api/sessions"],
+        ["POST", "/api/sessions/nope/start"],
+        ["POST", "/api/sessions/..%2F/start"],
+      ]
+    ) {
+      const response = await nodes.app.request(path, { method });
+      assertEquals((await response.json()).node, "a", `${method} ${path}`);
+    }
+    assertEquals(nodes.results, []);
+  } finally {
+    await nodes.close();
+  }
+});
+
+Deno.test("ownerForwarding() answers 503 with Retry-After while a session has no live owner", async () => {
+  const nodes = await twoNodes();
+  try {
+    const response = await nodes.app.request("/api/sessions/shop-2/qr");
+    assertEquals(response.status, 503);
+    assertEquals(response.headers.get("retry-after"), "2");
+    assertEquals((await response.json()).error.code, "owner_unavailable");
+  } finally {
+    await nodes.close();
+  }
+});
+
+Deno.test("ownerForwarding() never forwards a forwarded request a second time", async () => {
+  const nodes = await twoNodes();
+  try {
+    const response = await nodes.app.request("/api/sessions/shop-1/start", {
+      method: "POST",
+      headers: { [FORWARDED_BY_HEADER]: "c" },
+    });
+    assertEquals(response.status, 503);
+    assertEquals(nodes.results, ["moved"]);
+  } finally {
+    await nodes.close();
+  }
+});
+
+Deno.test("ownerForwarding() gives up on a frozen owner after its timeout", async () => {
+  const nodes = await twoNodes({ frozen: true });
+  try {
+    const started = performance.now();
+    const response = await nodes.app.request("/api/sessions/shop-1/stop", { method: "POST" });
+    assertEquals(response.status, 503);
+    assert(performance.now() - started < 5_000);
+    assertEquals(nodes.results, ["owner_unreachable"]);
+    await response.body?.cancel();
+  } finally {
+    await nodes.close();
+  }
+});
