@@ -99,6 +99,10 @@ const eventTypeList = z.string().transform((value, ctx) => {
   return types as Webhook["events"];
 });
 
+/** A node id: what the lease table and `GET /api/cluster/nodes` show. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NODE_ID_RULE = "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'";
+
 /**
  * Every environment variable the gateway reads, with its default. README.md documents each one;
  * keep the two in step.
@@ -149,6 +153,14 @@ const EnvSchema = z.object({
   WEBHOOK_CONCURRENCY: integer(1, 1_000).default(64),
   /** How often an idle event stream gets a keep-alive comment. */
   SSE_KEEPALIVE_MS: integer(100, 300_000).default(15_000),
+  /** This node's name in a cluster (default: the host name). */
+  NODE_ID: z.string().regex(NODE_ID_PATTERN, NODE_ID_RULE).optional(),
+  /** Where the other nodes reach this node's HTTP API. */
+  NODE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a session's lease lasts unless renewed (renewed every quarter of it). */
+  LEASE_TTL_MS: integer(2_000, 600_000).default(20_000),
+  /** How long a request forwarded to a session's node may wait for its answer to start. */
+  FORWARD_TIMEOUT_MS: integer(100, 120_000).default(10_000),
 });
 
 /**
@@ -180,6 +192,7 @@ export interface Config {
   webhooks: WebhookSettings;
   /** How often an idle `GET /api/events` stream gets a keep-alive comment. */
   sseKeepAliveMs: number;
+  cluster: ClusterSettings;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -190,6 +203,18 @@ export interface Config {
     /** Worker threads for connections; 0 means the main thread runs them. */
     connectionWorkers: number;
   };
+}
+
+/** Who this node is among several on one store, and how it holds its sessions. */
+export interface ClusterSettings {
+  /** `NODE_ID`: the holder written on this node's leases. */
+  nodeId: string;
+  /** `NODE_URL`: where other nodes forward requests for this node's sessions. */
+  nodeUrl?: string;
+  /** `LEASE_TTL_MS`. */
+  leaseTtlMs: number;
+  /** `FORWARD_TIMEOUT_MS`. */
+  forwardTimeoutMs: number;
 }
 
 /** How webhooks are delivered, and the global one. */
@@ -276,6 +301,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
     },
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    cluster: {
+      nodeId: e.NODE_ID ?? defaultNodeId(),
+      nodeUrl: e.NODE_URL,
+      leaseTtlMs: e.LEASE_TTL_MS,
+      forwardTimeoutMs: e.FORWARD_TIMEOUT_MS,
+    },
     whatsapp: {
       wsUrl: e.WA_WS_URL,
       testRootPublicKey: e.WA_TEST_ROOT_PUBKEY ? decodeBase64(e.WA_TEST_ROOT_PUBKEY)! : undefined,
@@ -294,6 +325,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
  */
 function defaultConnectionWorkers(): number {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+}
+
+/** The host name, made into a valid node id (`node` when it cannot be read). */
+function defaultNodeId(): string {
+  let name = "";
+  try {
+    name = Deno.hostname();
+  } catch {
+    // no --allow-sys=hostname: fall through
+  }
+  const id = name.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return id || "node";
 }
 
 const RotationEnvSchema = z.object({

@@ -157,3 +157,38 @@ Deno.test("loadKeyRotationConfig() reads the old key beside the gateway's config
     ConfigError,
   );
 });
+
+Deno.test("cluster settings: NODE_ID defaults to the host name, lease and forward timings have bounds", () => {
+  const defaults = loadConfig({}).cluster;
+  assert.match(defaults.nodeId, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+  assert.equal(defaults.nodeUrl, undefined);
+  assert.equal(defaults.leaseTtlMs, 20_000);
+  assert.equal(defaults.forwardTimeoutMs, 10_000);
+  const set = loadConfig({
+    NODE_ID: "gw-2.eu",
+    NODE_URL: "http://10.0.0.2:3000",
+    LEASE_TTL_MS: "6000",
+    FORWARD_TIMEOUT_MS: "2500",
+  }).cluster;
+  assert.deepEqual(set, {
+    nodeId: "gw-2.eu",
+    nodeUrl: "http://10.0.0.2:3000",
+    leaseTtlMs: 6000,
+    forwardTimeoutMs: 2500,
+  });
+  for (
+    const [name, bad] of [
+      ["NODE_ID", "../x"],
+      ["NODE_ID", "a b"],
+      ["NODE_URL", "ftp://x"],
+      ["LEASE_TTL_MS", "1000"],
+      ["FORWARD_TIMEOUT_MS", "0"],
+    ]
+  ) {
+    assert.throws(
+      () => loadConfig({ [name]: bad }),
+      (error: unknown) => error instanceof ConfigError && error.problems[0].startsWith(name),
+      `${name}=${bad}`,
+    );
+  }
+});
