@@ -350,3 +350,24 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a second login of a device while the first is open is counted as an overlap",
+  e2e,
+  () =>
+    withFake(async (fake, dir) => {
+      const { state, saveCreds, socket } = await pairFresh(fake, dir, "15550001111");
+      assert.deepEqual(fake.connectionOverlaps(), []);
+      const second = connect(fake.wsUrl, state, saveCreds);
+      try {
+        assert.equal(await socket.closeCode(), 440);
+        await second.waitFor((u) => u.connection === "open");
+        const overlaps = fake.connectionOverlaps();
+        assert.equal(overlaps.length, 1);
+        assert.equal(overlaps[0].jid, "15550001111:1@s.whatsapp.net");
+        assert.ok(overlaps[0].previousSilentMs >= 0);
+      } finally {
+        second.socket.end(undefined);
+      }
+    }),
+);

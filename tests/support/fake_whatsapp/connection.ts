@@ -78,6 +78,8 @@ export class FakeConnection {
   registration?: Registration;
   /** Set once a linked device logged in. */
   device?: FakeDevice;
+  /** When the client last sent anything (a frozen client goes silent: no frames, no pings). */
+  lastInboundAt = performance.now();
 
   constructor(socket: WebSocket, context: ConnectionContext) {
     this.#socket = socket;
@@ -85,6 +87,7 @@ export class FakeConnection {
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => {
       const bytes = new Uint8Array(event.data as ArrayBuffer);
+      this.lastInboundAt = performance.now();
       this.#queue = this.#queue.then(() => this.#receive(bytes)).catch((error) => {
         console.error("fake whatsapp: dropping connection after error", error);
         this.close();

@@ -35,6 +35,17 @@ export interface DeviceView {
   online: boolean;
 }
 
+/**
+ * A device logged in while another connection of it was still open: two live sockets with one
+ * set of credentials, as two gateway nodes running one session would have.
+ */
+export interface ConnectionOverlap {
+  jid: string;
+  at: Date;
+  /** How long the older connection had been silent (a frozen client's stale socket is). */
+  previousSilentMs: number;
+}
+
 export interface FakeWhatsApp {
   /** For Baileys' `waWebSocketUrl` (the gateway's `WA_WS_URL`). */
   wsUrl: string;
@@ -55,6 +66,8 @@ export interface FakeWhatsApp {
     phone: { phoneNumber: string; pushName?: string },
   ): Promise<DeviceView>;
   devices(): DeviceView[];
+  /** Every login that found another open connection of the same device (it then gets 440). */
+  connectionOverlaps(): ConnectionOverlap[];
   /** The phone removes the device(s): online clients get 401, later logins are refused. */
   removeDevice(phoneOrJid: string): Promise<void>;
   /** Another client took over: online clients get 440 (conflict, replaced). */
@@ -122,6 +135,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const refs = new Map<string, FakeConnection>();
   const connections = new Set<FakeConnection>();
   const onlineByJid = new Map<string, FakeConnection>();
+  const overlaps: ConnectionOverlap[] = [];
   const directory = new Directory(registry);
   const received: ReceivedMessage[] = [];
   const receivedWaiters = new Set<() => void>();
@@ -143,6 +157,13 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     online(connection, device) {
       const previous = onlineByJid.get(device.jid);
       onlineByJid.set(device.jid, connection);
+      if (previous && previous !== connection && previous.isOpen) {
+        overlaps.push({
+          jid: device.jid,
+          at: new Date(),
+          previousSilentMs: Math.round(performance.now() - previous.lastInboundAt),
+        });
+      }
       if (previous && previous !== connection) {
         previous.streamError(null, { tag: "conflict", attrs: { type: "replaced" } });
       }
@@ -330,6 +351,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     pairWithQr,
     pairWithCode,
     devices: () => registry.all().map(view),
+    connectionOverlaps: () => [...overlaps],
     removeDevice(phoneOrJid) {
       for (const device of registry.match(phoneOrJid)) device.removed = true;
       for (const connection of onlineOf(phoneOrJid)) {
