@@ -22,6 +22,7 @@ import { FileSessionStore } from "../src/persistence/file_session_store.ts";
 import { openAuthState } from "../src/whatsapp/auth_state.ts";
 import type { SessionId } from "../src/domain/session_id.ts";
 import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
+import { singleOwnerFence } from "../src/domain/fence.ts";
 
 const logger = createLogger({ level: "silent", format: "json" });
 const KEYS = 1_000;
@@ -39,7 +40,7 @@ interface AuthUnderTest {
 async function openDurable(dir: string): Promise<AuthUnderTest> {
   const store = new FileSessionStore({ dataDir: dir, logger });
   await store.open();
-  const auth = await openAuthState(store.auth("bench" as SessionId), { logger });
+  const auth = await openAuthState(store.auth(singleOwnerFence("bench" as SessionId)), { logger });
   return {
     state: auth.state,
     saveCreds: auth.saveCreds,

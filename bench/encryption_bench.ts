@@ -16,6 +16,7 @@ import { createLogger } from "../src/logger.ts";
 import type { AuthFileCodec } from "../src/persistence/auth_file_codec.ts";
 import { createAesGcmCodec } from "../src/persistence/encrypted_auth_file.ts";
 import { FileSessionStore } from "../src/persistence/file_session_store.ts";
+import { singleOwnerFence } from "../src/domain/fence.ts";
 
 const logger = createLogger({ level: "silent", format: "json" });
 const KEY_FILE = new TextEncoder().encode(
@@ -49,7 +50,7 @@ async function openStore(dir: string, codec?: AuthFileCodec): Promise<FileSessio
 async function writesAndReads(codec?: AuthFileCodec): Promise<{ write: number; read: number }> {
   return await withDir(async (dir) => {
     const store = await openStore(dir, codec);
-    const auth = store.auth(SessionIdSchema.parse("bench"));
+    const auth = store.auth(singleOwnerFence(SessionIdSchema.parse("bench")));
     let started = performance.now();
     for (let batch = 0; batch < 200; batch++) {
       await auth.write(
@@ -71,7 +72,7 @@ async function seed(dir: string, codec?: AuthFileCodec): Promise<void> {
   for (let s = 0; s < SESSIONS; s++) {
     const files = new Map<string, Uint8Array>([["creds.json", KEY_FILE]]);
     for (let i = 0; i < FILES_PER_SESSION; i++) files.set(`pre-key-${i}.json`, KEY_FILE);
-    await store.auth(SessionIdSchema.parse(`session-${s}`)).write(files);
+    await store.auth(singleOwnerFence(SessionIdSchema.parse(`session-${s}`))).write(files);
   }
   await store.close();
 }

@@ -60,7 +60,7 @@ async function concurrentDurable(count: number): Promise<ConcurrentResult> {
     const writesBefore = store.metadataWrites;
     const records = Array.from({ length: count }, (_, i) => record(i));
     const started = performance.now();
-    const results = await Promise.allSettled(records.map((r) => store.save(r)));
+    const results = await Promise.allSettled(records.map((r) => store.create(r)));
     const ms = performance.now() - started;
     const fileWrites = store.metadataWrites - writesBefore;
     await store.close();
@@ -103,7 +103,9 @@ async function sequential(
     if (kind === "durable") {
       const store = new FileSessionStore({ dataDir: dir, logger });
       await store.open();
-      save = (r) => store.save(r);
+      save = async (r) => {
+        await store.updateSpec(r.id, () => ({ name: r.name, updatedAt: r.updatedAt }));
+      };
       close = () => store.close();
     } else {
       const store = new NaiveSessionStore(path);

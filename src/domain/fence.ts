@@ -19,3 +19,16 @@ export interface Fence {
   /** The lease's epoch: increases by one on every acquisition, by any node. */
   readonly epoch: number;
 }
+
+/**
+ * The fence of a store that only one process can open: it owns every session, so any epoch does
+ * and this one stands for "the single owner".
+ *
+ * @example
+ * ```ts
+ * store.auth(singleOwnerFence(id));
+ * ```
+ */
+export function singleOwnerFence(sessionId: SessionId): Fence {
+  return { sessionId, epoch: 0 };
+}

@@ -21,7 +21,13 @@ import type {
 import { MessageStatusTracker } from "./message_status_tracker.ts";
 import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
-import type { SessionStore, StoreLoadReport } from "./session_store.ts";
+import type {
+  SessionReportChange,
+  SessionSpecChange,
+  SessionStore,
+  StoreLoadReport,
+} from "./session_store.ts";
+import { type Fence, singleOwnerFence } from "./fence.ts";
 import { MASKED_SECRET, type Webhook, webhookHostProblem } from "./webhook.ts";
 
 export interface SessionManagerOptions {
@@ -40,6 +46,11 @@ export interface SessionManagerOptions {
   trackedMessages?: number;
   clock?: () => Date;
   newId?: () => string;
+  /**
+   * The fence this node writes a session's report and auth files under. Defaults to the single
+   * owner's (the file store owns every session); the ownership loop gives the lease's.
+   */
+  fenceOf?: (id: SessionId) => Fence;
 }
 
 export interface CreateSessionInput {
@@ -101,6 +112,7 @@ export class SessionManager {
   readonly #restoreConcurrency: number;
   readonly #restoreSettleTimeoutMs: number;
   readonly #webhookAllowedHosts: readonly string[];
+  readonly #fenceOf: (id: SessionId) => Fence;
 
   readonly #records = new Map<SessionId, SessionRecord>();
   readonly #live = new Map<SessionId, SessionConnection>();
@@ -125,6 +137,7 @@ export class SessionManager {
     this.#restoreSettleTimeoutMs = options.restoreSettleTimeoutMs ?? 30_000;
     this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
     this.#messageStatus = new MessageStatusTracker(options.trackedMessages ?? 10_000);
+    this.#fenceOf = options.fenceOf ?? singleOwnerFence;
   }
 
   /**
@@ -145,7 +158,6 @@ export class SessionManager {
         this.#records.set(record.id, { ...record, status });
         report.restored.push(record.id);
       } else {
-        await this.#store.auth(record.id).delete();
         await this.#store.remove(record.id);
         report.cleanedUp.push(record.id);
       }
@@ -154,7 +166,7 @@ export class SessionManager {
       if (this.#records.has(id)) continue;
       const now = this.#now();
       const record = this.#newRecord(id, null, now);
-      await this.#store.save(record);
+      await this.#store.create(record);
       this.#records.set(id, record);
       report.adopted.push(id);
       report.restored.push(id);
@@ -237,7 +249,7 @@ export class SessionManager {
         ...this.#newRecord(id, input.name ?? null, this.#now()),
         webhooks: this.#allowedWebhooks(withSecrets(input.webhooks ?? [], [])),
       };
-      await this.#store.save(record);
+      await this.#store.create(record);
       this.#records.set(id, record);
       this.#logger.info({ sessionId: id }, "session created");
       this.#publishStatus(record, null);
@@ -252,17 +264,14 @@ export class SessionManager {
     const current = this.#require(id);
     return this.#lifecycle.run(current.id, async () => {
       const record = this.#require(id);
-      const next: SessionRecord = {
-        ...record,
+      const updatedAt = this.#now();
+      return await this.#commitSpec(record.id, (current) => ({
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.webhooks !== undefined
-          ? { webhooks: this.#allowedWebhooks(withSecrets(input.webhooks, record.webhooks ?? [])) }
+          ? { webhooks: this.#allowedWebhooks(withSecrets(input.webhooks, current.webhooks ?? [])) }
           : {}),
-        updatedAt: this.#now(),
-      };
-      await this.#store.save(next);
-      this.#records.set(next.id, next);
-      return next;
+        updatedAt,
+      }));
     });
   }
 
@@ -282,7 +291,6 @@ export class SessionManager {
         if (record.status === "connected") await connection.logout();
         else await connection.stop();
       }
-      await this.#store.auth(record.id).delete();
       await this.#store.remove(record.id);
       this.#settle(record.id);
       this.#logger.info({ sessionId: record.id }, "session deleted");
@@ -302,7 +310,10 @@ export class SessionManager {
       const record = this.#require(id);
       this.#requireConnections();
       if (record.desiredState !== "running") {
-        await this.#commit({ ...record, desiredState: "running", updatedAt: this.#now() });
+        await this.#commitSpec(
+          record.id,
+          () => ({ desiredState: "running", updatedAt: this.#now() }),
+        );
       }
       if (!this.#live.has(record.id)) await this.#openConnection(record.id);
       return this.#records.get(record.id)!;
@@ -316,12 +327,12 @@ export class SessionManager {
     return this.#lifecycle.run(current.id, async () => {
       const record = this.#require(id);
       await this.#closeConnection(record.id);
+      const now = this.#now();
+      await this.#commitSpec(record.id, () => ({ desiredState: "stopped", updatedAt: now }));
       const latest = this.#records.get(record.id)!;
-      await this.#commit({
-        ...latest,
-        desiredState: "stopped",
+      await this.#commitReport(record.id, {
         status: latest.status === "logged_out" ? "logged_out" : "disconnected",
-        updatedAt: this.#now(),
+        updatedAt: now,
       });
       return this.#records.get(record.id)!;
     });
@@ -335,7 +346,10 @@ export class SessionManager {
       this.#requireConnections();
       await this.#closeConnection(current.id);
       const record = this.#require(id);
-      await this.#commit({ ...record, desiredState: "running", updatedAt: this.#now() });
+      await this.#commitSpec(
+        record.id,
+        () => ({ desiredState: "running", updatedAt: this.#now() }),
+      );
       await this.#openConnection(record.id);
       return this.#records.get(record.id)!;
     });
@@ -360,10 +374,9 @@ export class SessionManager {
       }
       this.#live.delete(record.id);
       await connection.logout();
-      await this.#store.auth(record.id).delete();
+      await this.#store.auth(this.#fenceOf(record.id)).delete();
       const now = this.#now();
-      await this.#commit({
-        ...this.#records.get(record.id)!,
+      await this.#commitReport(record.id, {
         status: "logged_out",
         lastDisconnectedAt: now,
         lastDisconnect: { code: 401, reason: "logged_out", message: "logged out via API", at: now },
@@ -484,7 +497,7 @@ export class SessionManager {
     const factory = this.#requireConnections();
     const connection: SessionConnection = factory.create({
       sessionId: id,
-      auth: this.#store.auth(id),
+      auth: this.#store.auth(this.#fenceOf(id)),
       logger: this.#logger.child({ sessionId: id }),
       listener: {
         onStatus: (update) => {
@@ -508,10 +521,8 @@ export class SessionManager {
     } catch (error) {
       this.#live.delete(id);
       this.#logger.error({ sessionId: id, err: error }, "starting connection failed");
-      const record = this.#records.get(id);
-      if (record) {
-        await this.#commit({
-          ...record,
+      if (this.#records.has(id)) {
+        await this.#commitReport(id, {
           status: "failed",
           lastDisconnect: {
             code: null,
@@ -536,7 +547,7 @@ export class SessionManager {
     const record = this.#records.get(id);
     if (!record) return;
     const now = this.#now();
-    const next: SessionRecord = { ...record, status: update.status, updatedAt: now };
+    const next: SessionReportChange = { status: update.status, updatedAt: now };
     if (update.account) {
       next.phoneNumber = update.account.phoneNumber;
       next.pushName = update.account.pushName ?? record.pushName;
@@ -551,16 +562,18 @@ export class SessionManager {
       // writing them before reporting, so the folder can go.
       this.#live.delete(id);
       this.#track(
-        this.#lifecycle.run(id, () => this.#store.auth(id).delete()).catch((error) => {
-          this.#logger.error({ sessionId: id, err: error }, "deleting credentials failed");
-        }),
+        this.#lifecycle.run(id, () => this.#store.auth(this.#fenceOf(id)).delete()).catch(
+          (error) => {
+            this.#logger.error({ sessionId: id, err: error }, "deleting credentials failed");
+          },
+        ),
       );
     }
     if (update.status === "failed" || update.status === "disconnected") {
       // The connection gave up or was replaced: it is finished, and `start` may open a new one.
       this.#live.delete(id);
     }
-    this.#track(this.#commit(next).catch(() => {}));
+    this.#track(this.#commitReport(id, next).catch(() => {}));
     if (SETTLED.has(update.status)) this.#settle(id);
   }
 
@@ -599,18 +612,39 @@ export class SessionManager {
 
   // --- records -------------------------------------------------------------------------------
 
-  /** Stores a new version of a record in memory and on disk, and publishes status changes. */
-  async #commit(next: SessionRecord): Promise<void> {
-    const previous = this.#records.get(next.id);
+  /**
+   * Writes what this node reports about a session (under its fence), in memory at once and then
+   * durably, and publishes a status change.
+   */
+  async #commitReport(id: SessionId, fields: SessionReportChange): Promise<void> {
+    const previous = this.#records.get(id);
     if (!previous) return;
-    this.#records.set(next.id, next);
+    const next = { ...previous, ...fields };
+    this.#records.set(id, next);
     if (previous.status !== next.status) this.#publishStatus(next, previous.status);
     try {
-      await this.#store.save(next);
+      await this.#store.report(this.#fenceOf(id), fields);
     } catch (error) {
-      this.#logger.error({ sessionId: next.id, err: error }, "persisting session failed");
+      this.#logger.error({ sessionId: id, err: error }, "persisting session failed");
       throw error;
     }
+  }
+
+  /** Changes a session's spec durably (a compare-and-swap in the store), then in memory. */
+  async #commitSpec(
+    id: SessionId,
+    change: (current: SessionRecord) => SessionSpecChange,
+  ): Promise<SessionRecord> {
+    const stored = await this.#store.updateSpec(id, change);
+    const next: SessionRecord = {
+      ...this.#records.get(id)!,
+      name: stored.name,
+      ...(stored.webhooks !== undefined ? { webhooks: stored.webhooks } : {}),
+      desiredState: stored.desiredState,
+      ...(stored.updatedAt ? { updatedAt: stored.updatedAt } : {}),
+    };
+    this.#records.set(id, next);
+    return next;
   }
 
   #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {

@@ -1,32 +1,104 @@
+import type { Fence } from "./fence.ts";
 import type { SessionRecord } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 
 /**
+ * What operators set on a session (through any node): its label, webhooks and desired state.
+ * Changed with `SessionStore.updateSpec`, a compare-and-swap that never loses a concurrent change.
+ */
+export type SessionSpec = Pick<SessionRecord, "name" | "webhooks" | "desiredState">;
+
+/** The spec fields a change sets (the others are kept), with the time of the change. */
+export type SessionSpecChange = Partial<SessionSpec> & { updatedAt?: string };
+
+/** What a session's owner reports about its connection: only the owner writes these. */
+export type SessionReport = Pick<
+  SessionRecord,
+  "status" | "phoneNumber" | "pushName" | "connectedAt" | "lastDisconnectedAt" | "lastDisconnect"
+>;
+
+/** The report fields one report sets (the others are kept), with the time of the report. */
+export type SessionReportChange = Partial<SessionReport> & { updatedAt?: string };
+
+/** The names of the fields a `SessionSpec` holds, for implementations that split a record. */
+export const SESSION_SPEC_FIELDS = ["name", "webhooks", "desiredState"] as const;
+
+/** The names of the fields a `SessionReport` holds. */
+export const SESSION_REPORT_FIELDS = [
+  "status",
+  "phoneNumber",
+  "pushName",
+  "connectedAt",
+  "lastDisconnectedAt",
+  "lastDisconnect",
+] as const;
+
+/**
  * The persistence seam. Everything the gateway keeps across restarts goes through this interface:
- * session metadata, and each session's WhatsApp auth files (named as in Baileys'
+ * session records, and each session's WhatsApp auth files (named as in Baileys'
  * `useMultiFileAuthState` layout: `creds.json`, `pre-key-1.json`, …).
  *
- * The file implementation lives in `src/persistence/file_session_store.ts`. A distributed store
- * (e.g. Postgres: one table of records, one of `(session_id, file_name, bytes)`) implements the
- * same contract:
+ * A record has two halves with two writers: the spec (`SessionSpec`), which operators change
+ * through any node, and the report (`SessionReport`), which only the session's owner writes. So
+ * neither erases the other, and a node that lost a session (its lease taken over) cannot write it
+ * any more: every write of the owner (`report`, `auth(fence).write`/`delete`) carries its
+ * `Fence`, and a store shared by several nodes refuses a stale one with `FencedOutError`, writing
+ * nothing.
+ *
+ * Implementations: `src/persistence/file_session_store.ts` (one process, behind the data
+ * directory's lock, so it owns every session and accepts every fence) and
+ * `src/persistence/postgres/` (several nodes on one database). Contract, for every implementation
+ * (tested once for all in `tests/support/session_store_contract.ts`):
  * - every method that resolves has made its change durable;
- * - concurrent calls never lose each other's updates;
+ * - concurrent calls never lose each other's updates: spec changes are compare-and-swaps, and one
+ *   session's reports apply in the order they were made;
  * - corrupted data is reported in the `StoreLoadReport`, never silently dropped;
- * - only one gateway process uses a store at a time (`open` fails with
- *   `DataDirectoryLockedError` otherwise).
+ * - ids are validated (`InvalidSessionIdError`) before anything is read or written;
+ * - one owner per session: only the holder of a session's current lease writes its report and its
+ *   auth files (a single-process store is the owner of every session).
  */
 export interface SessionStore {
-  /** Prepares the storage (creating it if absent), takes the exclusive lock and loads every session. */
+  /** Prepares the storage (creating it if absent) and loads and checks every session. */
   open(): Promise<StoreLoadReport>;
 
-  /** Inserts or replaces one session's metadata; resolves once it is durable. */
-  save(record: SessionRecord): Promise<void>;
+  /** Adds a new session; `SessionAlreadyExistsError` if the id exists. Durable on resolve. */
+  create(record: SessionRecord): Promise<void>;
 
-  /** Removes one session's metadata; resolves once it is durable. Unknown ids are a no-op. */
+  /** One session's record; `undefined` when there is none. */
+  get(id: SessionId): Promise<SessionRecord | undefined>;
+
+  /** Every session's record, in no particular order. */
+  list(): Promise<SessionRecord[]>;
+
+  /**
+   * Changes a session's spec: `change` gets the current record and returns the fields to set. It
+   * may be called again with a newer record when another writer got there first (so it must be
+   * pure), and may throw to abandon the change. Resolves with the new record once it is durable;
+   * `SessionNotFoundError` for an unknown id.
+   */
+  updateSpec(
+    id: SessionId,
+    change: (current: SessionRecord) => SessionSpecChange,
+  ): Promise<SessionRecord>;
+
+  /**
+   * Writes what the session's owner reports, under its fence (`FencedOutError` when it is stale,
+   * nothing written). Reports of one session apply in call order. Resolves with the new record
+   * once it is durable; `SessionNotFoundError` for an unknown id.
+   */
+  report(fence: Fence, fields: SessionReportChange): Promise<SessionRecord>;
+
+  /**
+   * Removes a session: its auth files first, then its record and everything else kept for it.
+   * Resolves once that is durable. Unknown ids are a no-op.
+   */
   remove(id: SessionId): Promise<void>;
 
-  /** The auth files of one session. The store does not interpret their contents. */
-  auth(id: SessionId): AuthFiles;
+  /**
+   * The auth files of one session, written under `fence` (reads are not fenced). The store does
+   * not interpret their contents.
+   */
+  auth(fence: Fence): AuthFiles;
 
   /** Ids of every session that has stored auth files. */
   listAuth(): Promise<SessionId[]>;
@@ -34,13 +106,14 @@ export interface SessionStore {
   /** Waits until every write accepted so far is durable. */
   flush(): Promise<void>;
 
-  /** Flushes and releases the store (and its lock). The store cannot be used afterwards. */
+  /** Flushes and releases the store (its lock, its connections). It cannot be used afterwards. */
   close(): Promise<void>;
 }
 
 /**
  * One session's auth files: an opaque name → bytes map. Names are single path components
- * (`creds.json`, `pre-key-12.json`); the store rejects anything else.
+ * (`creds.json`, `pre-key-12.json`); the store rejects anything else. Writes carry the fence the
+ * files were obtained with, and throw `FencedOutError` (nothing written) once it is stale.
  */
 export interface AuthFiles {
   /** Whether any auth data exists for the session. */

@@ -1,13 +1,23 @@
 import { join } from "node:path";
-import { InvalidSessionIdError, PersistenceError, ValidationError } from "../domain/errors.ts";
+import {
+  InvalidSessionIdError,
+  PersistenceError,
+  SessionAlreadyExistsError,
+  SessionNotFoundError,
+  ValidationError,
+} from "../domain/errors.ts";
+import type { Fence } from "../domain/fence.ts";
 import { type SessionRecord, SessionRecordSchema } from "../domain/session.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
 import type {
   AuthFiles,
   QuarantinedEntry,
+  SessionReportChange,
+  SessionSpecChange,
   SessionStore,
   StoreLoadReport,
 } from "../domain/session_store.ts";
+import { pickReport, pickSpec } from "./session_record_fields.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
 import { prepareAuthAtRest } from "./auth_at_rest.ts";
@@ -55,7 +65,8 @@ export interface FileSessionStoreOptions {
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
 /**
- * The durable, single-process file implementation of `SessionStore`. See `data_dir_layout.ts` for
+ * The durable, single-process file implementation of `SessionStore`: the data directory's lock
+ * makes this process the owner of every session, so it accepts every fence. See `data_dir_layout.ts` for
  * what lies where. Metadata lives in memory and is written whole, atomically, by one
  * group-committing writer, so concurrent saves never lose each other and a burst of saves costs
  * a few writes. A session whose metadata is lost (the file was unreadable, or its entry was
@@ -67,8 +78,9 @@ type State = "new" | "opening" | "open" | "closing" | "closed";
  * ```ts
  * const store = new FileSessionStore({ dataDir: "sessions_data", logger });
  * const report = await store.open();
- * await store.save({ ...record, status: "connected" });
- * await store.auth(record.id).write(new Map([["creds.json", bytes]]));
+ * await store.create(record);
+ * await store.report(singleOwnerFence(record.id), { status: "connected" });
+ * await store.auth(singleOwnerFence(record.id)).write(new Map([["creds.json", bytes]]));
  * await store.close();
  * ```
  */
@@ -159,44 +171,101 @@ export class FileSessionStore implements SessionStore {
     }
   }
 
-  /**
-   * Inserts or replaces a session's metadata; resolves once it is durable. Rejects with
-   * `ValidationError` for a record the next open would quarantine. If the write fails the promise
-   * rejects, and the change, still in memory, goes out with the next write.
-   */
-  async save(record: SessionRecord): Promise<void> {
+  /** Adds a new session; `SessionAlreadyExistsError` if the id exists. Durable on resolve. */
+  async create(record: SessionRecord): Promise<void> {
     this.#assertUsable();
     const id = this.#checkId(record?.id);
-    const parsed = SessionRecordSchema.safeParse(record);
-    if (!parsed.success) {
-      // Never write what the next open would quarantine.
-      throw new ValidationError(`Session record '${id}' is invalid`, parsed.error.issues);
-    }
-    this.#setRecord(parsed.data);
-    this.#version++;
-    await this.#metadataWriter.request();
+    if (this.#records.has(id)) throw new SessionAlreadyExistsError(id);
+    await this.#put(record);
   }
 
-  /** Removes a session's metadata; resolves once that is durable. Unknown ids are a no-op. */
+  /** One session's record; `undefined` when there is none. */
+  get(id: SessionId): Promise<SessionRecord | undefined> {
+    this.#assertUsable();
+    return Promise.resolve(this.#records.get(this.#checkId(id)));
+  }
+
+  /** Every session's record. */
+  list(): Promise<SessionRecord[]> {
+    this.#assertUsable();
+    return Promise.resolve([...this.#records.values()]);
+  }
+
+  /**
+   * Changes a session's spec. One process holds the records, so `change` runs once, on the
+   * latest record, and no other write can come between.
+   */
+  async updateSpec(
+    id: SessionId,
+    change: (current: SessionRecord) => SessionSpecChange,
+  ): Promise<SessionRecord> {
+    this.#assertUsable();
+    const current = this.#require(id);
+    const next = { ...current, ...pickSpec(change(current)) };
+    await this.#put(next);
+    return next;
+  }
+
+  /** Writes the owner's report. This process owns every session, so every fence is current. */
+  async report(fence: Fence, fields: SessionReportChange): Promise<SessionRecord> {
+    this.#assertUsable();
+    const next = { ...this.#require(fence?.sessionId), ...pickReport(fields) };
+    await this.#put(next);
+    return next;
+  }
+
+  /**
+   * Removes a session: its auth folder, then its metadata; resolves once both are durable.
+   * Unknown ids are a no-op.
+   */
   async remove(id: SessionId): Promise<void> {
     this.#assertUsable();
-    this.#checkId(id);
-    if (this.#records.delete(id)) {
-      this.#document.delete(id);
+    const checked = this.#checkId(id);
+    await this.#authFolder(checked).delete();
+    if (this.#records.delete(checked)) {
+      this.#document.delete(checked);
       this.#version++;
     }
     // Even a no-op waits, so that an earlier removal of the same id in flight is durable.
     await this.#metadataWriter.request();
   }
 
-  /** The auth files of one session; throws `InvalidSessionIdError` for an invalid id. */
-  auth(id: SessionId): AuthFiles {
-    const checked = this.#checkId(id);
-    let folder = this.#authFolders.get(checked);
+  /**
+   * Replaces a record in memory and writes it, resolving once durable. Rejects with
+   * `ValidationError` for a record the next open would quarantine. If the write fails the promise
+   * rejects, and the change, still in memory, goes out with the next write.
+   */
+  async #put(record: SessionRecord): Promise<void> {
+    const parsed = SessionRecordSchema.safeParse(record);
+    if (!parsed.success) {
+      // Never write what the next open would quarantine.
+      throw new ValidationError(`Session record '${record.id}' is invalid`, parsed.error.issues);
+    }
+    this.#setRecord(parsed.data);
+    this.#version++;
+    await this.#metadataWriter.request();
+  }
+
+  #require(id: unknown): SessionRecord {
+    const record = this.#records.get(this.#checkId(id));
+    if (!record) throw new SessionNotFoundError(String(id));
+    return record;
+  }
+
+  /**
+   * The auth files of one session; throws `InvalidSessionIdError` for an invalid id. Every fence
+   * is current here (one process owns every session).
+   */
+  auth(fence: Fence): AuthFiles {
+    return this.#authFolder(this.#checkId(fence?.sessionId));
+  }
+
+  #authFolder(id: SessionId): AuthFolder {
+    let folder = this.#authFolders.get(id);
     if (!folder) {
       folder = new AuthFolder({
         dataDir: this.#dataDir,
-        sessionId: checked,
+        sessionId: id,
         codec: this.#codec,
         logger: this.#logger,
         writeConcurrency: this.#writeConcurrency,
@@ -204,7 +273,7 @@ export class FileSessionStore implements SessionStore {
         idleCheckpointMs: this.#journalIdleMs,
         assertUsable: () => this.#assertUsable(),
       });
-      this.#authFolders.set(checked, folder);
+      this.#authFolders.set(id, folder);
     }
     return folder;
   }

@@ -17,6 +17,7 @@ import { type FakeWhatsApp, startFakeWhatsApp } from "../support/fake_whatsapp/s
 import { testLogger } from "../support/logger.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 import { sleepUntilWoken } from "../support/waiters.ts";
+import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 const CRASHABLE_WORKER = new URL("../support/crashable_connection_worker.ts", import.meta.url);
 const BROKEN_WORKER = new URL("../support/broken_connection_worker.ts", import.meta.url);
@@ -103,7 +104,7 @@ function newConnection(pool: Pool, id: string) {
   const sessionId = id as SessionId;
   const connection = pool.factory.create({
     sessionId,
-    auth: pool.store.auth(sessionId),
+    auth: pool.store.auth(singleOwnerFence(sessionId)),
     logger: testLogger().child({ sessionId }),
     listener: recorder,
   });
@@ -197,14 +198,14 @@ Deno.test({
   fn: () =>
     withPool(CRASHABLE_WORKER, async (pool) => {
       const sessionId = "torn-creds" as SessionId;
-      await pool.store.auth(sessionId).write(
+      await pool.store.auth(singleOwnerFence(sessionId)).write(
         new Map([["creds.json", new TextEncoder().encode('{"noiseKey":')]]),
       );
       const { connection, recorder } = newConnection(pool, sessionId);
       await assert.rejects(() => connection.start(), /creds\.json is not valid JSON/);
       assert.equal(recorder.statuses.length, 0);
       // The stored credentials are left for someone to look at.
-      assert.ok(await pool.store.auth(sessionId).exists());
+      assert.ok(await pool.store.auth(singleOwnerFence(sessionId)).exists());
     }),
 });
 

@@ -10,6 +10,7 @@ import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { openAuthState } from "../../src/whatsapp/auth_state.ts";
 import { testLogger } from "../support/logger.ts";
 import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
+import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 const logger = testLogger();
 const KEY = new Uint8Array(32).map((_, i) => i + 1);
@@ -48,7 +49,7 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 
 /** Links a session with real Baileys credentials and one key file; returns its private keys. */
 async function writeRealCreds(store: FileSessionStore, sessionId: string): Promise<Uint8Array[]> {
-  const auth = await openAuthState(store.auth(id(sessionId)), { logger });
+  const auth = await openAuthState(store.auth(singleOwnerFence(id(sessionId))), { logger });
   // What pair-success leaves: the account's identity, and who we are.
   auth.state.creds.me = { id: "15550001111:1@s.whatsapp.net", name: "Shop" };
   auth.state.creds.account = {
@@ -105,7 +106,7 @@ Deno.test("a restart with the right key restores the session and its credentials
     const second = await openStore(dir, KEY);
     try {
       assert.deepEqual(await second.listAuth(), ["shop-1"]);
-      const auth = await openAuthState(second.auth(id("shop-1")), { logger });
+      const auth = await openAuthState(second.auth(singleOwnerFence(id("shop-1"))), { logger });
       assert.equal(auth.linked, true);
       assert.deepEqual(new Uint8Array(auth.state.creds.noiseKey.private), noisePrivate);
       const keys = await auth.state.keys.get("pre-key", ["1"]);
@@ -185,7 +186,11 @@ Deno.test("turning encryption on migrates a plaintext Baileys folder, byte for b
       assert.deepEqual([...stored.keys()].sort(), [...original.keys()].sort());
       for (const [name, data] of stored) {
         assert.ok(isEncryptedAuthFile(data), `${name} was not encrypted`);
-        assert.deepEqual(await store.auth(id("shop-1")).read(name), original.get(name), name);
+        assert.deepEqual(
+          await store.auth(singleOwnerFence(id("shop-1"))).read(name),
+          original.get(name),
+          name,
+        );
       }
       assert.ok(isEncryptedAuthFile(await Deno.readFile(`${dir}/.encryption-key-check`)));
     } finally {
@@ -218,8 +223,14 @@ Deno.test("a migration cut short is finished on the next open", async () => {
       for (const [name, data] of await filesBelow(`${dir}/shop-1`)) {
         assert.ok(isEncryptedAuthFile(data), `${name} is still plaintext`);
       }
-      assert.deepEqual(await store.auth(id("shop-1")).read("pre-key-1.json"), plain);
-      assert.deepEqual(await store.auth(id("shop-1")).read("pre-key-2.json"), plain);
+      assert.deepEqual(
+        await store.auth(singleOwnerFence(id("shop-1"))).read("pre-key-1.json"),
+        plain,
+      );
+      assert.deepEqual(
+        await store.auth(singleOwnerFence(id("shop-1"))).read("pre-key-2.json"),
+        plain,
+      );
     } finally {
       await store.close();
     }
@@ -283,7 +294,7 @@ Deno.test("the data directory is 0700, session folders 0700, and every file 0600
     await Deno.chmod(dir, 0o755);
     const store = await openStore(dir, KEY);
     await writeRealCreds(store, "shop-1");
-    await store.save({
+    await store.create({
       id: id("shop-1"),
       name: null,
       status: "connected",

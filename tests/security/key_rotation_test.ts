@@ -15,6 +15,7 @@ import { spawnGateway, taskFlags } from "../support/gateway_process.ts";
 import { REPO_ROOT } from "../support/child_process.ts";
 import { testLogger } from "../support/logger.ts";
 import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
+import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 const logger = testLogger();
 const OLD = new Uint8Array(32).fill(11);
@@ -32,7 +33,7 @@ async function seed(dir: string, key?: Uint8Array): Promise<void> {
   const store = new FileSessionStore({ dataDir: dir, logger, codec: await codec(key) });
   await store.open();
   for (const session of SESSIONS) {
-    await store.auth(SessionIdSchema.parse(session)).write(
+    await store.auth(singleOwnerFence(SessionIdSchema.parse(session))).write(
       new Map(FILES.map((name) => [name, content(session, name)])),
     );
   }
@@ -47,7 +48,7 @@ async function assertReadableWith(dir: string, key?: Uint8Array): Promise<void> 
     assert.deepEqual(await store.listAuth(), SESSIONS);
     for (const session of SESSIONS) {
       for (const name of FILES) {
-        const data = await store.auth(SessionIdSchema.parse(session)).read(name);
+        const data = await store.auth(singleOwnerFence(SessionIdSchema.parse(session))).read(name);
         assert.deepEqual(data, content(session, name), `${session}/${name}`);
         const raw = await Deno.readFile(`${dir}/${session}/${name}`);
         assert.equal(isEncryptedAuthFile(raw), Boolean(key), `${session}/${name} on disk`);
@@ -241,7 +242,9 @@ Deno.test("rotateAuthFileKey() replays a journal a crash left, so no write under
     const store = new FileSessionStore({ dataDir: dir, logger, codec: await codec(NEW) });
     await store.open();
     try {
-      const data = await store.auth(SessionIdSchema.parse("shop-1")).read(file.name);
+      const data = await store.auth(singleOwnerFence(SessionIdSchema.parse("shop-1"))).read(
+        file.name,
+      );
       assert.deepEqual(data, content("shop-1", file.name));
     } finally {
       await store.close();

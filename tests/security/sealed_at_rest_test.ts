@@ -44,7 +44,7 @@ function withWebhook(id: string, secret = SECRET): SessionRecord {
 Deno.test("webhook secrets are encrypted in the metadata file and read back with the key", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openStore(dataDir, KEY);
-    await store.save(withWebhook("shop-1"));
+    await store.create(withWebhook("shop-1"));
     await store.close();
 
     const text = await Deno.readTextFile(`${dataDir}/${METADATA}`);
@@ -61,7 +61,7 @@ Deno.test("webhook secrets are encrypted in the metadata file and read back with
 Deno.test("sealed webhook secrets without the key stop the start, and change nothing", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openStore(dataDir, KEY);
-    await store.save(withWebhook("shop-1"));
+    await store.create(withWebhook("shop-1"));
     await store.close();
     const before = await Deno.readFile(`${dataDir}/${METADATA}`);
 
@@ -76,7 +76,7 @@ Deno.test("sealed webhook secrets without the key stop the start, and change not
 Deno.test("plaintext webhook secrets are encrypted on the first start with a key", async () => {
   await withTempDir(async (dataDir) => {
     const plain = await openStore(dataDir);
-    await plain.save(withWebhook("shop-1"));
+    await plain.create(withWebhook("shop-1"));
     await plain.close();
     assert.ok((await Deno.readTextFile(`${dataDir}/${METADATA}`)).includes(SECRET));
 
@@ -90,8 +90,8 @@ Deno.test("plaintext webhook secrets are encrypted on the first start with a key
 Deno.test("a sealed secret copied into another session's entry does not open: that entry is set aside", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openStore(dataDir, KEY);
-    await store.save(withWebhook("shop-1"));
-    await store.save(withWebhook("shop-2", "another-secret-0123456789"));
+    await store.create(withWebhook("shop-1"));
+    await store.create(withWebhook("shop-2", "another-secret-0123456789"));
     await store.close();
 
     const document = JSON.parse(await Deno.readTextFile(`${dataDir}/${METADATA}`));
@@ -121,7 +121,7 @@ async function rotate(dataDir: string, from?: Uint8Array, to?: Uint8Array): Prom
 Deno.test("a key rotation moves webhook secrets to the new key, and off it to plaintext", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openStore(dataDir, KEY);
-    await store.save(withWebhook("shop-1"));
+    await store.create(withWebhook("shop-1"));
     await store.close();
 
     await rotate(dataDir, KEY, OTHER_KEY);
@@ -142,8 +142,8 @@ Deno.test("a key rotation moves webhook secrets to the new key, and off it to pl
 Deno.test("a rotation run again after a cut keeps secrets already under the new key", async () => {
   await withTempDir(async (dataDir) => {
     const store = await openStore(dataDir, KEY);
-    await store.save(withWebhook("shop-1"));
-    await store.save(withWebhook("shop-2", "second-secret-0123456789"));
+    await store.create(withWebhook("shop-1"));
+    await store.create(withWebhook("shop-2", "second-secret-0123456789"));
     await store.close();
     // As if a first run had already moved shop-1's secret, then stopped.
     const path = `${dataDir}/${METADATA}`;

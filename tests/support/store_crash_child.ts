@@ -17,9 +17,11 @@
  * Usage: deno run store_crash_child.ts <dataDir> <trial>
  */
 import { createLogger } from "../../src/logger.ts";
-import { SessionRecordSchema } from "../../src/domain/session.ts";
+import { type SessionRecord, SessionRecordSchema } from "../../src/domain/session.ts";
+import { SessionAlreadyExistsError } from "../../src/domain/errors.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
+import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 export const META_SESSIONS = 200;
 export const DELETED_SESSION = "auth-del";
@@ -53,11 +55,21 @@ if (import.meta.main) {
       createdAt: "2025-01-01T00:00:00.000Z",
     });
 
+  /** Creates the record, or changes its name (the field the parent checks) when it exists. */
+  const upsert = async (next: SessionRecord) => {
+    try {
+      await store.create(next);
+    } catch (error) {
+      if (!(error instanceof SessionAlreadyExistsError)) throw error;
+      await store.updateSpec(next.id, () => ({ name: next.name }));
+    }
+  };
+
   const saveLoop = async (worker: number) => {
     for (let i = 0;; i++) {
       const n = ++seq;
       const id = `s${(worker * 7 + i * 13) % META_SESSIONS}`;
-      await store.save(record(id, n));
+      await upsert(record(id, n));
       say(`meta ${id} ${n}`);
     }
   };
@@ -67,7 +79,9 @@ if (import.meta.main) {
     const body = encoder.encode(
       JSON.stringify({ trial, seq: n, pad: "x".repeat(Math.floor(Math.random() * 65_536)) }),
     );
-    await store.auth(sessionId as SessionId).write(new Map(names.map((name) => [name, body])));
+    await store.auth(singleOwnerFence(sessionId as SessionId)).write(
+      new Map(names.map((name) => [name, body])),
+    );
     say(`auth ${sessionId} ${n} ${names.join(",")}`);
   };
 
@@ -83,7 +97,7 @@ if (import.meta.main) {
       const n = ++seq;
       if (i % 5 === 4) {
         say(`deleting ${sessionId} ${n}`);
-        await store.auth(sessionId as SessionId).delete();
+        await store.auth(singleOwnerFence(sessionId as SessionId)).delete();
         say(`deleted ${sessionId} ${n}`);
       } else {
         await writeAuth(sessionId, n, ["creds.json", `pre-key-${i % 7}.json`]);

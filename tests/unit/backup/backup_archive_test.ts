@@ -10,6 +10,7 @@ import { createAesGcmCodec } from "../../../src/persistence/encrypted_auth_file.
 import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
 import { testLogger } from "../../support/logger.ts";
 import { snapshotTree, withTempDir } from "../../support/temp_dir.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 /** A data directory with metadata, two session folders, a store file and leftovers to skip. */
 async function sampleDataDir(dir: string): Promise<void> {
@@ -141,7 +142,7 @@ Deno.test("a backup taken while auth files are being written holds a state the f
     const dataDir = `${root}/data`;
     const store = new FileSessionStore({ dataDir, logger: testLogger() });
     await store.open();
-    const files = store.auth("shop-1" as SessionId);
+    const files = store.auth(singleOwnerFence("shop-1" as SessionId));
     const names = ["creds.json", "pre-key-1.json", "pre-key-2.json", "session-a.json"];
     let generation = 0;
     const writeBatch = () => {
@@ -171,7 +172,7 @@ Deno.test("a backup taken while auth files are being written holds a state the f
         const generations: number[] = [];
         try {
           for (const name of names) {
-            const data = await restored.auth("shop-1" as SessionId).read(name);
+            const data = await restored.auth(singleOwnerFence("shop-1" as SessionId)).read(name);
             generations.push(JSON.parse(new TextDecoder().decode(data)).generation);
           }
         } finally {
@@ -206,7 +207,9 @@ Deno.test("an encrypted data directory round-trips, and its files decrypt with t
       return store;
     };
     const original = await open(`${root}/data`);
-    await original.auth("shop-1" as SessionId).write(new Map([["creds.json", creds]]));
+    await original.auth(singleOwnerFence("shop-1" as SessionId)).write(
+      new Map([["creds.json", creds]]),
+    );
     const report = await createBackup(`${root}/data`, `${root}/backup.tar`);
     await original.close();
     assert.deepEqual(report.warnings, [], "ciphertext is not mistaken for broken JSON");
@@ -216,7 +219,10 @@ Deno.test("an encrypted data directory round-trips, and its files decrypt with t
     assert.notDeepEqual(onDisk, creds, "still encrypted");
     const restored = await open(`${root}/restored`);
     try {
-      assert.deepEqual(await restored.auth("shop-1" as SessionId).read("creds.json"), creds);
+      assert.deepEqual(
+        await restored.auth(singleOwnerFence("shop-1" as SessionId)).read("creds.json"),
+        creds,
+      );
     } finally {
       await restored.close();
     }

@@ -3,6 +3,7 @@ import type { SessionId } from "../../../src/domain/session_id.ts";
 import type { AuthFileCodec } from "../../../src/persistence/auth_file_codec.ts";
 import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
 import { sessionRecord, silentLogger, withTempDir } from "../../support/persistence_fixtures.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array | undefined) => data && new TextDecoder().decode(data);
@@ -29,7 +30,7 @@ async function entries(dir: string): Promise<string[]> {
 
 Deno.test("auth().exists() is false before anything is stored and true once a file is", async () => {
   await withStore(async (store) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     assert.equal(await auth.exists(), false);
     await auth.write(new Map([["creds.json", bytes("{}")]]));
     assert.equal(await auth.exists(), true);
@@ -40,7 +41,7 @@ Deno.test("auth().exists() is false before anything is stored and true once a fi
 
 Deno.test("auth files round-trip through write, read and list, and null deletes one", async () => {
   await withStore(async (store, dataDir) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     await auth.write(
       new Map([["creds.json", bytes('{"a":1}')], ["pre-key-1.json", bytes("k1")], [
         "pre-key-2.json",
@@ -58,7 +59,7 @@ Deno.test("auth files round-trip through write, read and list, and null deletes 
 
 Deno.test("auth().write() creates the session folder 0700 and files 0600, in Baileys' layout", async () => {
   await withStore(async (store, dataDir) => {
-    await store.auth(id("shop-1")).write(new Map([["creds.json", bytes("{}")]]));
+    await store.auth(singleOwnerFence(id("shop-1"))).write(new Map([["creds.json", bytes("{}")]]));
     await store.flush();
     assert.equal((await Deno.stat(`${dataDir}/shop-1`)).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(`${dataDir}/shop-1/creds.json`)).mode! & 0o777, 0o600);
@@ -76,7 +77,7 @@ Deno.test("an existing Baileys auth folder dropped into the data directory is re
     try {
       assert.deepEqual(report.rebuiltFromAuth, []);
       assert.deepEqual(await store.listAuth(), ["legacy"]);
-      const auth = store.auth(id("legacy"));
+      const auth = store.auth(singleOwnerFence(id("legacy")));
       assert.equal(text(await auth.read("creds.json")), '{"registrationId":1}');
       assert.deepEqual(await auth.list(), ["app-state-sync-key-AAAA.json", "creds.json"]);
     } finally {
@@ -87,7 +88,7 @@ Deno.test("an existing Baileys auth folder dropped into the data directory is re
 
 Deno.test("auth().read() sees a write that is accepted but not yet durable", async () => {
   await withStore(async (store) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     await auth.write(new Map([["creds.json", bytes("old")]]));
     const writing = auth.write(new Map([["creds.json", bytes("new")], ["gone.json", null]]));
     assert.equal(text(await auth.read("creds.json")), "new");
@@ -98,7 +99,7 @@ Deno.test("auth().read() sees a write that is accepted but not yet durable", asy
 
 Deno.test("concurrent auth batches lose nothing and the last write of a file wins", async () => {
   await withStore(async (store, dataDir) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     await Promise.all(
       Array.from(
         { length: 200 },
@@ -116,21 +117,21 @@ Deno.test("concurrent auth batches lose nothing and the last write of a file win
 
 Deno.test("auth().delete() removes only that session's folder", async () => {
   await withStore(async (store, dataDir) => {
-    await store.auth(id("a")).write(new Map([["creds.json", bytes("a")]]));
-    await store.auth(id("ab")).write(new Map([["creds.json", bytes("ab")]]));
-    await store.save(sessionRecord("a"));
-    await store.auth(id("a")).delete();
+    await store.auth(singleOwnerFence(id("a"))).write(new Map([["creds.json", bytes("a")]]));
+    await store.auth(singleOwnerFence(id("ab"))).write(new Map([["creds.json", bytes("ab")]]));
+    await store.create(sessionRecord("a"));
+    await store.auth(singleOwnerFence(id("a"))).delete();
     await store.flush();
     assert.deepEqual(await entries(dataDir), [".lock", "ab", "sessions-metadata.json"]);
     assert.equal(await Deno.readTextFile(`${dataDir}/ab/creds.json`), "ab");
-    assert.equal(await store.auth(id("a")).exists(), false);
-    await store.auth(id("never-existed")).delete();
+    assert.equal(await store.auth(singleOwnerFence(id("a"))).exists(), false);
+    await store.auth(singleOwnerFence(id("never-existed"))).delete();
   });
 });
 
 Deno.test("auth().delete() waits for the session's pending writes; later writes start a new folder", async () => {
   await withStore(async (store, dataDir) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     const keys = (from: number) =>
       new Map(Array.from({ length: 50 }, (_, i) => [`pre-key-${from + i}.json`, bytes("k")]));
     const inFlight = auth.write(keys(0));
@@ -146,7 +147,7 @@ Deno.test("auth().delete() waits for the session's pending writes; later writes 
 
 Deno.test("auth().delete() tolerates another writer adding files to the folder meanwhile", async () => {
   await withStore(async (store, dataDir) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     await auth.write(new Map([["creds.json", bytes("{}")]]));
     let stop = false;
     let added = 0;
@@ -181,7 +182,7 @@ Deno.test("the codec encodes what is stored and decodes what is read", async () 
     decode: (data) => Promise.resolve(data.slice().reverse()),
   };
   await withStore(async (store, dataDir) => {
-    const auth = store.auth(id("shop-1"));
+    const auth = store.auth(singleOwnerFence(id("shop-1")));
     await auth.write(new Map([["creds.json", bytes("abc")]]));
     await store.flush();
     assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "cba");

@@ -8,6 +8,7 @@ import {
 } from "../../../src/persistence/file_session_store.ts";
 import { PersistenceError } from "../../../src/domain/errors.ts";
 import { captureLogger, silentLogger, withTempDir } from "../../support/persistence_fixtures.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array | undefined) => data && new TextDecoder().decode(data);
@@ -55,7 +56,7 @@ async function writeJournal(folder: string, ...records: Uint8Array[]): Promise<v
 Deno.test("a write is durable in the journal when it resolves, and close() leaves plain files only", async () => {
   await withTempDir(async (dataDir) => {
     await withStore(dataDir, { journalIdleMs: NEVER_IDLE }, async (store) => {
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       await auth.write(new Map([["creds.json", bytes("{}")]]));
       assert.ok(await exists(`${dataDir}/shop-1/.journal`), "the write went through the journal");
       assert.deepEqual(await auth.list(), ["creds.json"]); // the journal is not an auth file
@@ -86,11 +87,11 @@ Deno.test("open() replays a journal left by a crash, in order, then deletes it",
     await store.open();
     try {
       assert.deepEqual(await store.listAuth(), ["new-1", "shop-1"]);
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       assert.equal(text(await auth.read("creds.json")), "v2");
       assert.equal(await auth.read("pre-key-1.json"), undefined);
       assert.deepEqual(await auth.list(), ["creds.json", "pre-key-2.json"]);
-      assert.equal(text(await store.auth(id("new-1")).read("creds.json")), "n");
+      assert.equal(text(await store.auth(singleOwnerFence(id("new-1"))).read("creds.json")), "n");
     } finally {
       await store.close();
     }
@@ -113,7 +114,10 @@ Deno.test("a torn last record is ignored on replay and the whole ones before it 
     const store = new FileSessionStore({ dataDir, logger });
     await store.open();
     try {
-      assert.equal(text(await store.auth(id("shop-1")).read("creds.json")), "acknowledged");
+      assert.equal(
+        text(await store.auth(singleOwnerFence(id("shop-1"))).read("creds.json")),
+        "acknowledged",
+      );
     } finally {
       await store.close();
     }
@@ -134,7 +138,7 @@ Deno.test("a folder deleted just before a crash never comes back, journal and al
     );
     await withStore(dataDir, {}, async (store) => {
       assert.deepEqual(await store.listAuth(), []);
-      assert.equal(await store.auth(id("1234")).exists(), false);
+      assert.equal(await store.auth(singleOwnerFence(id("1234"))).exists(), false);
     });
     assert.deepEqual(await entries(dataDir), [".lock", "sessions-metadata.json"]);
   });
@@ -143,7 +147,7 @@ Deno.test("a folder deleted just before a crash never comes back, journal and al
 Deno.test("delete() discards journaled writes; writes after it start a new journal", async () => {
   await withTempDir(async (dataDir) => {
     await withStore(dataDir, { journalIdleMs: NEVER_IDLE }, async (store) => {
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       await auth.write(new Map([["creds.json", bytes("old")], ["pre-key-1.json", bytes("k")]]));
       await auth.delete();
       assert.equal(await exists(`${dataDir}/shop-1`), false);
@@ -161,7 +165,7 @@ Deno.test("delete() discards journaled writes; writes after it start a new journ
 Deno.test("read(), list() and exists() see journaled writes that are not applied to the files yet", async () => {
   await withTempDir(async (dataDir) => {
     await withStore(dataDir, { journalIdleMs: NEVER_IDLE }, async (store) => {
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       await auth.write(new Map([["creds.json", bytes("v1")]]));
       // A directory where a file must go makes every background apply fail, so the next batch
       // stays journaled but unapplied for as long as it is there.
@@ -189,7 +193,9 @@ Deno.test("read(), list() and exists() see journaled writes that are not applied
 Deno.test("an idle folder's journal is checkpointed into the files", async () => {
   await withTempDir(async (dataDir) => {
     await withStore(dataDir, { journalIdleMs: 5 }, async (store) => {
-      await store.auth(id("shop-1")).write(new Map([["creds.json", bytes("{}")]]));
+      await store.auth(singleOwnerFence(id("shop-1"))).write(
+        new Map([["creds.json", bytes("{}")]]),
+      );
       await eventually(
         "idle checkpoint",
         async () => !(await exists(`${dataDir}/shop-1/.journal`)),
@@ -203,7 +209,7 @@ Deno.test("a journal past its size threshold is checkpointed while writes go on"
   await withTempDir(async (dataDir) => {
     const options = { journalIdleMs: NEVER_IDLE, journalCheckpointBytes: 1024 };
     await withStore(dataDir, options, async (store) => {
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       // Every record passes the threshold alone, so the last one is checkpointed too.
       for (let i = 0; i < 20; i++) {
         await auth.write(new Map([[`pre-key-${i}.json`, bytes("k".repeat(2_000))]]));
@@ -226,7 +232,7 @@ Deno.test("the journal holds what the codec produced, never the plain content", 
   };
   await withTempDir(async (dataDir) => {
     await withStore(dataDir, { codec: xor, journalIdleMs: NEVER_IDLE }, async (store) => {
-      const auth = store.auth(id("shop-1"));
+      const auth = store.auth(singleOwnerFence(id("shop-1")));
       await auth.write(new Map([["creds.json", bytes("plain secret")]]));
       const journal = new TextDecoder("latin1").decode(
         await Deno.readFile(`${dataDir}/shop-1/.journal`),
@@ -242,7 +248,10 @@ Deno.test("the journal holds what the codec produced, never the plain content", 
       encodeJournalRecord(new Map([["creds.json", bytes("abc").map((b) => b ^ 0x5a)]])),
     );
     await withStore(dataDir, { codec: xor }, async (store) => {
-      assert.equal(text(await store.auth(id("shop-2")).read("creds.json")), "abc");
+      assert.equal(
+        text(await store.auth(singleOwnerFence(id("shop-2"))).read("creds.json")),
+        "abc",
+      );
     });
   });
 });

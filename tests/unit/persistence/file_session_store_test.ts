@@ -13,6 +13,7 @@ import {
   silentLogger,
   withTempDir,
 } from "../../support/persistence_fixtures.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 const NOW = new Date("2025-06-01T12:00:00.000Z");
 const clock = () => NOW;
@@ -72,7 +73,7 @@ Deno.test("a saved record is loaded by a new store instance", async () => {
     const record = sessionRecord("shop-1", { name: "Shop", status: "connected" });
     const first = newStore(dataDir);
     await first.open();
-    await first.save(record);
+    await first.create(record);
     await first.close();
 
     const second = newStore(dataDir);
@@ -82,12 +83,12 @@ Deno.test("a saved record is loaded by a new store instance", async () => {
   });
 });
 
-Deno.test("save() replaces the record with the same id", async () => {
+Deno.test("report() changes the record with the same id in the file", async () => {
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
     await store.open();
-    await store.save(sessionRecord("a", { status: "qr" }));
-    await store.save(sessionRecord("a", { status: "connected" }));
+    await store.create(sessionRecord("a", { status: "qr" }));
+    await store.report(singleOwnerFence("a" as SessionId), { status: "connected" });
     await store.close();
     const metadata = await readMetadata(dataDir);
     assert.deepEqual(Object.keys(metadata), ["a"]);
@@ -95,13 +96,13 @@ Deno.test("save() replaces the record with the same id", async () => {
   });
 });
 
-Deno.test("save() rejects a record that would fail validation when loaded", async () => {
+Deno.test("create() rejects a record that would fail validation when loaded", async () => {
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
     await store.open();
     try {
       const bad = { ...sessionRecord("a"), name: "x".repeat(500) };
-      await assert.rejects(store.save(bad), ValidationError);
+      await assert.rejects(store.create(bad), ValidationError);
       assert.deepEqual(await readMetadata(dataDir), {});
     } finally {
       await store.close();
@@ -113,8 +114,8 @@ Deno.test("remove() deletes the record durably, and removing an unknown id is a 
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
     await store.open();
-    await store.save(sessionRecord("a"));
-    await store.save(sessionRecord("b"));
+    await store.create(sessionRecord("a"));
+    await store.create(sessionRecord("b"));
     await store.remove("a" as SessionId);
     await store.remove("never-existed" as SessionId);
     assert.deepEqual(Object.keys(await readMetadata(dataDir)), ["b"]);
@@ -127,7 +128,7 @@ Deno.test("1,000 concurrent saves of distinct ids keep 1,000 entries", async () 
     const store = newStore(dataDir);
     await store.open();
     const ids = Array.from({ length: 1000 }, (_, i) => `session-${i}`);
-    await Promise.all(ids.map((id) => store.save(sessionRecord(id))));
+    await Promise.all(ids.map((id) => store.create(sessionRecord(id))));
     await store.close();
     assert.deepEqual(Object.keys(await readMetadata(dataDir)).sort(), ids.sort());
   });
@@ -141,7 +142,7 @@ Deno.test("concurrent saves are coalesced into far fewer metadata writes", async
     const saves: Promise<void>[] = [];
     // Saves arrive in waves while writes are in flight, as they do from many sockets.
     for (let wave = 0; wave < 20; wave++) {
-      for (let i = 0; i < 50; i++) saves.push(store.save(sessionRecord(`s-${wave}-${i}`)));
+      for (let i = 0; i < 50; i++) saves.push(store.create(sessionRecord(`s-${wave}-${i}`)));
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await Promise.all(saves);
@@ -273,8 +274,12 @@ Deno.test("listAuth() lists the session folders that hold auth files", async () 
     const store = newStore(dataDir);
     await store.open();
     try {
-      await store.auth("b" as SessionId).write(new Map([["creds.json", new Uint8Array([1])]]));
-      await store.auth("a" as SessionId).write(new Map([["creds.json", new Uint8Array([1])]]));
+      await store.auth(singleOwnerFence("b" as SessionId)).write(
+        new Map([["creds.json", new Uint8Array([1])]]),
+      );
+      await store.auth(singleOwnerFence("a" as SessionId)).write(
+        new Map([["creds.json", new Uint8Array([1])]]),
+      );
       await Deno.mkdir(`${dataDir}/no-files`);
       assert.deepEqual((await store.listAuth()).sort(), ["a", "b"]);
     } finally {
@@ -312,15 +317,18 @@ Deno.test("a second store on the same directory fails with DataDirectoryLockedEr
 Deno.test("every method rejects after close(), and closing twice is harmless", async () => {
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
-    await assert.rejects(store.save(sessionRecord("early")), /not open/);
+    await assert.rejects(store.create(sessionRecord("early")), /not open/);
     await store.open();
     await store.close();
     await store.close();
-    await assert.rejects(store.save(sessionRecord("a")), PersistenceError);
+    await assert.rejects(store.create(sessionRecord("a")), PersistenceError);
     await assert.rejects(store.remove("a" as SessionId), PersistenceError);
     await assert.rejects(store.listAuth(), PersistenceError);
     await assert.rejects(store.flush(), PersistenceError);
-    await assert.rejects(store.auth("a" as SessionId).read("creds.json"), PersistenceError);
+    await assert.rejects(
+      store.auth(singleOwnerFence("a" as SessionId)).read("creds.json"),
+      PersistenceError,
+    );
     await assert.rejects(store.open(), PersistenceError);
   });
 });
@@ -331,7 +339,7 @@ Deno.test("close() called while open() runs waits for it and releases the lock",
     const opening = store.open();
     await store.close();
     await opening;
-    await assert.rejects(store.save(sessionRecord("a")), /closed/);
+    await assert.rejects(store.create(sessionRecord("a")), /closed/);
     const next = newStore(dataDir);
     await next.open();
     await next.close();
@@ -343,7 +351,7 @@ Deno.test("flush() resolves once every accepted save is on disk", async () => {
     const store = newStore(dataDir);
     await store.open();
     try {
-      const pending = Array.from({ length: 10 }, (_, i) => store.save(sessionRecord(`f${i}`)));
+      const pending = Array.from({ length: 10 }, (_, i) => store.create(sessionRecord(`f${i}`)));
       await store.flush();
       assert.equal(Object.keys(await readMetadata(dataDir)).length, 10);
       await Promise.all(pending);

@@ -10,6 +10,7 @@ import {
   snapshotTree,
   withTempDir,
 } from "../../support/persistence_fixtures.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 /**
  * A root holding the data directory and, beside it, sentinels that must never be touched:
@@ -70,12 +71,16 @@ Deno.test("session ids that could escape the data directory are rejected by save
       for (const bad of BAD_IDS) {
         const label = JSON.stringify(bad);
         await assert.rejects(
-          store.save({ ...sessionRecord("ok"), id: bad as SessionId }),
+          store.create({ ...sessionRecord("ok"), id: bad as SessionId }),
           InvalidSessionIdError,
           label,
         );
         await assert.rejects(store.remove(bad as SessionId), InvalidSessionIdError, label);
-        assert.throws(() => store.auth(bad as SessionId), InvalidSessionIdError, label);
+        assert.throws(
+          () => store.auth(singleOwnerFence(bad as SessionId)),
+          InvalidSessionIdError,
+          label,
+        );
       }
       assert.deepEqual(
         JSON.parse(await Deno.readTextFile(`${dataDir}/sessions-metadata.json`)),
@@ -92,7 +97,7 @@ Deno.test("auth file names that are not a plain file name are rejected and touch
     const store = new FileSessionStore({ dataDir, logger: silentLogger });
     await store.open();
     try {
-      const auth = store.auth("shop-1" as SessionId);
+      const auth = store.auth(singleOwnerFence("shop-1" as SessionId));
       for (
         const bad of [
           "",
@@ -139,7 +144,7 @@ Deno.test("a symlinked session folder is never followed", async () => {
     try {
       assert.deepEqual(report.rebuiltFromAuth, []);
       assert.deepEqual(await store.listAuth(), []);
-      const auth = store.auth("evil" as SessionId);
+      const auth = store.auth(singleOwnerFence("evil" as SessionId));
       assert.equal(await auth.exists(), false);
       assert.equal(await auth.read("creds.json"), undefined);
       assert.deepEqual(await auth.list(), []);
@@ -165,7 +170,7 @@ Deno.test("a symlinked auth file is never read", async () => {
     const store = new FileSessionStore({ dataDir, logger: silentLogger });
     await store.open();
     try {
-      const auth = store.auth("shop-1" as SessionId);
+      const auth = store.auth(singleOwnerFence("shop-1" as SessionId));
       assert.equal(await auth.read("pre-key-1.json"), undefined);
       assert.deepEqual(await auth.list(), ["creds.json"]);
       // Writing replaces the link itself.

@@ -6,6 +6,7 @@ import { generateApiKey, resolveApiKey } from "../../../src/secrets/api_key.ts";
 import { resolveEncryptionKey } from "../../../src/secrets/encryption_key.ts";
 import { captureLogger, silentLogger } from "../../support/persistence_fixtures.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 Deno.test("resolveApiKey() prefers API_KEY and touches no file", async () => {
   await withTempDir(async (dir) => {
@@ -113,7 +114,7 @@ Deno.test("the generated key file never collides with a session named api-key", 
     const store = new FileSessionStore({ dataDir: dir, logger });
     await store.open();
     const { key } = await resolveApiKey({}, dir, logger);
-    await store.auth(SessionIdSchema.parse("api-key")).write(
+    await store.auth(singleOwnerFence(SessionIdSchema.parse("api-key"))).write(
       new Map([["creds.json", new TextEncoder().encode("{}")]]),
     );
     await store.close();

@@ -12,6 +12,7 @@ import {
 } from "../../../src/whatsapp/auth_state.ts";
 import { testLogger } from "../../support/logger.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 const logger = testLogger();
 const ID = SessionIdSchema.parse("s1");
@@ -36,14 +37,14 @@ Deno.test("keyFileName() matches Baileys' multi-file layout", () => {
 
 Deno.test("openAuthState() writes fresh credentials at once and reloads them", async () => {
   await withStore(async (store, dir) => {
-    const first = await openAuthState(store.auth(ID), { logger });
+    const first = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     assert.equal(first.linked, false);
     await store.flush(); // checkpoints the journal into Baileys' plain files
     const onDisk = JSON.parse(await Deno.readTextFile(`${dir}/s1/creds.json`));
     assert.equal(onDisk.registrationId, first.state.creds.registrationId);
     await first.close();
 
-    const second = await openAuthState(store.auth(ID), { logger });
+    const second = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     assert.deepEqual(
       Buffer.from(second.state.creds.noiseKey.public),
       Buffer.from(first.state.creds.noiseKey.public),
@@ -54,7 +55,7 @@ Deno.test("openAuthState() writes fresh credentials at once and reloads them", a
 
 Deno.test("keys set are durable when set() resolves and read back from disk", async () => {
   await withStore(async (store, dir) => {
-    const auth = await openAuthState(store.auth(ID), { logger });
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     const pub = new Uint8Array(32).fill(7);
     const priv = new Uint8Array(32).fill(9);
     await auth.state.keys.set({
@@ -65,7 +66,7 @@ Deno.test("keys set are durable when set() resolves and read back from disk", as
     assert.ok((await Deno.stat(`${dir}/s1/pre-key-1.json`)).isFile);
     assert.ok((await Deno.stat(`${dir}/s1/session-15550001111-1.json`)).isFile);
 
-    const reopened = await openAuthState(store.auth(ID), { logger });
+    const reopened = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     const keys = await reopened.state.keys.get("pre-key", ["1", "2"]);
     assert.deepEqual(Buffer.from(keys["1"].public), Buffer.from(pub));
     assert.equal(keys["2"], undefined);
@@ -76,7 +77,7 @@ Deno.test("keys set are durable when set() resolves and read back from disk", as
 
 Deno.test("setting a key to null deletes its file", async () => {
   await withStore(async (store, dir) => {
-    const auth = await openAuthState(store.auth(ID), { logger });
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     await auth.state.keys.set({
       "pre-key": { "5": { public: new Uint8Array(32), private: new Uint8Array(32) } },
     });
@@ -103,7 +104,7 @@ Deno.test("a folder written by Baileys' useMultiFileAuthState loads unchanged", 
       },
     });
 
-    const ours = await openAuthState(store.auth(ID), { logger });
+    const ours = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     assert.equal(ours.state.creds.registrationId, baileys.state.creds.registrationId);
     assert.equal(ours.state.creds.advSecretKey, baileys.state.creds.advSecretKey);
     const preKeys = await ours.state.keys.get("pre-key", ["3"]);
@@ -118,12 +119,15 @@ Deno.test("unreadable creds.json fails loudly and is left untouched", async () =
   await withStore(async (store, dir) => {
     await Deno.mkdir(`${dir}/s1`);
     await Deno.writeTextFile(`${dir}/s1/creds.json`, '{"noiseKey": {"pub');
-    await assert.rejects(openAuthState(store.auth(ID), { logger }), CredentialsUnreadableError);
+    await assert.rejects(
+      openAuthState(store.auth(singleOwnerFence(ID)), { logger }),
+      CredentialsUnreadableError,
+    );
     assert.equal(await Deno.readTextFile(`${dir}/s1/creds.json`), '{"noiseKey": {"pub');
 
     await Deno.writeTextFile(`${dir}/s1/creds.json`, '{"registrationId": 5}');
     await assert.rejects(
-      openAuthState(store.auth(ID), { logger }),
+      openAuthState(store.auth(singleOwnerFence(ID)), { logger }),
       (error: Error) =>
         error instanceof CredentialsUnreadableError && /noiseKey/.test(error.message),
     );
@@ -132,7 +136,7 @@ Deno.test("unreadable creds.json fails loudly and is left untouched", async () =
 
 Deno.test("an unreadable key file reads as missing", async () => {
   await withStore(async (store, dir) => {
-    const auth = await openAuthState(store.auth(ID), { logger });
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     await Deno.writeTextFile(`${dir}/s1/pre-key-9.json`, '{"public": ');
     assert.deepEqual(await auth.state.keys.get("pre-key", ["9"]), {});
   });
@@ -144,7 +148,7 @@ Deno.test("a key file that fails to decrypt (tampered) reads as missing", async 
     const store = new FileSessionStore({ dataDir: dir, logger, codec });
     await store.open();
     try {
-      const auth = await openAuthState(store.auth(ID), { logger });
+      const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
       await auth.state.keys.set({
         "pre-key": { "9": { public: new Uint8Array(32), private: new Uint8Array(32) } },
       });
@@ -154,7 +158,7 @@ Deno.test("a key file that fails to decrypt (tampered) reads as missing", async 
       const bytes = await Deno.readFile(path);
       bytes[bytes.length - 1] ^= 0xff;
       await Deno.writeFile(path, bytes);
-      const reopened = await openAuthState(store.auth(ID), { logger });
+      const reopened = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
       assert.deepEqual(await reopened.state.keys.get("pre-key", ["9"]), {});
     } finally {
       await store.close();
@@ -164,7 +168,7 @@ Deno.test("a key file that fails to decrypt (tampered) reads as missing", async 
 
 Deno.test("after close(), writes are ignored so a deleted folder stays deleted", async () => {
   await withStore(async (store, dir) => {
-    const files = store.auth(ID);
+    const files = store.auth(singleOwnerFence(ID));
     const auth = await openAuthState(files, { logger });
     await auth.close();
     await files.delete();
@@ -176,7 +180,7 @@ Deno.test("after close(), writes are ignored so a deleted folder stays deleted",
 
 Deno.test("key writes that arrive during a write are batched together", async () => {
   await withStore(async (store) => {
-    const real = store.auth(ID);
+    const real = store.auth(singleOwnerFence(ID));
     let batches = 0;
     const counting: AuthFiles = {
       exists: () => real.exists(),
@@ -203,7 +207,7 @@ Deno.test("key writes that arrive during a write are batched together", async ()
 
 Deno.test("a key set while a read of it is on disk is never overwritten by the older read", async () => {
   await withStore(async (store) => {
-    const files = store.auth(ID);
+    const files = store.auth(singleOwnerFence(ID));
     // Reads wait at a gate, so that a set can land while one is in flight.
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
@@ -235,7 +239,7 @@ Deno.test("a key set while a read of it is on disk is never overwritten by the o
 
 Deno.test("a link begun with a pairing code is not linked until pair-success, and can be discarded", async () => {
   await withStore(async (store) => {
-    const auth = await openAuthState(store.auth(ID), { logger });
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     // What Baileys' requestPairingCode leaves behind.
     auth.state.creds.me = { id: "15550001111@s.whatsapp.net", name: "~" };
     auth.state.creds.pairingCode = "ABCD1234";
