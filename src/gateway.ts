@@ -4,6 +4,12 @@ import { EventBus } from "./domain/events.ts";
 import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
 import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
+import type { LeaseLock } from "./ownership/lease_lock.ts";
+import { LeaseOwnerDirectory } from "./ownership/lease_owner_directory.ts";
+import { LocalLeaseTable } from "./ownership/local_lease_lock.ts";
+import type { NodeRegistry } from "./ownership/node_registry.ts";
+import { clusterOverview } from "./ownership/cluster_overview.ts";
+import { ClusterMetrics } from "./observability/cluster_metrics.ts";
 import type { Logger } from "./logger.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 import { TimedSessionStore } from "./observability/timed_session_store.ts";
@@ -28,6 +34,11 @@ export interface GatewayOptions {
   outbox?: WebhookOutbox;
   /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
   metrics?: GatewayMetrics;
+  /**
+   * The leases and node registry of a store shared by several nodes. Defaults to this process
+   * alone, in memory (the file store: its lock makes it the only node).
+   */
+  cluster?: { lock: LeaseLock; registry: NodeRegistry };
 }
 
 /** A running gateway: restored sessions, an HTTP server, and the way to stop both. */
@@ -72,15 +83,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
+  const local = new LocalLeaseTable();
+  const lock = options.cluster?.lock ?? local.lock(config.cluster.nodeId);
+  const registry = options.cluster?.registry ?? local.registry;
+  const clusterMetrics = new ClusterMetrics(metrics.registry);
   const manager = new SessionManager({
     store,
     logger,
     events,
     connections: options.connections,
+    ownership: {
+      lock,
+      registry,
+      node: {
+        id: config.cluster.nodeId,
+        url: config.cluster.nodeUrl ?? `http://${config.host}:${config.port}`,
+      },
+      ttlMs: config.cluster.leaseTtlMs,
+    },
+    ownershipObserver: clusterMetrics.observer,
+    exclusiveStore: options.cluster === undefined,
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
   });
-  metrics.trackSessions(() => manager.list());
+  metrics.trackSessions(() => manager.runningHere());
+  clusterMetrics.trackLeasesHeld(() => manager.ownership.heldSessions.length);
   metrics.observe(events);
 
   const restoreReport = await manager.restore();
@@ -134,6 +161,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics: config.metricsEnabled ? metrics : undefined,
     deadLetters: webhooks,
     sseKeepAliveMs: config.sseKeepAliveMs,
+    cluster: {
+      nodeId: config.cluster.nodeId,
+      owners: new LeaseOwnerDirectory({
+        lock,
+        registry,
+        holds: (id) => manager.ownership.holds(id),
+        exists: async (id) => (await store.get(id)) !== undefined,
+      }),
+      overview: () => clusterOverview(lock, registry),
+      forwardTimeoutMs: config.cluster.forwardTimeoutMs,
+      retryAfterSeconds: Math.max(1, Math.ceil(config.cluster.leaseTtlMs / 4_000)),
+      onForward: clusterMetrics.recordForward,
+    },
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(

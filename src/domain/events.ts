@@ -126,6 +126,12 @@ export class EventBus {
   /** Gives `event` its id and delivers it to every listener; returns the published event. */
   publish(newEvent: NewGatewayEvent): GatewayEvent {
     const event = { ...newEvent, id: `evt_${crypto.randomUUID()}` } as GatewayEvent;
+    this.deliver(event);
+    return event;
+  }
+
+  /** Delivers an event that already has its id (one published on another bus or node). */
+  deliver(event: GatewayEvent): void {
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -133,6 +139,5 @@ export class EventBus {
         this.#onListenerError(error, event);
       }
     }
-    return event;
   }
 }

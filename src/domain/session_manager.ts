@@ -1,56 +1,80 @@
 import type { Logger } from "../logger.ts";
-import { KeyedLock } from "../lib/keyed_lock.ts";
-import type { ConnectionFactory, ConnectionStatusUpdate, SessionConnection } from "./connection.ts";
+import type { LeaseLock } from "../ownership/lease_lock.ts";
+import { LocalLeaseTable } from "../ownership/local_lease_lock.ts";
+import type { NodeRegistry } from "../ownership/node_registry.ts";
+import type { Lease } from "../ownership/lease_lock.ts";
+import {
+  type LossReason,
+  type PassOutcome,
+  SessionOwnership,
+} from "../ownership/session_ownership.ts";
+import type { Fence } from "./fence.ts";
+import type { ConnectionFactory } from "./connection.ts";
 import {
   InvalidSessionIdError,
-  QrNotAvailableError,
-  SessionAlreadyExistsError,
+  OwnerUnavailableError,
   SessionNotFoundError,
-  SessionStateError,
   ShuttingDownError,
-  ValidationError,
 } from "./errors.ts";
 import type { EventBus } from "./events.ts";
-import type {
-  IncomingMessage,
-  MessageStatusUpdate,
-  NumberCheck,
-  OutgoingMessage,
-  SentMessage,
-} from "./message.ts";
-import { MessageStatusTracker } from "./message_status_tracker.ts";
-import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
+import type { NumberCheck, OutgoingMessage, SentMessage } from "./message.ts";
+import { publicSession, type SessionRecord } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
-import type {
-  SessionReportChange,
-  SessionSpecChange,
-  SessionStore,
-  StoreLoadReport,
-} from "./session_store.ts";
-import { type Fence, singleOwnerFence } from "./fence.ts";
-import { MASKED_SECRET, type Webhook, webhookHostProblem } from "./webhook.ts";
+import { SessionRuntime } from "./session_runtime.ts";
+import type { SessionStore, StoreLoadReport } from "./session_store.ts";
+import { webhooksToStore } from "./session_webhooks.ts";
+import type { Webhook } from "./webhook.ts";
+
+/** How this node takes part in session ownership. */
+export interface OwnershipSettings {
+  lock: LeaseLock;
+  registry: NodeRegistry;
+  /** This node, as the registry shows it. */
+  node: { id: string; url: string };
+  /** `LEASE_TTL_MS`. */
+  ttlMs: number;
+  /** Between ownership passes; a quarter of the TTL by default. */
+  renewIntervalMs?: number;
+}
+
+/** What ownership does on this node, for metrics. Each hook must not throw. */
+export interface OwnershipObserver {
+  onAcquired?(lease: Lease): void;
+  onLost?(id: SessionId, reason: LossReason): void;
+  /** The store refused a write under a stale fence. */
+  onFenced?(fence: Fence): void;
+  onPass?(outcome: PassOutcome): void;
+}
 
 export interface SessionManagerOptions {
   store: SessionStore;
   logger: Logger;
   events: EventBus;
-  /** Opens WhatsApp connections. Without it, sessions are metadata only (no sockets). */
+  /** Opens WhatsApp connections. Without it, sessions are records only (no sockets). */
   connections?: ConnectionFactory;
-  /** How many restored sessions may be logging in at once. */
+  /**
+   * The leases this node holds sessions under. Defaults to this process alone, in memory: right
+   * for a store only one process can open (the file store).
+   */
+  ownership?: OwnershipSettings;
+  /** Told what ownership does (metrics). */
+  ownershipObserver?: OwnershipObserver;
+  /**
+   * Whether only this process uses the store (the file store, behind its lock): restore then
+   * repairs what a crash can leave (records without credentials, credentials without a record).
+   * Defaults to true; a store shared by nodes is left to the nodes that own its sessions.
+   */
+  exclusiveStore?: boolean;
+  /** How many sessions may be logging in at once (restores and takeovers). */
   restoreConcurrency?: number;
   /** The only hosts session webhooks may point at (`WEBHOOK_ALLOWED_HOSTS`); empty allows any. */
   webhookAllowedHosts?: readonly string[];
-  /** How long one restored session may take to settle before its restore slot is freed. */
+  /** How long one starting session may take to settle before its start slot is freed. */
   restoreSettleTimeoutMs?: number;
   /** How many sent messages' statuses are remembered (in memory) to match receipts. */
   trackedMessages?: number;
   clock?: () => Date;
   newId?: () => string;
-  /**
-   * The fence this node writes a session's report and auth files under. Defaults to the single
-   * owner's (the file store owns every session); the ownership loop gives the lease's.
-   */
-  fenceOf?: (id: SessionId) => Fence;
 }
 
 export interface CreateSessionInput {
@@ -68,6 +92,12 @@ export interface UpdateSessionInput {
    */
   webhooks?: Webhook[];
 }
+
+/** A session as the API shows it: its record, and the node that runs it. */
+export type SessionView = SessionRecord & {
+  /** The `NODE_ID` holding the session's lease; `null` while no node runs it. */
+  node: string | null;
+};
 
 /** What `restore()` did, for logging and for the startup banner. */
 export interface RestoreReport {
@@ -87,75 +117,111 @@ export interface Readiness {
   settled: number;
 }
 
-/** Statuses after which a restored session no longer holds up readiness. */
-const SETTLED: ReadonlySet<SessionStatus> = new Set([
-  "connected",
-  "qr",
-  "reconnecting",
-  "disconnected",
-  "logged_out",
-  "failed",
-]);
+/** How many sessions' webhooks created here are remembered until their owner runs them. */
+const KNOWN_WEBHOOKS_LIMIT = 10_000;
 
 /**
- * Owns every session: its metadata (persisted through the `SessionStore` on every change), its
- * connection (through the `ConnectionFactory` port) and its lifecycle. Lifecycle operations on one
- * session are serialised; different sessions proceed in parallel.
+ * The sessions as the API sees them, on any node. Records are read from the store (or, for the
+ * sessions this node runs, from memory, which is newer); operations that need a session's socket
+ * go to the `SessionRuntime` of this node when it runs the session, and otherwise throw
+ * `OwnerUnavailableError` (the HTTP layer forwards them to the owner before they get here).
+ * Which node runs which session is decided by the ownership loop (`SessionOwnership`).
  */
 export class SessionManager {
   readonly #store: SessionStore;
   readonly #logger: Logger;
   readonly #events: EventBus;
-  readonly #connections?: ConnectionFactory;
   readonly #clock: () => Date;
   readonly #newId: () => string;
-  readonly #restoreConcurrency: number;
-  readonly #restoreSettleTimeoutMs: number;
   readonly #webhookAllowedHosts: readonly string[];
-  readonly #fenceOf: (id: SessionId) => Fence;
-
-  readonly #records = new Map<SessionId, SessionRecord>();
-  readonly #live = new Map<SessionId, SessionConnection>();
-  /** Guards each session's lifecycle operations against interleaving. */
-  readonly #lifecycle = new KeyedLock();
-  readonly #settleWaiters = new Map<SessionId, () => void>();
-  readonly #pendingSaves = new Set<Promise<void>>();
-  readonly #messageStatus: MessageStatusTracker;
+  readonly #exclusiveStore: boolean;
+  readonly #hasConnections: boolean;
+  readonly #lock: LeaseLock;
+  readonly #registry: NodeRegistry;
+  readonly #ownership: SessionOwnership;
+  readonly #runtime: SessionRuntime;
+  /** Webhooks of sessions created or edited here, for events published before an owner runs them. */
+  readonly #knownWebhooks = new Map<SessionId, readonly Webhook[]>();
 
   #opened = false;
   #shuttingDown = false;
-  #restore = { started: false, finished: false, total: 0, settled: 0 };
+  #restore = { started: false, finished: false };
 
   constructor(options: SessionManagerOptions) {
     this.#store = options.store;
     this.#logger = options.logger;
     this.#events = options.events;
-    this.#connections = options.connections;
     this.#clock = options.clock ?? (() => new Date());
     this.#newId = options.newId ?? (() => crypto.randomUUID());
-    this.#restoreConcurrency = Math.max(1, options.restoreConcurrency ?? 16);
-    this.#restoreSettleTimeoutMs = options.restoreSettleTimeoutMs ?? 30_000;
     this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
-    this.#messageStatus = new MessageStatusTracker(options.trackedMessages ?? 10_000);
-    this.#fenceOf = options.fenceOf ?? singleOwnerFence;
+    this.#exclusiveStore = options.exclusiveStore ?? true;
+    this.#hasConnections = options.connections !== undefined;
+    const settings = options.ownership ?? localOwnership();
+    const observer = options.ownershipObserver ?? {};
+    this.#lock = settings.lock;
+    this.#registry = settings.registry;
+    this.#runtime = new SessionRuntime({
+      store: options.store,
+      logger: options.logger,
+      events: options.events,
+      connections: options.connections,
+      fenceOf: (id) => this.#ownership.fenceOf(id),
+      onFenced: (fence) => {
+        observer.onFenced?.(fence);
+        void this.#ownership.lost(fence, "fenced");
+      },
+      startConcurrency: options.restoreConcurrency ?? 16,
+      settleTimeoutMs: options.restoreSettleTimeoutMs ?? 30_000,
+      trackedMessages: options.trackedMessages ?? 10_000,
+      now: () => this.#now(),
+    });
+    this.#ownership = new SessionOwnership({
+      lock: settings.lock,
+      registry: settings.registry,
+      node: settings.node,
+      ttlMs: settings.ttlMs,
+      renewIntervalMs: settings.renewIntervalMs,
+      sessions: async () => (await this.#store.list()).map((record) => record.id),
+      listener: {
+        onAcquired: (lease) => {
+          observer.onAcquired?.(lease);
+          this.#runtime.onAcquired(lease);
+        },
+        onLost: (id, reason) => {
+          observer.onLost?.(id, reason);
+          return this.#runtime.onLost(id, reason);
+        },
+      },
+      onPass: observer.onPass,
+      logger: options.logger.child({ component: "ownership" }),
+    });
+  }
+
+  /** The ownership loop of this node (for metrics, the cluster API and request forwarding). */
+  get ownership(): SessionOwnership {
+    return this.#ownership;
   }
 
   /**
-   * Opens the store and loads every persisted session into memory. Sessions whose credentials
-   * are gone are cleaned up (except `logged_out` ones, kept so operators see what happened);
-   * auth folders without metadata are adopted. Does not connect anything: see `connectRestored`.
+   * Opens the store and checks every persisted session. With a store only this process uses,
+   * sessions whose credentials are gone are cleaned up (except `logged_out` ones, kept so
+   * operators see what happened) and auth folders without a record are adopted. Connects nothing:
+   * see `connectRestored`.
    */
   async restore(): Promise<RestoreReport> {
     if (this.#opened) throw new Error("SessionManager.restore() called twice");
     const load = await this.#store.open();
     this.#opened = true;
-    const withAuth = new Set(await this.#store.listAuth());
     const report: RestoreReport = { load, restored: [], cleanedUp: [], adopted: [] };
-
+    if (!this.#exclusiveStore) {
+      report.restored = load.sessions.map((record) => record.id);
+      return report;
+    }
+    const withAuth = new Set(await this.#store.listAuth());
+    const known = new Set<SessionId>();
     for (const record of load.sessions) {
       if (withAuth.has(record.id) || record.status === "logged_out") {
-        const status = record.status === "logged_out" ? "logged_out" : "disconnected";
-        this.#records.set(record.id, { ...record, status });
+        known.add(record.id);
         report.restored.push(record.id);
       } else {
         await this.#store.remove(record.id);
@@ -163,11 +229,8 @@ export class SessionManager {
       }
     }
     for (const id of withAuth) {
-      if (this.#records.has(id)) continue;
-      const now = this.#now();
-      const record = this.#newRecord(id, null, now);
-      await this.#store.create(record);
-      this.#records.set(id, record);
+      if (known.has(id)) continue;
+      await this.#store.create(this.#newRecord(id, null, this.#now()));
       report.adopted.push(id);
       report.restored.push(id);
     }
@@ -184,218 +247,157 @@ export class SessionManager {
   }
 
   /**
-   * Connects every restored session that should run, `restoreConcurrency` at a time. Resolves
-   * once each has settled (connected, waiting for a QR, failed, …) or timed out.
+   * Starts this node's ownership loop: its first pass takes the sessions that fall to this node
+   * (all of them, for a single process), which then connect `restoreConcurrency` at a time.
+   * Resolves once each has settled (connected, waiting for a QR, failed, …) or timed out.
    */
   async connectRestored(): Promise<void> {
     this.#assertOpen();
-    const toStart = [...this.#records.values()]
-      .filter((r) => r.desiredState === "running" && r.status !== "logged_out")
-      .map((r) => r.id);
-    this.#restore = { started: true, finished: false, total: toStart.length, settled: 0 };
-    if (!this.#connections) {
-      this.#restore = { ...this.#restore, finished: true, settled: toStart.length };
-      return;
+    this.#runtime.beginStartBatch();
+    this.#restore.started = true;
+    try {
+      await this.#ownership.start();
+      await this.#runtime.startsIdle();
+    } finally {
+      this.#restore.finished = true;
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < toStart.length && !this.#shuttingDown) {
-        const id = toStart[next++];
-        await this.#startRestored(id);
-        this.#restore.settled++;
-        this.#logger.info(
-          `restored ${this.#restore.settled}/${this.#restore.total}`,
-        );
-      }
-    };
-    const workers = Array.from(
-      { length: Math.min(this.#restoreConcurrency, toStart.length) },
-      worker,
-    );
-    await Promise.all(workers);
-    this.#restore.finished = true;
   }
 
-  /** Whether restore has finished and every restored session has settled. */
+  /** Whether the first ownership pass is done and every session it took has settled. */
   get readiness(): Readiness {
-    const r = this.#restore;
+    const progress = this.#runtime.startProgress;
     return {
-      ready: r.started && r.finished && !this.#shuttingDown,
-      restoreStarted: r.started,
-      total: r.total,
-      settled: r.settled,
+      ready: this.#restore.started && this.#restore.finished && !this.#shuttingDown,
+      restoreStarted: this.#restore.started,
+      total: progress.total,
+      settled: progress.settled,
     };
   }
 
-  /** Every session, oldest first. */
-  list(): SessionRecord[] {
-    return [...this.#records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  /** Every session, oldest first, with the node that runs it. */
+  async list(): Promise<SessionView[]> {
+    this.#assertOpen();
+    const [records, owners] = await Promise.all([this.#store.list(), this.#owners()]);
+    return records
+      .map((record) => this.#view(this.#runtime.record(record.id) ?? record, owners))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   /** One session; throws `SessionNotFoundError` or `InvalidSessionIdError`. */
-  get(id: string): SessionRecord {
-    return this.#require(id);
+  async get(id: string): Promise<SessionView> {
+    const sessionId = this.#validId(id);
+    const held = this.#runtime.record(sessionId);
+    if (held) return { ...held, node: this.#ownership.identity };
+    const [record, lease] = await Promise.all([
+      this.#store.get(sessionId),
+      this.#lock.get(sessionId),
+    ]);
+    if (!record) throw new SessionNotFoundError(sessionId);
+    return { ...record, node: lease && !lease.expired ? lease.holder : null };
   }
 
-  /** Creates a session, persists it, and starts its connection. */
-  create(input: CreateSessionInput): Promise<SessionRecord> {
+  /** The sessions this node runs (what `/metrics` counts on this node). */
+  runningHere(): SessionRecord[] {
+    return this.#runtime.records();
+  }
+
+  /**
+   * Creates a session, stores it, and has it run: on this node when it is the least loaded (it
+   * is connected before this resolves), otherwise on the node that takes it.
+   */
+  async create(input: CreateSessionInput): Promise<SessionView> {
     this.#assertAcceptingWork();
     const id = input.id ?? this.#newId();
     if (!isSessionId(id)) throw new InvalidSessionIdError(id);
-    return this.#lifecycle.run(id, async () => {
-      this.#assertAcceptingWork();
-      if (this.#records.has(id)) throw new SessionAlreadyExistsError(id);
-      const record = {
-        ...this.#newRecord(id, input.name ?? null, this.#now()),
-        webhooks: this.#allowedWebhooks(withSecrets(input.webhooks ?? [], [])),
-      };
+    const record: SessionRecord = {
+      ...this.#newRecord(id, input.name ?? null, this.#now()),
+      webhooks: webhooksToStore(input.webhooks ?? [], [], this.#webhookAllowedHosts),
+    };
+    // Before the record exists: any node's pass may take it the moment it does.
+    const opened = this.#runtime.expectFresh(id);
+    try {
       await this.#store.create(record);
-      this.#records.set(id, record);
-      this.#logger.info({ sessionId: id }, "session created");
-      this.#publishStatus(record, null);
-      if (this.#connections) await this.#openConnection(id);
-      return this.#records.get(id)!;
+    } catch (error) {
+      this.#runtime.forgetFresh(id);
+      throw error;
+    }
+    this.#remember(id, record.webhooks ?? []);
+    this.#logger.info({ sessionId: id }, "session created");
+    this.#events.publish({
+      type: "session.status",
+      sessionId: id,
+      status: record.status,
+      previousStatus: null,
+      session: publicSession(record),
+      at: record.createdAt,
     });
+    await this.#ownership.pass();
+    if (this.#ownership.holds(id)) {
+      await opened;
+    } else {
+      this.#runtime.forgetFresh(id);
+    }
+    return await this.get(id);
   }
 
-  /** Changes a session's operator-facing fields. */
-  update(id: string, input: UpdateSessionInput): Promise<SessionRecord> {
+  /** Changes a session's operator-facing fields (any node; the owner's copy follows). */
+  async update(id: string, input: UpdateSessionInput): Promise<SessionView> {
     this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      const record = this.#require(id);
-      const updatedAt = this.#now();
-      return await this.#commitSpec(record.id, (current) => ({
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.webhooks !== undefined
-          ? { webhooks: this.#allowedWebhooks(withSecrets(input.webhooks, current.webhooks ?? [])) }
-          : {}),
-        updatedAt,
-      }));
-    });
+    const sessionId = this.#validId(id);
+    const updatedAt = this.#now();
+    const record = await this.#store.updateSpec(sessionId, (current) => ({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.webhooks !== undefined
+        ? {
+          webhooks: webhooksToStore(
+            input.webhooks,
+            current.webhooks ?? [],
+            this.#webhookAllowedHosts,
+          ),
+        }
+        : {}),
+      updatedAt,
+    }));
+    this.#remember(sessionId, record.webhooks ?? []);
+    this.#runtime.specChanged(record);
+    return await this.get(sessionId);
   }
 
   /**
    * Deletes a session: logs it out on WhatsApp when it is connected, then removes its credentials
-   * and its metadata. Credentials go first so that a crash in between leaves metadata without
-   * credentials, which the next restore cleans up.
+   * and its record.
    */
-  delete(id: string): Promise<void> {
-    this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      const record = this.#require(id);
-      const connection = this.#live.get(record.id);
-      this.#live.delete(record.id);
-      if (connection) {
-        if (record.status === "connected") await connection.logout();
-        else await connection.stop();
-      }
-      await this.#store.remove(record.id);
-      this.#settle(record.id);
-      this.#logger.info({ sessionId: record.id }, "session deleted");
-      // Published while the record is still known, so that `webhooksOf` can route the event to
-      // the session's own webhooks one last time.
-      this.#events.publish({ type: "session.deleted", sessionId: record.id, at: this.#now() });
-      this.#records.delete(record.id);
-      this.#messageStatus.forgetSession(record.id);
-    });
+  async delete(id: string): Promise<void> {
+    await this.#runtime.delete(await this.#runHere(id));
+    this.#knownWebhooks.delete(id as SessionId);
   }
 
   /** Starts (or keeps running) a session's connection and remembers that it should run. */
-  start(id: string): Promise<SessionRecord> {
-    this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      const record = this.#require(id);
-      this.#requireConnections();
-      if (record.desiredState !== "running") {
-        await this.#commitSpec(
-          record.id,
-          () => ({ desiredState: "running", updatedAt: this.#now() }),
-        );
-      }
-      if (!this.#live.has(record.id)) await this.#openConnection(record.id);
-      return this.#records.get(record.id)!;
-    });
+  async start(id: string): Promise<SessionView> {
+    return this.#here(await this.#runtime.start(await this.#runHere(id)));
   }
 
   /** Closes a session's connection without logging out; it stays stopped across restarts. */
-  stop(id: string): Promise<SessionRecord> {
-    this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      const record = this.#require(id);
-      await this.#closeConnection(record.id);
-      const now = this.#now();
-      await this.#commitSpec(record.id, () => ({ desiredState: "stopped", updatedAt: now }));
-      const latest = this.#records.get(record.id)!;
-      await this.#commitReport(record.id, {
-        status: latest.status === "logged_out" ? "logged_out" : "disconnected",
-        updatedAt: now,
-      });
-      return this.#records.get(record.id)!;
-    });
+  async stop(id: string): Promise<SessionView> {
+    return this.#here(await this.#runtime.stop(await this.#runHere(id)));
   }
 
   /** Closes and reopens a session's connection (credentials kept). */
-  restart(id: string): Promise<SessionRecord> {
-    this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      this.#requireConnections();
-      await this.#closeConnection(current.id);
-      const record = this.#require(id);
-      await this.#commitSpec(
-        record.id,
-        () => ({ desiredState: "running", updatedAt: this.#now() }),
-      );
-      await this.#openConnection(record.id);
-      return this.#records.get(record.id)!;
-    });
+  async restart(id: string): Promise<SessionView> {
+    return this.#here(await this.#runtime.restart(await this.#runHere(id)));
   }
 
   /**
    * Logs a connected session out on WhatsApp and deletes its credentials. The metadata stays,
    * with status `logged_out`, so the session can be linked again with `start`.
    */
-  logout(id: string): Promise<SessionRecord> {
-    this.#assertAcceptingWork();
-    const current = this.#require(id);
-    return this.#lifecycle.run(current.id, async () => {
-      const record = this.#require(id);
-      const connection = this.#live.get(record.id);
-      if (!connection || record.status !== "connected") {
-        throw new SessionStateError(
-          `Session '${record.id}' is not connected (status: ${record.status}); ` +
-            "only a connected session can be logged out. DELETE removes it regardless.",
-          "session_not_connected",
-        );
-      }
-      this.#live.delete(record.id);
-      await connection.logout();
-      await this.#store.auth(this.#fenceOf(record.id)).delete();
-      const now = this.#now();
-      await this.#commitReport(record.id, {
-        status: "logged_out",
-        lastDisconnectedAt: now,
-        lastDisconnect: { code: 401, reason: "logged_out", message: "logged out via API", at: now },
-        updatedAt: now,
-      });
-      return this.#records.get(record.id)!;
-    });
+  async logout(id: string): Promise<SessionView> {
+    return this.#here(await this.#runtime.logout(await this.#runHere(id)));
   }
 
   /** The QR code a session is waiting to have scanned; throws when there is none. */
-  qr(id: string): string {
-    const record = this.#require(id);
-    const qr = this.#live.get(record.id)?.qr ?? null;
-    if (!qr) {
-      throw new QrNotAvailableError(
-        `Session '${record.id}' has no QR code pending (status: ${record.status})`,
-      );
-    }
-    return qr;
+  async qr(id: string): Promise<string> {
+    return this.#runtime.qr(await this.#runHere(id, { duringShutdown: true }));
   }
 
   /**
@@ -403,22 +405,12 @@ export class SessionManager {
    * scanning the QR code. Throws `QrNotAvailableError` unless the session waits to be linked.
    */
   async requestPairingCode(id: string, phoneNumber: string): Promise<string> {
-    this.#assertAcceptingWork();
-    const record = this.#require(id);
-    const connection = this.#live.get(record.id);
-    if (!connection?.qr) {
-      throw new QrNotAvailableError(
-        `Session '${record.id}' is not waiting to be linked (status: ${record.status})`,
-      );
-    }
-    const code = await connection.requestPairingCode(phoneNumber);
-    this.#logger.info({ sessionId: record.id }, "pairing code requested");
-    return code;
+    return await this.#runtime.requestPairingCode(await this.#runHere(id), phoneNumber);
   }
 
   /** The webhooks configured on a session, secrets included; none for an unknown session. */
   webhooksOf(id: SessionId): readonly Webhook[] {
-    return this.#records.get(id)?.webhooks ?? [];
+    return this.#runtime.record(id)?.webhooks ?? this.#knownWebhooks.get(id) ?? [];
   }
 
   /**
@@ -427,246 +419,75 @@ export class SessionManager {
    * session is not connected.
    */
   async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
-    const { record, connection } = this.#connected(id, "send messages");
-    const sent = await connection.sendMessage(to, message);
-    this.#messageStatus.sent(record.id, sent);
-    this.#events.publish({
-      type: "message.sent",
-      sessionId: record.id,
-      message: sent,
-      content: message,
-      at: this.#now(),
-    });
-    return sent;
+    return await this.#runtime.sendMessage(await this.#runHere(id), to, message);
   }
 
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
   async checkNumbers(id: string, phoneNumbers: string[]): Promise<NumberCheck[]> {
-    const { connection } = this.#connected(id, "check numbers");
-    return await connection.checkNumbers(phoneNumbers);
+    return await this.#runtime.checkNumbers(await this.#runHere(id), phoneNumbers);
   }
 
   /**
-   * Stops accepting work and closes every connection without logging it out, then waits for
-   * every pending write. Sessions keep their desired state, so a restart reconnects them.
+   * Stops accepting work, closes every connection this node runs without logging it out,
+   * releases their leases (so other nodes take them at once) and waits for every pending write.
+   * Sessions keep their desired state, so a restart reconnects them.
    */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
-    for (const wake of this.#settleWaiters.values()) wake();
-    const connections = [...this.#live.entries()];
-    this.#live.clear();
-    await Promise.allSettled(
-      connections.map(async ([id, connection]) => {
-        try {
-          await connection.stop();
-        } catch (error) {
-          this.#logger.error({ sessionId: id, err: error }, "closing connection failed");
-        }
-      }),
-    );
-    await Promise.allSettled([...this.#pendingSaves]);
+    await this.#ownership.stop();
+    await this.#runtime.close();
     if (this.#opened) await this.#store.flush();
   }
 
-  // --- connection plumbing -------------------------------------------------------------------
-
-  async #startRestored(id: SessionId): Promise<void> {
-    const settled = new Promise<void>((resolve) => this.#settleWaiters.set(id, resolve));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#restoreSettleTimeoutMs);
-    });
-    try {
-      await this.#lifecycle.run(id, async () => {
-        if (this.#shuttingDown || !this.#records.has(id) || this.#live.has(id)) {
-          this.#settle(id);
-          return;
-        }
-        await this.#openConnection(id);
-      });
-    } catch (error) {
-      this.#logger.error({ sessionId: id, err: error }, "restoring session failed");
-      this.#settle(id);
-    }
-    await Promise.race([settled, timedOut]);
-    clearTimeout(timer);
-    this.#settleWaiters.delete(id);
-  }
-
-  async #openConnection(id: SessionId): Promise<void> {
-    const factory = this.#requireConnections();
-    const connection: SessionConnection = factory.create({
-      sessionId: id,
-      auth: this.#store.auth(this.#fenceOf(id)),
-      logger: this.#logger.child({ sessionId: id }),
-      listener: {
-        onStatus: (update) => {
-          if (this.#live.get(id) === connection) this.#onConnectionStatus(id, update);
-        },
-        onQr: (qr) => {
-          if (this.#live.get(id) !== connection) return;
-          this.#events.publish({ type: "session.qr", sessionId: id, qr, at: this.#now() });
-        },
-        onMessage: (message) => {
-          if (this.#live.get(id) === connection) this.#onMessage(id, message);
-        },
-        onMessageStatus: (update) => {
-          if (this.#live.get(id) === connection) this.#onMessageStatus(id, update);
-        },
-      },
-    });
-    this.#live.set(id, connection);
-    try {
-      await connection.start();
-    } catch (error) {
-      this.#live.delete(id);
-      this.#logger.error({ sessionId: id, err: error }, "starting connection failed");
-      if (this.#records.has(id)) {
-        await this.#commitReport(id, {
-          status: "failed",
-          lastDisconnect: {
-            code: null,
-            reason: "start_failed",
-            message: String((error as Error)?.message ?? error).slice(0, 500),
-            at: this.#now(),
-          },
-          updatedAt: this.#now(),
-        });
-      }
-    }
-  }
-
-  async #closeConnection(id: SessionId): Promise<void> {
-    const connection = this.#live.get(id);
-    if (!connection) return;
-    this.#live.delete(id);
-    await connection.stop();
-  }
-
-  #onConnectionStatus(id: SessionId, update: ConnectionStatusUpdate): void {
-    const record = this.#records.get(id);
-    if (!record) return;
-    const now = this.#now();
-    const next: SessionReportChange = { status: update.status, updatedAt: now };
-    if (update.account) {
-      next.phoneNumber = update.account.phoneNumber;
-      next.pushName = update.account.pushName ?? record.pushName;
-    }
-    if (update.status === "connected" && record.status !== "connected") next.connectedAt = now;
-    if (update.disconnect) {
-      next.lastDisconnect = { ...update.disconnect, at: now };
-      if (record.status === "connected") next.lastDisconnectedAt = now;
-    }
-    if (update.status === "logged_out") {
-      // WhatsApp ended the link: the credentials are worthless now. The connection has stopped
-      // writing them before reporting, so the folder can go.
-      this.#live.delete(id);
-      this.#track(
-        this.#lifecycle.run(id, () => this.#store.auth(this.#fenceOf(id)).delete()).catch(
-          (error) => {
-            this.#logger.error({ sessionId: id, err: error }, "deleting credentials failed");
-          },
-        ),
-      );
-    }
-    if (update.status === "failed" || update.status === "disconnected") {
-      // The connection gave up or was replaced: it is finished, and `start` may open a new one.
-      this.#live.delete(id);
-    }
-    this.#track(this.#commitReport(id, next).catch(() => {}));
-    if (SETTLED.has(update.status)) this.#settle(id);
-  }
-
-  #onMessage(id: SessionId, message: IncomingMessage): void {
-    this.#events.publish({ type: "message.received", sessionId: id, message, at: this.#now() });
-  }
-
-  #onMessageStatus(id: SessionId, update: MessageStatusUpdate): void {
-    const change = this.#messageStatus.update(id, update.id, update.status);
-    if (!change) return;
-    this.#events.publish({
-      type: "message.status",
-      sessionId: id,
-      messageId: update.id,
-      chat: change.to ?? update.chat,
-      status: change.status,
-      previousStatus: change.previousStatus,
-      at: this.#now(),
-    });
-  }
-
-  /** The session and its live connection, or `session_not_connected`. */
-  #connected(id: string, what: string): { record: SessionRecord; connection: SessionConnection } {
-    this.#assertAcceptingWork();
-    const record = this.#require(id);
-    const connection = this.#live.get(record.id);
-    if (!connection || record.status !== "connected") {
-      throw new SessionStateError(
-        `Session '${record.id}' is not connected (status: ${record.status}); ` +
-          `only a connected session can ${what}`,
-        "session_not_connected",
-      );
-    }
-    return { record, connection };
-  }
-
-  // --- records -------------------------------------------------------------------------------
+  // --- helpers --------------------------------------------------------------------------------
 
   /**
-   * Writes what this node reports about a session (under its fence), in memory at once and then
-   * durably, and publishes a status change.
+   * The id of a session this node runs, for an operation on its socket: 404 for an unknown one,
+   * 503 `owner_unavailable` when another node (or none, right now) runs it.
    */
-  async #commitReport(id: SessionId, fields: SessionReportChange): Promise<void> {
-    const previous = this.#records.get(id);
-    if (!previous) return;
-    const next = { ...previous, ...fields };
-    this.#records.set(id, next);
-    if (previous.status !== next.status) this.#publishStatus(next, previous.status);
-    try {
-      await this.#store.report(this.#fenceOf(id), fields);
-    } catch (error) {
-      this.#logger.error({ sessionId: id, err: error }, "persisting session failed");
-      throw error;
-    }
-  }
-
-  /** Changes a session's spec durably (a compare-and-swap in the store), then in memory. */
-  async #commitSpec(
-    id: SessionId,
-    change: (current: SessionRecord) => SessionSpecChange,
-  ): Promise<SessionRecord> {
-    const stored = await this.#store.updateSpec(id, change);
-    const next: SessionRecord = {
-      ...this.#records.get(id)!,
-      name: stored.name,
-      ...(stored.webhooks !== undefined ? { webhooks: stored.webhooks } : {}),
-      desiredState: stored.desiredState,
-      ...(stored.updatedAt ? { updatedAt: stored.updatedAt } : {}),
-    };
-    this.#records.set(id, next);
-    return next;
-  }
-
-  #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {
-    this.#logger.info(
-      { sessionId: record.id, status: record.status, previousStatus },
-      "session status changed",
+  async #runHere(id: string, options: { duringShutdown?: boolean } = {}): Promise<SessionId> {
+    if (!options.duringShutdown) this.#assertAcceptingWork();
+    const sessionId = this.#validId(id);
+    if (this.#runtime.holds(sessionId)) return sessionId;
+    if (!(await this.#store.get(sessionId))) throw new SessionNotFoundError(sessionId);
+    throw new OwnerUnavailableError(
+      `Session '${sessionId}' is not running on any node right now; retry shortly`,
+      1,
     );
-    this.#events.publish({
-      type: "session.status",
-      sessionId: record.id,
-      status: record.status,
-      previousStatus,
-      session: publicSession(record),
-      at: this.#now(),
-    });
+  }
+
+  #here(record: SessionRecord): SessionView {
+    return { ...record, node: this.#ownership.identity };
+  }
+
+  async #owners(): Promise<Map<SessionId, string>> {
+    const owners = new Map<SessionId, string>();
+    for (const lease of await this.#lock.list()) {
+      if (lease.holder !== null && !lease.expired) owners.set(lease.sessionId, lease.holder);
+    }
+    return owners;
+  }
+
+  #view(record: SessionRecord, owners: ReadonlyMap<SessionId, string>): SessionView {
+    const node = this.#runtime.holds(record.id)
+      ? this.#ownership.identity
+      : owners.get(record.id) ?? null;
+    return { ...record, node };
+  }
+
+  #remember(id: SessionId, webhooks: readonly Webhook[]): void {
+    this.#knownWebhooks.delete(id);
+    this.#knownWebhooks.set(id, webhooks);
+    if (this.#knownWebhooks.size > KNOWN_WEBHOOKS_LIMIT) {
+      this.#knownWebhooks.delete(this.#knownWebhooks.keys().next().value!);
+    }
   }
 
   #newRecord(id: SessionId, name: string | null, now: string): SessionRecord {
     return {
       id,
       name,
-      status: this.#connections ? "initializing" : "disconnected",
+      status: this.#hasConnections ? "initializing" : "disconnected",
       desiredState: "running",
       phoneNumber: null,
       pushName: null,
@@ -678,37 +499,10 @@ export class SessionManager {
     };
   }
 
-  #track(promise: Promise<void>): void {
-    this.#pendingSaves.add(promise);
-    promise.finally(() => this.#pendingSaves.delete(promise));
-  }
-
-  #settle(id: SessionId): void {
-    this.#settleWaiters.get(id)?.();
-  }
-
-  #require(id: string): SessionRecord {
+  #validId(id: string): SessionId {
     this.#assertOpen();
     if (!isSessionId(id)) throw new InvalidSessionIdError(id);
-    const record = this.#records.get(id);
-    if (!record) throw new SessionNotFoundError(id);
-    return record;
-  }
-
-  #requireConnections(): ConnectionFactory {
-    if (!this.#connections) {
-      throw new SessionStateError("This gateway has no WhatsApp connector configured");
-    }
-    return this.#connections;
-  }
-
-  /** The webhooks as given; `ValidationError` if one points at a host the allow-list refuses. */
-  #allowedWebhooks(webhooks: Webhook[]): Webhook[] {
-    for (const [index, hook] of webhooks.entries()) {
-      const problem = webhookHostProblem(hook.url, this.#webhookAllowedHosts);
-      if (problem) throw new ValidationError(`webhooks.${index}.url: ${problem}`);
-    }
-    return webhooks;
+    return id;
   }
 
   #assertOpen(): void {
@@ -725,20 +519,13 @@ export class SessionManager {
   }
 }
 
-/**
- * The webhooks to store: a secret sent back masked keeps the stored secret of the same URL.
- * Throws `ValidationError` when there is none to keep.
- */
-function withSecrets(wanted: readonly Webhook[], current: readonly Webhook[]): Webhook[] {
-  return wanted.map((hook, index) => {
-    if (hook.secret !== MASKED_SECRET) return { ...hook, events: [...hook.events] };
-    const kept = current.find((existing) => existing.url === hook.url);
-    if (!kept) {
-      throw new ValidationError(
-        `webhooks.${index}.secret: '${MASKED_SECRET}' keeps the current secret, ` +
-          `but ${hook.url} has none; give the secret`,
-      );
-    }
-    return { ...hook, events: [...hook.events], secret: kept.secret };
-  });
+/** This process as the only node, its leases in memory (a store only it can open). */
+function localOwnership(): OwnershipSettings {
+  const table = new LocalLeaseTable();
+  return {
+    lock: table.lock("local"),
+    registry: table.registry,
+    node: { id: "local", url: "http://127.0.0.1" },
+    ttlMs: 60_000,
+  };
 }

@@ -10,6 +10,10 @@ import { registerDashboard } from "./dashboard/dashboard_routes.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { countRequests } from "./request_metrics.ts";
+import type { NodeOverview } from "../ownership/cluster_overview.ts";
+import type { OwnerDirectory } from "../ownership/owner_directory.ts";
+import { type ForwardResult, ownerForwarding, SERVED_BY_HEADER } from "./owner_forwarding.ts";
+import { registerClusterRoutes } from "./routes/cluster_routes.ts";
 import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
@@ -37,6 +41,18 @@ export interface AppDependencies {
   deadLetters: DeadLetterAdmin;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
+  /** Which node runs which session: requests for another node's sessions are forwarded there. */
+  cluster?: ClusterDependencies;
+}
+
+/** What the app needs to work as one node of several. */
+export interface ClusterDependencies {
+  nodeId: string;
+  owners: OwnerDirectory;
+  overview: () => Promise<NodeOverview[]>;
+  forwardTimeoutMs: number;
+  retryAfterSeconds: number;
+  onForward?: (result: ForwardResult) => void;
 }
 
 /**
@@ -62,8 +78,30 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       }),
     );
   }
+  if (deps.cluster) {
+    const nodeId = deps.cluster.nodeId;
+    app.use("*", async (c, next) => {
+      await next();
+      c.res.headers.set(SERVED_BY_HEADER, nodeId);
+    });
+  }
   // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
   app.use("/api/*", apiKeyAuth(deps.apiKey));
+  if (deps.cluster) {
+    // After the key check (nothing is forwarded for a caller without one), before the body limit
+    // (the owner applies it, and a body streams through untouched).
+    app.use(
+      "/api/sessions/*",
+      ownerForwarding({
+        owners: deps.cluster.owners,
+        nodeId: deps.cluster.nodeId,
+        timeoutMs: deps.cluster.forwardTimeoutMs,
+        retryAfterSeconds: deps.cluster.retryAfterSeconds,
+        logger: deps.logger,
+        onForward: deps.cluster.onForward,
+      }),
+    );
+  }
   app.use(
     "/api/*",
     bodyLimit({
@@ -88,6 +126,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     shutdownSignal: deps.closing,
   });
   registerWebhookRoutes(app, deps.deadLetters);
+  if (deps.cluster) registerClusterRoutes(app, deps.cluster.overview);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics.registry);
   registerApiDocs(app);
   registerDashboard(app);

@@ -96,6 +96,10 @@ export const SessionSchema = z
       })
       .nullable(),
     webhooks: z.array(WebhookViewSchema),
+    node: z.string().nullable().openapi({
+      description: "The node running the session (its `NODE_ID`); null while none does",
+      example: "gw-1",
+    }),
   })
   .openapi("Session");
 

@@ -1,3 +1,4 @@
+import type { OwnershipObserver } from "../domain/session_manager.ts";
 import type { ForwardResult } from "../http/owner_forwarding.ts";
 import type { LossReason, PassOutcome } from "../ownership/session_ownership.ts";
 import { Counter, Gauge, type MetricsRegistry } from "./metrics_registry.ts";
@@ -91,9 +92,18 @@ export class ClusterMetrics {
     this.#leasesHeld = count;
   }
 
-  /** The ownership loop's `onPass` hook. */
-  readonly recordPass = (outcome: PassOutcome): void => {
-    if (outcome.failed) this.failedPasses.inc();
+  /** The session manager's `ownershipObserver`. */
+  readonly observer: OwnershipObserver = {
+    onAcquired: (lease) => {
+      this.acquisitions.inc();
+      // Epoch 1 is a session's first owner; any later epoch was held before, here or elsewhere.
+      if (lease.epoch > 1) this.takeovers.inc();
+    },
+    onLost: (_id, reason) => this.losses.inc({ reason }),
+    onFenced: () => this.fencedWrites.inc(),
+    onPass: (outcome: PassOutcome) => {
+      if (outcome.failed) this.failedPasses.inc();
+    },
   };
 
   /** The forwarding middleware's `onForward` hook. */

@@ -26,8 +26,8 @@ export class LocalLeaseTable {
   readonly #now: () => number;
   readonly #sessionExists: (id: SessionId) => boolean;
 
-  constructor(options: { sessionExists: (id: SessionId) => boolean; now?: () => number }) {
-    this.#sessionExists = options.sessionExists;
+  constructor(options: { sessionExists?: (id: SessionId) => boolean; now?: () => number } = {}) {
+    this.#sessionExists = options.sessionExists ?? (() => true);
     this.#now = options.now ?? (() => Date.now());
   }
 

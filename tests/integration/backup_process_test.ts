@@ -64,7 +64,7 @@ Deno.test(
       try {
         assert.deepEqual(moved.restoreReport.restored.sort(), ["shop-1", "shop-2"]);
         assert.deepEqual(
-          moved.manager.list().map((s) => [s.id, s.desiredState]).sort(),
+          (await moved.manager.list()).map((s) => [s.id, s.desiredState]).sort(),
           [["shop-1", "stopped"], ["shop-2", "stopped"]],
         );
       } finally {

@@ -63,7 +63,7 @@ Deno.test("wa_sessions counts sessions by status, at every scrape", async () => 
         byStatus[sample.labels.status] = sample.value;
       }
       const expected: Record<string, number> = {};
-      for (const session of core.manager.list()) {
+      for (const session of core.manager.runningHere()) {
         expected[session.status] = (expected[session.status] ?? 0) + 1;
       }
       for (const [status, count] of Object.entries(byStatus)) {

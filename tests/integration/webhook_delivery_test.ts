@@ -335,7 +335,7 @@ Deno.test("session webhooks: set at create and by PATCH, validated, secrets neve
       assert.equal(kept.status, 200);
       assert.deepEqual((await kept.json()).webhooks[0].events, ["message.received"]);
       assert.equal(
-        core.manager.webhooksOf(core.manager.get("shop-1").id)[0].secret,
+        core.manager.webhooksOf((await core.manager.get("shop-1")).id)[0].secret,
         SESSION_SECRET,
       );
       const masked = await requestJson(core.app, "PATCH", "/api/sessions/shop-1", {

@@ -530,7 +530,7 @@ Deno.test(
         const sentinelBefore = await snapshotTree(sentinel);
         const dataBefore = await snapshotTree(dataDir);
         const metadataBefore = await readMetadata(dataDir);
-        const existingBefore = core.manager.get(EXISTING);
+        const existingBefore = await core.manager.get(EXISTING);
 
         const random = seededRandom(SEED);
         const counts: Record<string, number> = {};
@@ -579,8 +579,8 @@ Deno.test(
         for (const id of Object.keys(metadataBefore)) {
           assert.deepEqual(metadataAfter[id], metadataBefore[id], `session ${id} changed`);
         }
-        assert.deepEqual(core.manager.get(EXISTING), existingBefore);
-        assert.equal(core.manager.list().length, 1 + accepted.size);
+        assert.deepEqual(await core.manager.get(EXISTING), existingBefore);
+        assert.equal((await core.manager.list()).length, 1 + accepted.size);
 
         const health = await core.app.request("/health");
         assert.equal(health.status, 200);

@@ -88,7 +88,7 @@ export async function openCoreApp(
     webhookAllowedHosts: options.webhooks?.allowedHosts,
   });
   const metrics = options.metrics ?? new GatewayMetrics();
-  metrics.trackSessions(() => manager.list());
+  metrics.trackSessions(() => manager.runningHere());
   metrics.observe(bus);
   const restoreReport = await manager.restore();
   const webhooks = await WebhookService.open({

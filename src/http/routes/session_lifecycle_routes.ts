@@ -152,7 +152,7 @@ export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: Sessio
     return c.json(toView(await manager.logout(c.req.valid("param").id)), 200);
   });
   app.openapi(qrRoute, async (c) => {
-    const qr = manager.qr(c.req.valid("param").id);
+    const qr = await manager.qr(c.req.valid("param").id);
     const image = await renderQr(qr, c.req.valid("query").format);
     c.header("cache-control", "no-store");
     c.header("content-type", image.contentType);

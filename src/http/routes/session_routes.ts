@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { SessionManager } from "../../domain/session_manager.ts";
-import { publicSession, type SessionRecord } from "../../domain/session.ts";
+import type { SessionManager, SessionView } from "../../domain/session_manager.ts";
+import { publicSession } from "../../domain/session.ts";
 import type { Webhook } from "../../domain/webhook.ts";
 import {
   bodyErrorResponses,
@@ -81,9 +81,15 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
     return c.json(toView(record), 201);
   });
 
-  app.openapi(listSessions, (c) => c.json({ sessions: manager.list().map(toView) }, 200));
+  app.openapi(
+    listSessions,
+    async (c) => c.json({ sessions: (await manager.list()).map(toView) }, 200),
+  );
 
-  app.openapi(getSession, (c) => c.json(toView(manager.get(c.req.valid("param").id)), 200));
+  app.openapi(
+    getSession,
+    async (c) => c.json(toView(await manager.get(c.req.valid("param").id)), 200),
+  );
 
   app.openapi(updateSession, async (c) => {
     const body = c.req.valid("json");
@@ -100,9 +106,9 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
   });
 }
 
-/** The API representation of a session: webhook secrets masked. */
-export function toView(record: SessionRecord) {
-  return publicSession(record);
+/** The API representation of a session: webhook secrets masked, and the node that runs it. */
+export function toView(session: SessionView) {
+  return { ...publicSession(session), node: session.node };
 }
 
 function toWebhooks(
