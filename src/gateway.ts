@@ -12,6 +12,9 @@ import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
 import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
+import { FileMessageStore } from "./persistence/message_store/file_message_store.ts";
+import type { MessageStore } from "./domain/message_store.ts";
+import { IdempotentSends } from "./domain/idempotent_sends.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
@@ -26,6 +29,8 @@ export interface GatewayOptions {
   connections?: ConnectionFactory;
   /** Defaults to the file outbox in `config.dataDir`. */
   outbox?: WebhookOutbox;
+  /** Defaults to the file message store in `config.dataDir`. */
+  messages?: MessageStore;
   /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
   metrics?: GatewayMetrics;
 }
@@ -72,11 +77,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
+  const messages = options.messages ??
+    new FileMessageStore({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "message-store" }),
+      retention: {
+        maxAgeMs: config.messageStore.retentionDays * DAY_MS,
+        maxBytesPerSession: config.messageStore.maxBytesPerSession,
+      },
+      sealer: atRest.sealer,
+    });
   const manager = new SessionManager({
     store,
     logger,
     events,
     connections: options.connections,
+    messages,
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
   });
@@ -86,7 +102,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const restoreReport = await manager.restore();
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
+  let messagesOpen = false;
   try {
+    // Under the data directory's lock, before any connection stores a message.
+    const loaded = await messages.open();
+    messagesOpen = true;
+    logger.info(
+      { sessions: loaded.sessions, messages: loaded.messages },
+      "message store opened",
+    );
     apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
     // Under the data directory's lock, and before any session connects: the first events of
     // the restored sessions already go through the outbox.
@@ -105,9 +129,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   } catch (error) {
     await manager.shutdown();
+    if (messagesOpen) await messages.close();
     await store.close();
     throw error;
   }
+  const prune = () =>
+    messages.prune(new Date()).then(
+      (removed) => removed > 0 && logger.info({ removed }, "message retention: dropped messages"),
+      (error) => logger.error({ err: error }, "message retention failed"),
+    );
+  await prune();
+  const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   metrics.trackDeadLetters(() => webhooks.deadLetters().length);
   logger.info(
     {
@@ -133,6 +165,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     corsOrigins: config.corsOrigins,
     metrics: config.metricsEnabled ? metrics : undefined,
     deadLetters: webhooks,
+    idempotentSends: new IdempotentSends({
+      records: messages.idempotency,
+      fenceOf: (id) => manager.fenceOf(id),
+    }),
     sseKeepAliveMs: config.sseKeepAliveMs,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
@@ -168,11 +204,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await manager.shutdown();
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
+      clearInterval(pruneTimer);
+      await messages.close();
       await store.close();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
+
+const DAY_MS = 86_400_000;
+/** How often the message retention is enforced (also once at startup). */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
  * With a key configured: auth files encrypted, and the secrets and message bodies kept in the

@@ -142,3 +142,16 @@ export class OwnerUnavailableError extends GatewayError {
     super(message);
   }
 }
+
+/**
+ * An `Idempotency-Key` came back with a different request than the one first sent with it
+ * (the IETF httpapi idempotency draft's 422).
+ */
+export class IdempotencyKeyReusedError extends GatewayError {
+  readonly code = "idempotency_key_reused";
+}
+
+/** The first request with this `Idempotency-Key` is still being processed (the draft's 409). */
+export class IdempotencyKeyInFlightError extends GatewayError {
+  readonly code = "idempotency_key_in_flight";
+}

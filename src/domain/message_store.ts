@@ -99,6 +99,10 @@ export interface StoredMessage {
   status: MessageStatus | null;
   /** Whether this account has read it (received messages; our own are always read). */
   read: boolean;
+  /** What kind of message it is, as the API names it (`text`, `location`, `poll`, … `other`). */
+  type: string;
+  /** Its text (a text's body, a caption, a poll's question), if it has one. */
+  text: string | null;
   /** Baileys' `proto.Message`, encoded: the full content (an edit replaces it). */
   content: Uint8Array;
   /** When it was last edited (ms), if it was. */
@@ -112,6 +116,7 @@ export interface MessagePatch {
   id: string;
   status?: MessageStatus;
   read?: boolean;
+  text?: string | null;
   content?: Uint8Array;
   editedAt?: number;
   deletedAt?: number;
@@ -188,4 +193,34 @@ export interface IdempotencyRecord extends NewIdempotencyRecord {
 export interface IdempotentResponse {
   status: number;
   body: Record<string, unknown>;
+}
+
+/**
+ * One session's messages as its connection reads and writes them (Baileys' `getMessage`, the
+ * messages it sends and receives); every write carries the session owner's fence.
+ */
+export interface SessionMessages {
+  /** One stored message; `undefined` when it is not (or no longer) stored. */
+  get(messageId: string): Promise<StoredMessage | undefined>;
+  /** Inserts or replaces messages; durable on resolve. */
+  put(messages: readonly StoredMessage[]): Promise<void>;
+  /** Changes some fields of stored messages; durable on resolve. */
+  patch(patches: readonly MessagePatch[]): Promise<void>;
+}
+
+/**
+ * The `SessionMessages` of the fence's session in `store`.
+ *
+ * @example
+ * ```ts
+ * const messages = sessionMessages(store, { sessionId, epoch: lease.epoch });
+ * await messages.put([stored]);
+ * ```
+ */
+export function sessionMessages(store: MessageStore, fence: Fence): SessionMessages {
+  return {
+    get: (messageId) => store.get(fence.sessionId, messageId),
+    put: (messages) => store.put(fence, messages),
+    patch: (patches) => store.patch(fence, patches),
+  };
 }

@@ -1,6 +1,11 @@
 import type { Logger } from "../logger.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
-import type { ConnectionFactory, ConnectionStatusUpdate, SessionConnection } from "./connection.ts";
+import type {
+  ConnectionFactory,
+  ConnectionStatusUpdate,
+  SendOptions,
+  SessionConnection,
+} from "./connection.ts";
 import {
   InvalidSessionIdError,
   QrNotAvailableError,
@@ -19,6 +24,15 @@ import type {
   SentMessage,
 } from "./message.ts";
 import { MessageStatusTracker } from "./message_status_tracker.ts";
+import {
+  type ChatSummary,
+  type HistoryRequest,
+  type MessageStore,
+  type Page,
+  type PageRequest,
+  sessionMessages,
+  type StoredMessage,
+} from "./message_store.ts";
 import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import type {
@@ -36,6 +50,8 @@ export interface SessionManagerOptions {
   events: EventBus;
   /** Opens WhatsApp connections. Without it, sessions are metadata only (no sockets). */
   connections?: ConnectionFactory;
+  /** Keeps each session's messages (opened and closed by the caller). Without it none are kept. */
+  messages?: MessageStore;
   /** How many restored sessions may be logging in at once. */
   restoreConcurrency?: number;
   /** The only hosts session webhooks may point at (`WEBHOOK_ALLOWED_HOSTS`); empty allows any. */
@@ -107,6 +123,7 @@ export class SessionManager {
   readonly #logger: Logger;
   readonly #events: EventBus;
   readonly #connections?: ConnectionFactory;
+  readonly #messages?: MessageStore;
   readonly #clock: () => Date;
   readonly #newId: () => string;
   readonly #restoreConcurrency: number;
@@ -131,6 +148,7 @@ export class SessionManager {
     this.#logger = options.logger;
     this.#events = options.events;
     this.#connections = options.connections;
+    this.#messages = options.messages;
     this.#clock = options.clock ?? (() => new Date());
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#restoreConcurrency = Math.max(1, options.restoreConcurrency ?? 16);
@@ -292,6 +310,8 @@ export class SessionManager {
         else await connection.stop();
       }
       await this.#store.remove(record.id);
+      // After the session: a crash in between leaves messages that the next start deletes.
+      await this.#messages?.deleteSession(this.#fenceOf(record.id));
       this.#settle(record.id);
       this.#logger.info({ sessionId: record.id }, "session deleted");
       // Published while the record is still known, so that `webhooksOf` can route the event to
@@ -426,10 +446,16 @@ export class SessionManager {
    * publishes `message.sent`. Throws `SessionStateError` (`session_not_connected`) when the
    * session is not connected.
    */
-  async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
+  async sendMessage(
+    id: string,
+    to: string,
+    message: OutgoingMessage,
+    options?: SendOptions,
+  ): Promise<SentMessage> {
     const { record, connection } = this.#connected(id, "send messages");
-    const sent = await connection.sendMessage(to, message);
+    const sent = await connection.sendMessage(to, message, options);
     this.#messageStatus.sent(record.id, sent);
+    await this.#patchStatus(record.id, sent.id, sent.status);
     this.#events.publish({
       type: "message.sent",
       sessionId: record.id,
@@ -438,6 +464,31 @@ export class SessionManager {
       at: this.#now(),
     });
     return sent;
+  }
+
+  /** A session's chats, the most recently active first (empty without a message store). */
+  async chats(id: string, page: PageRequest): Promise<Page<ChatSummary>> {
+    const record = this.#require(id);
+    if (!this.#messages) return { items: [], nextCursor: null };
+    return await this.#messages.chats(record.id, page);
+  }
+
+  /** A chat's stored messages, newest first (see `MessageStore.history`). */
+  async history(id: string, chat: string, page: HistoryRequest): Promise<Page<StoredMessage>> {
+    const record = this.#require(id);
+    if (!this.#messages) return { items: [], nextCursor: null };
+    return await this.#messages.history(record.id, chat, page);
+  }
+
+  /** One stored message of a session; `undefined` when it is not stored. */
+  async storedMessage(id: string, messageId: string): Promise<StoredMessage | undefined> {
+    const record = this.#require(id);
+    return await this.#messages?.get(record.id, messageId);
+  }
+
+  /** The fence this node writes a session's messages and records under. */
+  fenceOf(id: SessionId): Fence {
+    return this.#fenceOf(id);
   }
 
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
@@ -498,6 +549,7 @@ export class SessionManager {
     const connection: SessionConnection = factory.create({
       sessionId: id,
       auth: this.#store.auth(this.#fenceOf(id)),
+      messages: this.#messages ? sessionMessages(this.#messages, this.#fenceOf(id)) : undefined,
       logger: this.#logger.child({ sessionId: id }),
       listener: {
         onStatus: (update) => {
@@ -584,6 +636,7 @@ export class SessionManager {
   #onMessageStatus(id: SessionId, update: MessageStatusUpdate): void {
     const change = this.#messageStatus.update(id, update.id, update.status);
     if (!change) return;
+    this.#track(this.#patchStatus(id, update.id, change.status));
     this.#events.publish({
       type: "message.status",
       sessionId: id,
@@ -593,6 +646,15 @@ export class SessionManager {
       previousStatus: change.previousStatus,
       at: this.#now(),
     });
+  }
+
+  /** Records a sent message's new status in the message store; a failure is only logged. */
+  async #patchStatus(id: SessionId, messageId: string, status: SentMessage["status"]) {
+    try {
+      await this.#messages?.patch(this.#fenceOf(id), [{ id: messageId, status }]);
+    } catch (error) {
+      this.#logger.error({ sessionId: id, messageId, err: error }, "storing a status failed");
+    }
   }
 
   /** The session and its live connection, or `session_not_connected`. */

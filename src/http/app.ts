@@ -13,6 +13,8 @@ import { countRequests } from "./request_metrics.ts";
 import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
+import { registerChatRoutes } from "./routes/chat_routes.ts";
+import type { IdempotentSends } from "../domain/idempotent_sends.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -35,6 +37,8 @@ export interface AppDependencies {
   metrics?: GatewayMetrics;
   /** The webhook dead letters (the gateway's `WebhookService`). */
   deadLetters: DeadLetterAdmin;
+  /** Sends with an `Idempotency-Key` (over the message store's records). */
+  idempotentSends: IdempotentSends;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
 }
@@ -81,7 +85,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
-  registerMessageRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager, deps.idempotentSends);
+  registerChatRoutes(app, deps.manager);
   registerEventStreamRoutes(app, {
     events: deps.events,
     keepAliveMs: deps.sseKeepAliveMs ?? 15_000,

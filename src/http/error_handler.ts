@@ -6,6 +6,8 @@ import {
   DataDirectoryLockedError,
   DeadLetterNotFoundError,
   GatewayError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyReusedError,
   InvalidSessionIdError,
   OwnerUnavailableError,
   PersistenceError,
@@ -33,8 +35,10 @@ export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (
     error instanceof SessionAlreadyExistsError ||
     error instanceof SessionStateError ||
-    error instanceof QrNotAvailableError
+    error instanceof QrNotAvailableError ||
+    error instanceof IdempotencyKeyInFlightError
   ) return 409;
+  if (error instanceof IdempotencyKeyReusedError) return 422;
   if (error instanceof WhatsAppRequestError) return 502;
   if (error instanceof ShuttingDownError || error instanceof OwnerUnavailableError) return 503;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;

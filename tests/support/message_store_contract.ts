@@ -49,6 +49,8 @@ export function storedText(
     timestamp,
     status: fromMe ? "sent" : null,
     read: fromMe,
+    type: "text",
+    text: `text of ${id}`,
     content: new TextEncoder().encode(`content of ${id}`.padEnd(options.bytes ?? 0, ".")),
     editedAt: null,
     deletedAt: null,

@@ -114,7 +114,7 @@ export class FileMessageStore implements MessageStore {
 
   async put(fence: Fence, messages: readonly StoredMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await (await this.#write(fence)).put(messages);
+    await (await this.#write(fence)).put(messages, this.#clock());
   }
 
   async patch(fence: Fence, patches: readonly MessagePatch[]): Promise<void> {

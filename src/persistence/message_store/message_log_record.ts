@@ -37,6 +37,8 @@ const MessageBodySchema = z.object({
   timestamp: z.number(),
   status: z.enum(MESSAGE_STATUSES).nullable(),
   read: z.boolean(),
+  type: z.string(),
+  text: z.string().nullable(),
   content: base64,
   editedAt: z.number().nullable(),
   deletedAt: z.number().nullable(),
@@ -45,6 +47,7 @@ const MessageBodySchema = z.object({
 const PatchBodySchema = z.object({
   status: z.enum(MESSAGE_STATUSES).optional(),
   read: z.boolean().optional(),
+  text: z.string().nullable().optional(),
   content: base64.optional(),
   editedAt: z.number().optional(),
   deletedAt: z.number().optional(),

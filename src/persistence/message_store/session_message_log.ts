@@ -80,8 +80,13 @@ export class SessionMessageLog {
     return this.#log.compact();
   }
 
-  async put(messages: readonly StoredMessage[]): Promise<void> {
-    const records = messages.map((message) => ({ op: "put", id: message.id, message } as const));
+  async put(messages: readonly StoredMessage[], now: Date): Promise<void> {
+    // Already past the retention (old history): never stored.
+    const oldest = now.getTime() - this.#retention.maxAgeMs;
+    const records = messages.filter((message) => message.timestamp >= oldest).map((
+      message,
+    ) => ({ op: "put", id: message.id, message } as const));
+    if (records.length === 0) return;
     for (const record of records) this.#apply(record);
     this.#enforceCap();
     await this.#append(records);

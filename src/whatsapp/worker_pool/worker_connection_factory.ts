@@ -1,6 +1,7 @@
 import type {
   ConnectionFactory,
   ConnectionOptions,
+  SendOptions,
   SessionConnection,
 } from "../../domain/connection.ts";
 import { SessionStateError } from "../../domain/errors.ts";
@@ -185,8 +186,8 @@ class PooledConnection implements SessionConnection {
     await this.#inner?.logout();
   }
 
-  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
-    return this.#require().sendMessage(to, message);
+  sendMessage(to: string, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage> {
+    return this.#require().sendMessage(to, message, options);
   }
 
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
