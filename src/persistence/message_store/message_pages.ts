@@ -41,16 +41,31 @@ function decodeCursor(value: string, chat: string): Cursor {
   return cursor.data;
 }
 
-/** Order of messages and chats: by time, then id, so that every position is unique. */
-function compare(a: { t: number; id: string }, b: { t: number; id: string }): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** A message with its arrival order in the session, which breaks ties of equal timestamps. */
+interface Placed {
+  message: StoredMessage;
+  seq: number;
 }
 
-const position = (message: StoredMessage) => ({ t: message.timestamp, id: message.id });
+const byTime = (a: Placed, b: Placed) => a.message.timestamp - b.message.timestamp || a.seq - b.seq;
 
 /**
- * One page of a chat's messages, newest first. `before`/`after` name a message to start past;
- * an unknown one is a `ValidationError`.
+ * Where a page starts in `sorted` (oldest first): the index of the anchor when it is still
+ * there, else the place its timestamp would have (a cursor past a message pruned since).
+ */
+function anchorIndex(sorted: Placed[], anchor: { t: number; id: string }, dir: Cursor["dir"]) {
+  const index = sorted.findIndex((p) => p.message.id === anchor.id);
+  if (index >= 0) return index;
+  if (dir === "older") {
+    const first = sorted.findIndex((p) => p.message.timestamp >= anchor.t);
+    return first < 0 ? sorted.length : first;
+  }
+  return sorted.findLastIndex((p) => p.message.timestamp <= anchor.t);
+}
+
+/**
+ * One page of a chat's messages, newest first (`messages` in the order they were stored).
+ * `before`/`after` name a message to start past; an unknown one is a `ValidationError`.
  */
 export function historyPage(
   messages: Iterable<StoredMessage>,
@@ -64,29 +79,33 @@ export function historyPage(
     const anchorId = (request.before ?? request.after)!;
     const anchor = find(anchorId);
     if (!anchor || anchor.chat !== chat) {
-      throw new ValidationError(
-        `${request.before ? "before" : "after"}: no message ${anchorId} in this chat`,
-      );
+      const field = request.before ? "before" : "after";
+      throw new ValidationError(`${field}: no message ${anchorId} in this chat`);
     }
-    from = { dir: request.before ? "older" : "newer", ...position(anchor), chat };
+    from = { dir: request.before ? "older" : "newer", t: anchor.timestamp, id: anchor.id, chat };
   }
   const dir = from?.dir ?? "older";
-  const inChat = [...messages].filter((m) => m.chat === chat);
-  const candidates = inChat.filter((m) => {
-    if (!from) return true;
-    const order = compare(position(m), from);
-    return dir === "older" ? order < 0 : order > 0;
-  });
-  // Towards older: the newest candidates; towards newer: the ones right after the anchor.
-  candidates.sort((a, b) => compare(position(b), position(a)));
-  const taken = dir === "older"
-    ? candidates.slice(0, request.limit)
-    : candidates.slice(Math.max(0, candidates.length - request.limit));
-  const more = candidates.length > taken.length;
+  const sorted = placed(messages).filter((p) => p.message.chat === chat).sort(byTime);
+  let taken: Placed[];
+  let more: boolean;
+  if (dir === "older") {
+    const end = from ? anchorIndex(sorted, from, dir) : sorted.length;
+    const start = Math.max(0, end - request.limit);
+    taken = sorted.slice(start, end).reverse();
+    more = start > 0;
+  } else {
+    // Towards newer: the ones right after the anchor, still shown newest first.
+    const start = anchorIndex(sorted, from!, dir) + 1;
+    const end = Math.min(sorted.length, start + request.limit);
+    taken = sorted.slice(start, end).reverse();
+    more = end < sorted.length;
+  }
   const edge = dir === "older" ? taken.at(-1) : taken[0];
   return {
-    items: taken,
-    nextCursor: more && edge ? encodeCursor({ dir, ...position(edge), chat }) : null,
+    items: taken.map((p) => p.message),
+    nextCursor: more && edge
+      ? encodeCursor({ dir, t: edge.message.timestamp, id: edge.message.id, chat })
+      : null,
   };
 }
 
@@ -95,29 +114,49 @@ export function chatsPage(
   messages: Iterable<StoredMessage>,
   request: PageRequest,
 ): Page<ChatSummary> {
-  const chats = new Map<string, ChatSummary>();
-  for (const message of messages) {
-    const chat = chats.get(message.chat);
+  const chats = new Map<string, { summary: ChatSummary; last: Placed }>();
+  for (const entry of placed(messages)) {
+    const { message } = entry;
     const unread = !message.fromMe && !message.read && message.deletedAt === null ? 1 : 0;
+    const chat = chats.get(message.chat);
     if (!chat) {
-      chats.set(message.chat, { jid: message.chat, lastMessage: message, unreadCount: unread });
+      chats.set(message.chat, {
+        summary: { jid: message.chat, lastMessage: message, unreadCount: unread },
+        last: entry,
+      });
       continue;
     }
-    chat.unreadCount += unread;
-    if (compare(position(message), position(chat.lastMessage)) > 0) chat.lastMessage = message;
+    chat.summary.unreadCount += unread;
+    if (byTime(entry, chat.last) > 0) {
+      chat.last = entry;
+      chat.summary.lastMessage = message;
+    }
   }
-  const at = (chat: ChatSummary) => ({ t: chat.lastMessage.timestamp, id: chat.jid });
-  let sorted = [...chats.values()].sort((a, b) => compare(at(b), at(a)));
+  const sorted = [...chats.values()].sort((a, b) => byTime(b.last, a.last));
+  let start = 0;
   if (request.cursor) {
     const from = decodeCursor(request.cursor, "");
-    sorted = sorted.filter((chat) => compare(at(chat), from) < 0);
+    const index = sorted.findIndex((chat) => chat.summary.jid === from.id);
+    start = index >= 0
+      ? index + 1
+      : sorted.findIndex((chat) => chat.last.message.timestamp < from.t);
+    if (start < 0) start = sorted.length;
   }
-  const items = sorted.slice(0, request.limit);
-  const last = items.at(-1);
+  const page = sorted.slice(start, start + request.limit);
+  const last = page.at(-1);
   return {
-    items,
-    nextCursor: sorted.length > items.length && last
-      ? encodeCursor({ dir: "older", ...at(last), chat: "" })
+    items: page.map((chat) => chat.summary),
+    nextCursor: start + page.length < sorted.length && last
+      ? encodeCursor({
+        dir: "older",
+        t: last.last.message.timestamp,
+        id: last.summary.jid,
+        chat: "",
+      })
       : null,
   };
+}
+
+function placed(messages: Iterable<StoredMessage>): Placed[] {
+  return [...messages].map((message, seq) => ({ message, seq }));
 }

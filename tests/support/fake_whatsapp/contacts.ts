@@ -85,6 +85,11 @@ export class SimulatedContact {
     return `${this.phoneNumber}@s.whatsapp.net`;
   }
 
+  /** The phone's Signal registration id (sent in its retry receipts). */
+  get registrationId(): number {
+    return this.#creds.registrationId;
+  }
+
   /** The key bundle a companion fetches to start a session with this contact. */
   bundle(jid: string): BinaryNode {
     const content: BinaryNode[] = [

@@ -23,6 +23,7 @@ import { companionBundle, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
+import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -85,6 +86,14 @@ export interface FakeWhatsApp {
     predicate: (message: ReceivedMessage) => boolean,
     timeoutMs?: number,
   ): Promise<ReceivedMessage>;
+  /** The contact's phone fails to decrypt the next `count` messages (default 1) sent to it. */
+  failNextDecrypt(contact: string, count?: number): void;
+  /** Ids of messages a contact could not decrypt and has not asked again for. */
+  undecryptedMessages(): string[];
+  /** The contact asks for message `id` again with a retry receipt, to every online device. */
+  sendRetryReceipt(id: string): Promise<void>;
+  /** Hooks around each message ack (replacing earlier ones): to hold an ack, or act on it. */
+  setAckHooks(hooks: AckHooks): void;
   /** A contact's phone reports messages delivered or read, to every online device of `to`. */
   sendReceipt(
     receipt: { from: string; to: string; ids: string[]; type: "delivery" | "read" },
@@ -140,6 +149,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const received: ReceivedMessage[] = [];
   const receivedWaiters = new Set<() => void>();
   const linkCodes = new LinkCodePairings();
+  const faults = new MessageFaults();
 
   const context: ConnectionContext = {
     certificates,
@@ -181,11 +191,21 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         const found = directory.resolve(copy.attrs.jid);
         const enc = getBinaryNodeChild(copy, "enc");
         if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
+        const addressed = {
+          id: node.attrs.id,
+          contact: found.contact.phoneNumber,
+          from: sender.phoneNumber,
+          t: node.attrs.t ?? unixNow(),
+        };
+        if (faults.failsToDecrypt(addressed)) continue;
         const message = await found.contact.decrypt(
           sender.lid,
           enc.attrs.type as "pkmsg" | "msg",
           enc.content,
         );
+        // A phone shows a message once, however often it is sent (a retry, a re-send).
+        const seen = received.some((m) => m.id === node.attrs.id && m.to === addressed.contact);
+        if (seen) continue;
         received.push({
           id: node.attrs.id,
           from: sender.phoneNumber,
@@ -195,10 +215,12 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         });
         for (const wake of receivedWaiters) wake();
       }
+      await faults.ackHooks.before?.(node.attrs.id);
       connection.send({
         tag: "ack",
         attrs: { class: "message", id: node.attrs.id, from: node.attrs.to, t: unixNow() },
       });
+      faults.ackHooks.after?.(node.attrs.id);
     },
     closed(connection) {
       connections.delete(connection);
@@ -416,6 +438,21 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         if (remaining <= 0) throw new Error("no matching message received in time");
         await sleepUntilWoken(receivedWaiters, remaining);
       }
+    },
+    failNextDecrypt(contact, count) {
+      faults.failNextDecrypt(contact, count);
+    },
+    undecryptedMessages: () => faults.undecrypted.map((message) => message.id),
+    sendRetryReceipt(id) {
+      const message = faults.take(id);
+      const contact = contactOf(message.contact);
+      for (const { connection } of onlineDevicesOf(message.from)) {
+        connection.send(retryReceipt(message, contact.jid, contact.registrationId));
+      }
+      return Promise.resolve();
+    },
+    setAckHooks(hooks) {
+      faults.ackHooks = hooks;
     },
     sendReceipt({ from, to, ids, type }) {
       const contact = contactOf(from);
