@@ -18,12 +18,13 @@ import type {
 } from "../../domain/message_store.ts";
 import { isSessionId, type SessionId } from "../../domain/session_id.ts";
 import type { Logger } from "../../logger.ts";
-import { removeStaleTempFiles, syncDirectory } from "../atomic_write.ts";
+import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "../atomic_write.ts";
+import { readRegularFile } from "../read_regular_file.ts";
 import { MESSAGE_STORE_DIR_NAME, TRASH_PREFIX } from "../data_dir_layout.ts";
 import { sealedValueNeedsKey, type ValueSealer } from "../sealed_value.ts";
-import type { Opener } from "./message_log_record.ts";
+import { type Opener, resealLine } from "./message_log_record.ts";
 import { chatsPage, historyPage } from "./message_pages.ts";
-import { SessionMessageLog } from "./session_message_log.ts";
+import { MESSAGE_LOG_FILE_NAME, SessionMessageLog } from "./session_message_log.ts";
 
 /** Options of {@linkcode FileMessageStore}. */
 export interface FileMessageStoreOptions {
@@ -271,4 +272,47 @@ export class FileMessageStore implements MessageStore {
   #assertOpen(): void {
     if (this.#state !== "open") throw new PersistenceError("The message store is not open");
   }
+}
+
+/**
+ * Moves every message log's sealed bodies from one key to another, for a key rotation (the
+ * gateway stopped): each log is rewritten atomically, bodies opened with `to` (already moved by
+ * a rotation cut short) or `from` and sealed with `to`, or left as JSON without it. Lines that
+ * are not JSON, and bodies neither key opens, are kept as they are; returns how many bodies.
+ *
+ * @example
+ * ```ts
+ * await resealMessageStore(dataDir, createValueSealer(oldKey), createValueSealer(newKey));
+ * ```
+ */
+export async function resealMessageStore(
+  dataDir: string,
+  from: ValueSealer | undefined,
+  to: ValueSealer | undefined,
+): Promise<{ unreadable: number }> {
+  const dir = join(dataDir, MESSAGE_STORE_DIR_NAME);
+  let unreadable = 0;
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  });
+  for (const entry of entries) {
+    if (!entry.isDirectory || !isSessionId(entry.name)) continue;
+    const path = join(dir, entry.name, MESSAGE_LOG_FILE_NAME);
+    const read = await readRegularFile(path);
+    if (read.kind !== "file") continue;
+    const lines = new TextDecoder().decode(read.data).split("\n").map((line) => {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        return line; // a torn or damaged line: the gateway's open deals with it
+      }
+      const moved = resealLine(entry.name, record, from, to);
+      if (moved === null) unreadable++;
+      return JSON.stringify(moved ?? record);
+    });
+    await writeFileAtomic(path, new TextEncoder().encode(lines.join("\n")));
+  }
+  return { unreadable };
 }
