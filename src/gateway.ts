@@ -226,6 +226,8 @@ async function encryptionAtRest(
 ): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
   const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
   if (!key) return { codec: plainCodec };
-  logger.info("auth files, webhook secrets and queued events are encrypted at rest (AES-256-GCM)");
+  logger.info(
+    "auth files, webhook secrets, queued events and stored messages are encrypted at rest (AES-256-GCM)",
+  );
   return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
 }
