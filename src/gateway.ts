@@ -15,6 +15,7 @@ import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
 import { FileMessageStore } from "./persistence/message_store/file_message_store.ts";
 import type { MessageStore } from "./domain/message_store.ts";
 import { IdempotentSends } from "./domain/idempotent_sends.ts";
+import { MessageActions } from "./domain/message_actions.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
@@ -165,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     corsOrigins: config.corsOrigins,
     metrics: config.metricsEnabled ? metrics : undefined,
     deadLetters: webhooks,
+    messageActions: new MessageActions(manager, messages),
     idempotentSends: new IdempotentSends({
       records: messages.idempotency,
       fenceOf: (id) => manager.fenceOf(id),

@@ -10,6 +10,7 @@ import type { DisconnectInfo, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
 import type { SessionMessages } from "./message_store.ts";
+import type { MessageAction, MessageActivity } from "./message_activity.ts";
 
 /**
  * The port through which the session manager drives a WhatsApp connection. The Baileys adapter
@@ -49,6 +50,11 @@ export interface SessionConnection {
    * has it. Only called while the connection reports `connected`.
    */
   sendMessage(to: string, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage>;
+  /**
+   * Edits or deletes a sent message, marks messages read, or shows typing in a chat; resolves
+   * once WhatsApp's server has it. Only called while the connection reports `connected`.
+   */
+  perform(action: MessageAction): Promise<void>;
   /** Which of these phone numbers (digits) have a WhatsApp account. One answer per number. */
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]>;
   /**
@@ -76,6 +82,8 @@ export interface ConnectionListener {
   onMessage(message: IncomingMessage): void;
   /** A receipt: a message changed status. */
   onMessageStatus(update: MessageStatusUpdate): void;
+  /** A poll vote, an edit or a deletion (already applied to the message store). */
+  onActivity(activity: MessageActivity): void;
 }
 
 export interface ConnectionStatusUpdate {

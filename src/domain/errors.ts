@@ -155,3 +155,11 @@ export class IdempotencyKeyReusedError extends GatewayError {
 export class IdempotencyKeyInFlightError extends GatewayError {
   readonly code = "idempotency_key_in_flight";
 }
+
+/** No message with this id is in the session's message store (never was, or no longer). */
+export class MessageNotFoundError extends GatewayError {
+  readonly code = "message_not_found";
+  constructor(readonly messageId: string) {
+    super(`Message '${messageId}' is not in the message store`);
+  }
+}

@@ -15,7 +15,8 @@ import {
   ShuttingDownError,
   ValidationError,
 } from "./errors.ts";
-import type { EventBus } from "./events.ts";
+import type { EventBus, NewGatewayEvent } from "./events.ts";
+import type { MessageActivity } from "./message_activity.ts";
 import type {
   IncomingMessage,
   MessageStatusUpdate,
@@ -486,6 +487,14 @@ export class SessionManager {
     return await this.#messages?.get(record.id, messageId);
   }
 
+  /** Publishes a poll vote, an edit or a deletion as its event. */
+  publishActivity(id: SessionId, activity: MessageActivity): void {
+    const { kind, at: _at, ...fields } = activity;
+    this.#events.publish(
+      { type: kind, sessionId: id, at: this.#now(), ...fields } as NewGatewayEvent,
+    );
+  }
+
   /** The fence this node writes a session's messages and records under. */
   fenceOf(id: SessionId): Fence {
     return this.#fenceOf(id);
@@ -564,6 +573,9 @@ export class SessionManager {
         },
         onMessageStatus: (update) => {
           if (this.#live.get(id) === connection) this.#onMessageStatus(id, update);
+        },
+        onActivity: (activity) => {
+          if (this.#live.get(id) === connection) this.publishActivity(id, activity);
         },
       },
     });
@@ -655,6 +667,14 @@ export class SessionManager {
     } catch (error) {
       this.#logger.error({ sessionId: id, messageId, err: error }, "storing a status failed");
     }
+  }
+
+  /**
+   * The session and its live connection; `SessionStateError` (`session_not_connected`) unless
+   * it is connected. `what` completes "only a connected session can …".
+   */
+  connected(id: string, what: string): { record: SessionRecord; connection: SessionConnection } {
+    return this.#connected(id, what);
   }
 
   /** The session and its live connection, or `session_not_connected`. */

@@ -14,6 +14,8 @@ import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerChatRoutes } from "./routes/chat_routes.ts";
+import { registerMessageActionRoutes } from "./routes/message_action_routes.ts";
+import type { MessageActions } from "../domain/message_actions.ts";
 import type { IdempotentSends } from "../domain/idempotent_sends.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
@@ -39,6 +41,8 @@ export interface AppDependencies {
   deadLetters: DeadLetterAdmin;
   /** Sends with an `Idempotency-Key` (over the message store's records). */
   idempotentSends: IdempotentSends;
+  /** Edits, deletions, read receipts and presence (over the message store). */
+  messageActions: MessageActions;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
 }
@@ -87,6 +91,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerSessionLifecycleRoutes(app, deps.manager);
   registerMessageRoutes(app, deps.manager, deps.idempotentSends);
   registerChatRoutes(app, deps.manager);
+  registerMessageActionRoutes(app, deps.manager, deps.messageActions);
   registerEventStreamRoutes(app, {
     events: deps.events,
     keepAliveMs: deps.sseKeepAliveMs ?? 15_000,

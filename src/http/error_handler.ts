@@ -9,6 +9,7 @@ import {
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
   InvalidSessionIdError,
+  MessageNotFoundError,
   OwnerUnavailableError,
   PersistenceError,
   QrNotAvailableError,
@@ -31,7 +32,10 @@ export interface ErrorBody {
 export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
   if (error instanceof UnauthorizedError) return 401;
-  if (error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError) return 404;
+  if (
+    error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError ||
+    error instanceof MessageNotFoundError
+  ) return 404;
   if (
     error instanceof SessionAlreadyExistsError ||
     error instanceof SessionStateError ||

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { MESSAGE_STATUSES, normalizePhoneNumber, normalizeRecipient } from "../domain/message.ts";
+import { ContactMessageSchema, PollMessageSchema } from "./shared_content_schemas.ts";
 
 /** The longest text WhatsApp accepts in one message. */
 export const MAX_TEXT_LENGTH = 65_536;
@@ -66,7 +67,13 @@ const ReactionMessageSchema = z
 
 /** `POST /api/sessions/{id}/messages`: one message, by `type`. */
 export const SendMessageBodySchema = z
-  .discriminatedUnion("type", [TextMessageSchema, LocationMessageSchema, ReactionMessageSchema])
+  .discriminatedUnion("type", [
+    TextMessageSchema,
+    LocationMessageSchema,
+    ReactionMessageSchema,
+    ContactMessageSchema,
+    PollMessageSchema,
+  ])
   .openapi("SendMessage");
 
 export const SentMessageSchema = z
@@ -78,7 +85,7 @@ export const SentMessageSchema = z
         "`sent` once WhatsApp's server acknowledged it; `pending` if no ack came in time.",
     }),
     timestamp: z.string(),
-    type: z.enum(["text", "location", "reaction"]),
+    type: z.enum(["text", "location", "reaction", "contact", "poll"]),
   })
   .openapi("SentMessage");
 

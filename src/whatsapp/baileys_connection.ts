@@ -14,7 +14,12 @@ import type {
   SendOptions,
   SessionConnection,
 } from "../domain/connection.ts";
-import { QrNotAvailableError, SessionStateError, WhatsAppRequestError } from "../domain/errors.ts";
+import {
+  QrNotAvailableError,
+  SessionStateError,
+  ValidationError,
+  WhatsAppRequestError,
+} from "../domain/errors.ts";
 import type {
   MessageStatus,
   NumberCheck,
@@ -30,6 +35,9 @@ import { KeyedLock } from "../lib/keyed_lock.ts";
 import { fromWAMessage, statusFromBaileys, toBaileysContent } from "./message_content.ts";
 import { MessageRecorder } from "./message_recorder.ts";
 import { storedMessageLookup } from "./stored_messages.ts";
+import { MessageActivityWatcher } from "./message_activity_watcher.ts";
+import { performAction } from "./message_actions.ts";
+import type { MessageAction } from "../domain/message_activity.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -72,6 +80,7 @@ export class BaileysConnection implements SessionConnection {
   readonly #listener: ConnectionListener;
   readonly #options: BaileysConnectionOptions;
   readonly #recorder: MessageRecorder;
+  readonly #activity: MessageActivityWatcher;
 
   #authState?: DurableAuthState;
   #socket?: WASocket;
@@ -96,6 +105,12 @@ export class BaileysConnection implements SessionConnection {
     this.#listener = options.listener;
     this.#options = options;
     this.#recorder = new MessageRecorder(options.messages, options.logger);
+    this.#activity = new MessageActivityWatcher({
+      messages: options.messages,
+      recorder: this.#recorder,
+      listener: options.listener,
+      logger: options.logger,
+    });
   }
 
   get qr(): string | null {
@@ -178,6 +193,19 @@ export class BaileysConnection implements SessionConnection {
     } finally {
       clearTimeout(timer);
       this.#acks.delete(messageId);
+    }
+  }
+
+  async perform(action: MessageAction): Promise<void> {
+    const socket = this.#requireOnline();
+    try {
+      await performAction(socket, action, this.#options.messages);
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      throw new WhatsAppRequestError(
+        `WhatsApp did not take the ${action.kind}: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      );
     }
   }
 
@@ -333,6 +361,7 @@ export class BaileysConnection implements SessionConnection {
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
     this.#listenForMessages(socket);
+    this.#activity.watch(socket, () => socket === this.#socket);
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {

@@ -32,6 +32,13 @@ export class MessageRecorder {
     });
   }
 
+  /** Runs `task` after everything queued so far (a change to a message after the message). */
+  enqueue(task: () => Promise<void>): void {
+    this.#received = this.#received.then(task).catch((error) => {
+      this.#logger.error({ err: error }, "a queued message task failed");
+    });
+  }
+
   /** Stores messages from history sync (`HISTORY_SYNC=full`), after every earlier batch. */
   recordHistory(messages: WAMessage[], ownJid: string | undefined): void {
     this.#received = this.#received.then(() => this.#store(messages, ownJid));

@@ -14,6 +14,7 @@ import { WebhookService } from "../../src/webhooks/webhook_service.ts";
 import { FileMessageStore } from "../../src/persistence/message_store/file_message_store.ts";
 import type { MessageRetention } from "../../src/domain/message_store.ts";
 import { IdempotentSends } from "../../src/domain/idempotent_sends.ts";
+import { MessageActions } from "../../src/domain/message_actions.ts";
 import { testLogger } from "./logger.ts";
 
 /** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
@@ -126,6 +127,7 @@ export async function openCoreApp(
     corsOrigins: options.corsOrigins,
     metrics,
     deadLetters: webhooks,
+    messageActions: new MessageActions(manager, messages),
     idempotentSends: new IdempotentSends({
       records: messages.idempotency,
       fenceOf: (id) => manager.fenceOf(id),

@@ -127,6 +127,7 @@ function create(
       onQr: (qr) => report({ kind: "qr", qr }),
       onMessage: (message) => report({ kind: "message", message }),
       onMessageStatus: (update) => report({ kind: "message-status", update }),
+      onActivity: (activity) => report({ kind: "activity", activity }),
     },
   });
   connections.set(id, connection);
@@ -161,6 +162,8 @@ async function run(id: number, call: ConnectionCall): Promise<unknown> {
       );
     case "checkNumbers":
       return await connection.checkNumbers(call.args[0]);
+    case "perform":
+      return await connection.perform(call.args[0]);
     case "requestPairingCode":
       return await connection.requestPairingCode(call.args[0]);
   }

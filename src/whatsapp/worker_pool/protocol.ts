@@ -6,6 +6,7 @@
 import type { ConnectionStatusUpdate } from "../../domain/connection.ts";
 import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.ts";
 import type { MessagePatch, StoredMessage } from "../../domain/message_store.ts";
+import type { MessageAction, MessageActivity } from "../../domain/message_activity.ts";
 import {
   QrNotAvailableError,
   SessionStateError,
@@ -39,6 +40,7 @@ export type ConnectionCall =
     args: [to: string, message: unknown, options?: { messageId?: string }];
   }
   | { method: "checkNumbers"; args: [phoneNumbers: string[]] }
+  | { method: "perform"; args: [action: MessageAction] }
   | { method: "requestPairingCode"; args: [phoneNumber: string] };
 
 /** The `AuthFiles` operations a worker asks the main thread to run on a session's folder. */
@@ -73,7 +75,8 @@ export type ConnectionEvent =
   | { kind: "status"; update: ConnectionStatusUpdate }
   | { kind: "qr"; qr: string }
   | { kind: "message"; message: IncomingMessage }
-  | { kind: "message-status"; update: MessageStatusUpdate };
+  | { kind: "message-status"; update: MessageStatusUpdate }
+  | { kind: "activity"; activity: MessageActivity };
 
 export type Result = { ok: true; value: unknown } | { ok: false; error: SerializedError };
 

@@ -4,6 +4,7 @@ import type {
   SessionConnection,
 } from "../../domain/connection.ts";
 import type { SessionMessages } from "../../domain/message_store.ts";
+import type { MessageAction } from "../../domain/message_activity.ts";
 import { SessionStateError } from "../../domain/errors.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
@@ -65,6 +66,10 @@ export class RemoteConnection implements SessionConnection {
     return await this.#run({ method: "sendMessage", args: [to, message, options] }) as SentMessage;
   }
 
+  async perform(action: MessageAction): Promise<void> {
+    await this.#run({ method: "perform", args: [action] });
+  }
+
   async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     return await this.#run({ method: "checkNumbers", args: [phoneNumbers] }) as NumberCheck[];
   }
@@ -90,6 +95,9 @@ export class RemoteConnection implements SessionConnection {
         return;
       case "message-status":
         listener.onMessageStatus(event.update);
+        return;
+      case "activity":
+        listener.onActivity(event.activity);
     }
   }
 

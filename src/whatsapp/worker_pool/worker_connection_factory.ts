@@ -7,6 +7,7 @@ import type {
 import { SessionStateError } from "../../domain/errors.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
 import type { Logger } from "../../logger.ts";
+import type { MessageAction } from "../../domain/message_activity.ts";
 import { ConnectionWorkerHandle } from "./connection_worker_handle.ts";
 import type { WorkerSettings } from "./protocol.ts";
 
@@ -192,6 +193,10 @@ class PooledConnection implements SessionConnection {
 
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     return this.#require().checkNumbers(phoneNumbers);
+  }
+
+  perform(action: MessageAction): Promise<void> {
+    return this.#require().perform(action);
   }
 
   requestPairingCode(phoneNumber: string): Promise<string> {

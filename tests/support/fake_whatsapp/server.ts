@@ -24,6 +24,7 @@ import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
 import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
+import { editOf, revokeOf, voteOf } from "./contact_actions.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -79,6 +80,22 @@ export interface FakeWhatsApp {
   addContact(contact: { phoneNumber: string; pushName?: string }): void;
   /** A contact sends a text to every online device of an account; resolves with its id. */
   deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }>;
+  /** A contact sends any message content to every online device of an account. */
+  deliverMessage(
+    message: { from: string; to: string; message: proto.IMessage },
+  ): Promise<{ id: string }>;
+  /** The contact edits a text it sent (`id`) to `text`. */
+  editMessage(edit: { from: string; to: string; id: string; text: string }): Promise<void>;
+  /** The contact deletes a message it sent (`id`) for everyone. */
+  deleteMessage(deletion: { from: string; to: string; id: string }): Promise<void>;
+  /** The contact votes `options` on a poll the account sent it (`pollId`, already received). */
+  votePoll(vote: { from: string; to: string; pollId: string; options: string[] }): Promise<void>;
+  /** The contact shows typing, recording or stops, to every online device of `to`. */
+  sendChatState(
+    state: { from: string; to: string; state: "composing" | "recording" | "paused" },
+  ): void;
+  /** Read receipts and chat states companions sent, oldest first. */
+  fromCompanions(): CompanionStanza[];
   /** Texts companions sent to simulated contacts, decrypted. */
   receivedMessages(filter?: { from?: string; to?: string }): ReceivedMessage[];
   /** Resolves with the first received text matching `predicate`, waiting for it if needed. */
@@ -109,7 +126,20 @@ export interface ReceivedMessage {
   /** The contact's phone number. */
   to: string;
   text: string;
+  /** The whole content, decrypted. */
+  message: proto.IMessage;
   at: Date;
+}
+
+/** A receipt or chat state a companion sent: `kind` is the receipt type or the chat state. */
+export interface CompanionStanza {
+  tag: "receipt" | "chatstate";
+  /** `read`, `read-self`, … for receipts; `composing`, `recording`, `paused` for chat states. */
+  kind: string;
+  /** The contact it was for (a JID). */
+  to: string;
+  /** Message ids, for receipts. */
+  ids: string[];
 }
 
 /** Makes Baileys (this process's module instance) trust a fake server's root key. */
@@ -150,6 +180,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const receivedWaiters = new Set<() => void>();
   const linkCodes = new LinkCodePairings();
   const faults = new MessageFaults();
+  const companionStanzas: CompanionStanza[] = [];
 
   const context: ConnectionContext = {
     certificates,
@@ -211,6 +242,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
           from: sender.phoneNumber,
           to: found.contact.phoneNumber,
           text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+          message,
           at: new Date(),
         });
         for (const wake of receivedWaiters) wake();
@@ -221,6 +253,25 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         attrs: { class: "message", id: node.attrs.id, from: node.attrs.to, t: unixNow() },
       });
       faults.ackHooks.after?.(node.attrs.id);
+    },
+    observe(_connection, node) {
+      const children = Array.isArray(node.content) ? node.content : [];
+      const ids = [
+        node.attrs.id,
+        ...getBinaryNodeChildren(children[0], "item").map((i) => i.attrs.id),
+      ]
+        .filter(Boolean);
+      const kind = node.tag === "receipt"
+        ? node.attrs.type ?? "delivery"
+        : children[0]?.attrs.media === "audio"
+        ? "recording"
+        : children[0]?.tag ?? "";
+      companionStanzas.push({
+        tag: node.tag as CompanionStanza["tag"],
+        kind,
+        to: node.attrs.to,
+        ids,
+      });
     },
     closed(connection) {
       connections.delete(connection);
@@ -398,22 +449,25 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser()),
       );
     },
-    async deliverText({ from, to, text }) {
+    deliverText({ from, to, text }) {
+      return fake.deliverMessage({ from, to, message: { conversation: text } });
+    },
+    async deliverMessage({ from, to, message }) {
       const contact = contactOf(from);
       const id = `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
       const targets = onlineDevicesOf(to);
       if (targets.length === 0) throw new Error(`no online device of ${to}`);
       for (const { device, connection } of targets) {
-        const { type, ciphertext } = await contact.encryptText(
+        const { type, ciphertext } = await contact.encryptMessage(
           device.lid,
-          text,
+          message,
           () => companionBundle(device, device.lid),
         );
         connection.send({
           tag: "message",
           attrs: {
             from: contact.jid,
-            type: "text",
+            type: message.pollUpdateMessage ? "poll" : "text",
             id,
             t: unixNow(),
             notify: contact.pushName ?? "",
@@ -424,6 +478,38 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       }
       return { id };
     },
+    async editMessage({ from, to, id, text }) {
+      await fake.deliverMessage({ from, to, message: editOf(`${to}@s.whatsapp.net`, id, text) });
+    },
+    async deleteMessage({ from, to, id }) {
+      await fake.deliverMessage({ from, to, message: revokeOf(`${to}@s.whatsapp.net`, id) });
+    },
+    async votePoll({ from, to, pollId, options }) {
+      const poll = received.find((m) => m.id === pollId && m.to === from);
+      if (!poll) throw new Error(`${from} has not received poll ${pollId}`);
+      const vote = voteOf(
+        poll.message,
+        pollId,
+        `${to}@s.whatsapp.net`,
+        contactOf(from).jid,
+        options,
+      );
+      await fake.deliverMessage({ from, to, message: vote });
+    },
+    sendChatState({ from, to, state }) {
+      const contact = contactOf(from);
+      for (const { connection } of onlineDevicesOf(to)) {
+        connection.send({
+          tag: "chatstate",
+          attrs: { from: contact.jid },
+          content: [{
+            tag: state === "recording" ? "composing" : state,
+            attrs: state === "recording" ? { media: "audio" } : {},
+          }],
+        });
+      }
+    },
+    fromCompanions: () => [...companionStanzas],
     receivedMessages(filter = {}) {
       return received.filter((m) =>
         (!filter.from || m.from === filter.from) && (!filter.to || m.to === filter.to)
