@@ -141,3 +141,51 @@ Deno.test(
       }
     }),
 );
+
+for (const historySync of ["off", "full"] as const) {
+  Deno.test(
+    `history sync at login (HISTORY_SYNC=${historySync}): Baileys stores the contacts' LID mappings; old chats ${
+      historySync === "full" ? "are imported" : "stay out of the store"
+    }`,
+    e2e,
+    () =>
+      withFakeServer(async (fake, dataDir) => {
+        fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
+        const { gateway, client } = await startFakeGateway(fake, dataDir, {
+          HISTORY_SYNC: historySync,
+        });
+        try {
+          await linkSession(client, fake, "shop-1", ACCOUNT);
+          // Nothing was sent or received: only the phone's history can have told Baileys.
+          await waitFor(async () => {
+            try {
+              await Deno.stat(`${dataDir}/shop-1/lid-mapping-${CONTACT}.json`);
+              return true;
+            } catch {
+              return undefined;
+            }
+          }, "the contact's LID mapping from the history sync");
+          type Page = { items: { id: string; text: string }[] };
+          const history = `/api/sessions/shop-1/chats/${CONTACT_JID}/messages`;
+          if (historySync === "full") {
+            const page = await waitFor(async () => {
+              const { body } = await client.json<Page>("GET", history);
+              return body.items.length > 0 ? body : undefined;
+            }, "the imported history");
+            assert.deepEqual(page.items.map((m) => m.id), [`HIST${CONTACT}`]);
+            assert.equal(page.items[0].text, `an old message from ${CONTACT}`);
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            const { body } = await client.json<Page>("GET", "/api/sessions/shop-1/chats");
+            assert.deepEqual(body.items, [], "no old chat in the store");
+          }
+          assert.ok(
+            !gateway.logs.some((line) => /DISABLING ALL SYNC/.test(String(line.msg))),
+            "Baileys does not warn that history sync is disabled",
+          );
+        } finally {
+          await gateway.dispose();
+        }
+      }),
+  );
+}

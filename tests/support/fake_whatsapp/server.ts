@@ -25,6 +25,7 @@ import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
 import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
 import { editOf, revokeOf, voteOf } from "./contact_actions.ts";
+import { historySyncMessages } from "./history_sync.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -181,6 +182,9 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const linkCodes = new LinkCodePairings();
   const faults = new MessageFaults();
   const companionStanzas: CompanionStanza[] = [];
+  /** Each account's phone as a Signal peer of its companions (it sends them history). */
+  const phones = new Map<string, SimulatedContact>();
+  const historySent = new Set<string>();
 
   const context: ConnectionContext = {
     certificates,
@@ -207,6 +211,12 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       }
       if (previous && previous !== connection) {
         previous.streamError(null, { tag: "conflict", attrs: { type: "replaced" } });
+      }
+      if (!historySent.has(device.jid)) {
+        historySent.add(device.jid);
+        sendHistory(connection, device).catch((error) => {
+          console.error("fake whatsapp: history sync not sent", error);
+        });
       }
     },
     loggedOut(device) {
@@ -404,6 +414,41 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     // The real server makes the client start over with its new credentials.
     connection.streamError("515");
     return view(device);
+  }
+
+  /**
+   * The phone's history sync, once per linked device, when the device has uploaded its
+   * pre-keys (the phone's first message to it starts a Signal session from them).
+   */
+  async function sendHistory(connection: FakeConnection, device: FakeDevice): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!device.upload?.preKeys.length && Date.now() < deadline && connection.isOpen) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (!device.upload || !connection.isOpen) return;
+    let phone = phones.get(device.phoneNumber);
+    if (!phone) {
+      phone = new SimulatedContact(device.phoneNumber, device.pushName, device.lid.split(":")[0]);
+      phones.set(device.phoneNumber, phone);
+    }
+    for (const message of historySyncMessages([...directory.contacts.values()])) {
+      const { type, ciphertext } = await phone.encryptMessage(
+        device.lid,
+        message,
+        () => companionBundle(device, device.lid),
+      );
+      connection.send({
+        tag: "message",
+        attrs: {
+          from: `${device.phoneNumber}@s.whatsapp.net`,
+          type: "text",
+          category: "peer",
+          id: `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`,
+          t: unixNow(),
+        },
+        content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+      });
+    }
   }
 
   const onlineDevicesOf = (phoneNumber: string) =>
