@@ -108,6 +108,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Under the data directory's lock, before any connection stores a message.
     const loaded = await messages.open();
     messagesOpen = true;
+    // Messages of sessions that are gone (deleted in a run that crashed before their messages
+    // went, or cleaned up by the restore): deleted with them.
+    const known = new Set(manager.list().map((record) => record.id));
+    for (const id of loaded.sessionIds.filter((id) => !known.has(id))) {
+      await messages.deleteSession(manager.fenceOf(id));
+    }
     logger.info(
       { sessions: loaded.sessions, messages: loaded.messages },
       "message store opened",

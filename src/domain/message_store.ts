@@ -149,6 +149,8 @@ export interface Page<T> {
 
 /** What `open` found. */
 export interface MessageStoreLoadReport {
+  /** Every session that has stored messages or idempotency records. */
+  sessionIds: SessionId[];
   sessions: number;
   messages: number;
   /** Things found broken and set aside or dropped (torn tails, unreadable lines). */

@@ -77,7 +77,8 @@ export function messageStoreContract(
     await first.put(fence("shop-1"), [message]);
     assert.deepEqual(await first.get(S1, "A1"), message);
     // A second instance on the same storage, without closing the first: as after a crash.
-    const second = await opened(harness, now);
+    const second = harness.create({ retention, clock: now });
+    assert.deepEqual((await second.open()).sessionIds, [S1]);
     assert.deepEqual(await second.get(S1, "A1"), message);
     assert.equal(await second.get(S2, "A1"), undefined, "sessions are separate");
     await first.close();

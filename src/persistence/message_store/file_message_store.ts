@@ -83,7 +83,12 @@ export class FileMessageStore implements MessageStore {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     await syncDirectory(join(this.#dir, ".."));
     await removeStaleTempFiles(this.#dir);
-    const report: MessageStoreLoadReport = { sessions: 0, messages: 0, repairs: [] };
+    const report: MessageStoreLoadReport = {
+      sessionIds: [],
+      sessions: 0,
+      messages: 0,
+      repairs: [],
+    };
     const logs: SessionMessageLog[] = [];
     for await (const entry of Deno.readDir(this.#dir)) {
       if (entry.name.startsWith(TRASH_PREFIX)) {
@@ -104,6 +109,7 @@ export class FileMessageStore implements MessageStore {
       this.#logs.set(entry.name, Promise.resolve(log));
       logs.push(log);
       report.sessions++;
+      report.sessionIds.push(entry.name);
       report.messages += log.messages.size;
     }
     this.#state = "open";
