@@ -1,19 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { normalizeRecipient } from "../domain/message.ts";
+import { recipientField } from "./recipient_field.ts";
 
 /** How many cards one contact message may carry, and options one poll may have. */
 export const MAX_SHARED_CONTACTS = 20;
 export const MAX_POLL_OPTIONS = 12;
-
-const recipientField = z
-  .string()
-  .max(64)
-  .refine(
-    (value) => normalizeRecipient(value) !== null,
-    "must be a phone number (6-15 digits, optional leading +) or a user JID " +
-      "(<digits>@s.whatsapp.net)",
-  )
-  .openapi({ example: "+15550009999" });
 
 export const ContactMessageSchema = z
   .object({

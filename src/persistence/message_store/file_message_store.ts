@@ -18,8 +18,8 @@ import type {
 } from "../../domain/message_store.ts";
 import { isSessionId, type SessionId } from "../../domain/session_id.ts";
 import type { Logger } from "../../logger.ts";
-import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "../atomic_write.ts";
-import { readRegularFile } from "../read_regular_file.ts";
+import { removeStaleTempFiles, syncDirectory } from "../atomic_write.ts";
+import { rewriteJsonlFile } from "../jsonl_log.ts";
 import { MESSAGE_STORE_DIR_NAME, TRASH_PREFIX } from "../data_dir_layout.ts";
 import { sealedValueNeedsKey, type ValueSealer } from "../sealed_value.ts";
 import { type Opener, resealLine } from "./message_log_record.ts";
@@ -304,21 +304,11 @@ export async function resealMessageStore(
   });
   for (const entry of entries) {
     if (!entry.isDirectory || !isSessionId(entry.name)) continue;
-    const path = join(dir, entry.name, MESSAGE_LOG_FILE_NAME);
-    const read = await readRegularFile(path);
-    if (read.kind !== "file") continue;
-    const lines = new TextDecoder().decode(read.data).split("\n").map((line) => {
-      let record: Record<string, unknown>;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        return line; // a torn or damaged line: the gateway's open deals with it
-      }
+    await rewriteJsonlFile(join(dir, entry.name, MESSAGE_LOG_FILE_NAME), (record) => {
       const moved = resealLine(entry.name, record, from, to);
       if (moved === null) unreadable++;
-      return JSON.stringify(moved ?? record);
+      return moved ?? record;
     });
-    await writeFileAtomic(path, new TextEncoder().encode(lines.join("\n")));
   }
   return { unreadable };
 }

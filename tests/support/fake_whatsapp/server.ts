@@ -432,24 +432,37 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       phones.set(device.phoneNumber, phone);
     }
     for (const message of historySyncMessages([...directory.contacts.values()])) {
-      const { type, ciphertext } = await phone.encryptMessage(
-        device.lid,
-        message,
-        () => companionBundle(device, device.lid),
-      );
-      connection.send({
-        tag: "message",
-        attrs: {
-          from: `${device.phoneNumber}@s.whatsapp.net`,
-          type: "text",
-          category: "peer",
-          id: `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`,
-          t: unixNow(),
-        },
-        content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+      await sendEncrypted(phone, device, connection, message, {
+        from: `${device.phoneNumber}@s.whatsapp.net`,
+        type: "text",
+        category: "peer",
+        id: newMessageId(),
       });
     }
   }
+
+  /** Encrypts `message` from `sender` to one companion and sends it with `attrs`. */
+  async function sendEncrypted(
+    sender: SimulatedContact,
+    device: FakeDevice,
+    connection: FakeConnection,
+    message: proto.IMessage,
+    attrs: Record<string, string>,
+  ): Promise<void> {
+    const { type, ciphertext } = await sender.encryptMessage(
+      device.lid,
+      message,
+      () => companionBundle(device, device.lid),
+    );
+    connection.send({
+      tag: "message",
+      attrs: { ...attrs, t: unixNow() },
+      content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+    });
+  }
+
+  const newMessageId = () =>
+    `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
 
   const onlineDevicesOf = (phoneNumber: string) =>
     registry.match(phoneNumber).filter((d) => !d.removed && onlineByJid.get(d.jid)?.isOpen)
@@ -499,26 +512,16 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     },
     async deliverMessage({ from, to, message }) {
       const contact = contactOf(from);
-      const id = `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
+      const id = newMessageId();
       const targets = onlineDevicesOf(to);
       if (targets.length === 0) throw new Error(`no online device of ${to}`);
       for (const { device, connection } of targets) {
-        const { type, ciphertext } = await contact.encryptMessage(
-          device.lid,
-          message,
-          () => companionBundle(device, device.lid),
-        );
-        connection.send({
-          tag: "message",
-          attrs: {
-            from: contact.jid,
-            type: message.pollUpdateMessage ? "poll" : "text",
-            id,
-            t: unixNow(),
-            notify: contact.pushName ?? "",
-            sender_lid: contact.lid,
-          },
-          content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+        await sendEncrypted(contact, device, connection, message, {
+          from: contact.jid,
+          type: message.pollUpdateMessage ? "poll" : "text",
+          id,
+          notify: contact.pushName ?? "",
+          sender_lid: contact.lid,
         });
       }
       return { id };
