@@ -10,6 +10,7 @@
  *    timed from the first publish until the receiver has accepted them all.
  *
  * Usage: deno run -A --frozen bench/messaging_bench.ts [--messages 400] [--events 2000] [--runs 3]
+ *        [--baseline <another checkout>]   (e.g. a worktree of main: both measured in turns)
  */
 import { EventBus } from "../src/domain/events.ts";
 import type { SessionId } from "../src/domain/session_id.ts";
@@ -25,6 +26,11 @@ import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.
 const CONTACT = "15550009999";
 const IN_FLIGHT_PER_SESSION = 8;
 const SECRET = "bench-webhook-secret-0123456789";
+
+function stringArg(name: string): string | undefined {
+  const flag = Deno.args.indexOf(`--${name}`);
+  return flag >= 0 ? Deno.args[flag + 1] : undefined;
+}
 
 function numberArg(name: string, fallback: number): number {
   const flag = Deno.args.indexOf(`--${name}`);
@@ -64,54 +70,88 @@ async function waitForContact(fake: FakeWhatsApp, ids: string[]): Promise<void> 
   }
 }
 
-/** Part 1: texts per second over REST, for 1 and 10 sessions. */
-async function sendingRows(messages: number, runs: number): Promise<string[]> {
+/** One gateway under test: this checkout, or `root` (another checkout, e.g. `main`). */
+interface Variant {
+  label: string;
+  root?: string;
+}
+
+/** Starts a variant's gateway and links 10 sessions to the fake; warms them up. */
+async function linkedGateway(fake: FakeWhatsApp, dataDir: string, variant: Variant, index: number) {
+  const gateway = await spawnGateway({
+    dataDir,
+    root: variant.root,
+    env: {
+      WA_WS_URL: fake.wsUrl,
+      WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
+      LOG_LEVEL: "info", // spawnGateway waits for the "listening" line
+      MAX_BODY_BYTES: "1048576",
+    },
+  });
+  const client = new GatewayClient(gateway.url, gateway.apiKey);
+  const sessions = Array.from({ length: 10 }, (_, i) => `send-${i}`);
+  try {
+    await Promise.all(sessions.map(async (id, i) => {
+      await client.createSession(id);
+      const qr = await client.waitForQr(id, 60_000);
+      await fake.pairWithQr(qr, { phoneNumber: `17${70 + index}${String(i).padStart(7, "0")}` });
+      await client.waitForStatus(id, "connected", 60_000);
+    }));
+    // Warm-up: the first text of each session sets up its Signal session with the contact.
+    await Promise.all(sessions.map((id) => sendTexts(client, id, 2, "warm-up")));
+  } catch (error) {
+    await gateway.dispose();
+    throw error;
+  }
+  return { gateway, client, sessions };
+}
+
+/**
+ * Part 1: texts per second over REST, for 1 and 10 sessions; with `baseline`, the same against
+ * that checkout's gateway too, the two taking turns run by run so both see the same noise.
+ */
+async function sendingRows(messages: number, runs: number, baseline?: string): Promise<string[]> {
+  const variants: Variant[] = [{ label: "this checkout" }];
+  if (baseline) variants.push({ label: "baseline", root: baseline.replace(/\/?$/, "/") });
   const rows: string[] = [];
   const fake = await startFakeWhatsApp();
   fake.addContact({ phoneNumber: CONTACT, pushName: "Bench" });
   try {
     await withBenchDir(async (dataDir) => {
-      const gateway = await spawnGateway({
-        dataDir,
-        env: {
-          WA_WS_URL: fake.wsUrl,
-          WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
-          LOG_LEVEL: "info", // spawnGateway waits for the "listening" line
-          MAX_BODY_BYTES: "1048576",
-        },
-      });
-      const client = new GatewayClient(gateway.url, gateway.apiKey);
+      const started = [];
       try {
-        const sessions = Array.from({ length: 10 }, (_, i) => `send-${i}`);
-        await Promise.all(sessions.map(async (id, i) => {
-          await client.createSession(id);
-          const qr = await client.waitForQr(id, 60_000);
-          await fake.pairWithQr(qr, { phoneNumber: `1777${String(i).padStart(7, "0")}` });
-          await client.waitForStatus(id, "connected", 60_000);
-        }));
-        // Warm-up: the first text of each session sets up its Signal session with the contact.
-        await Promise.all(sessions.map((id) => sendTexts(client, id, 2, "warm-up")));
-
+        for (const [index, variant] of variants.entries()) {
+          const dir = `${dataDir}/${index}`;
+          await Deno.mkdir(dir);
+          started.push(await linkedGateway(fake, dir, variant, index));
+        }
         for (const count of [1, 10]) {
           const perSession = Math.max(1, Math.round(messages / count));
-          const results: number[] = [];
+          const results = variants.map(() => [] as number[]);
           for (let run = 0; run < runs; run++) {
-            const started = performance.now();
-            const ids = (await Promise.all(
-              sessions.slice(0, count).map((id) => sendTexts(client, id, perSession, `run${run}`)),
-            )).flat();
-            const ms = performance.now() - started;
-            await waitForContact(fake, ids);
-            results.push((ids.length * 1000) / ms);
+            for (const [index, { client, sessions }] of started.entries()) {
+              const begun = performance.now();
+              const ids = (await Promise.all(
+                sessions.slice(0, count).map((id) =>
+                  sendTexts(client, id, perSession, `run${run}`)
+                ),
+              )).flat();
+              const ms = performance.now() - begun;
+              await waitForContact(fake, ids);
+              results[index].push((ids.length * 1000) / ms);
+            }
           }
-          rows.push(
-            `| sent over REST | ${count} | ${fmt(perSession * count)} | ${
-              fmt(median(results), 0)
-            } |`,
-          );
+          for (const [index, variant] of variants.entries()) {
+            const label = variants.length > 1 ? ` (${variant.label})` : "";
+            rows.push(
+              `| sent over REST${label} | ${count} | ${fmt(perSession * count)} | ${
+                fmt(median(results[index]), 0)
+              } |`,
+            );
+          }
         }
       } finally {
-        await gateway.dispose();
+        await Promise.all(started.map(({ gateway }) => gateway.dispose()));
       }
     });
   } finally {
@@ -184,13 +224,14 @@ export async function runMessagingBench(
   messages: number,
   events: number,
   runs: number,
+  baseline?: string,
 ): Promise<string> {
   return [
     await machineLine(runs),
     "",
     "| what | sessions | per run | per second |",
     "|---|---:|---:|---:|",
-    ...await sendingRows(messages, runs),
+    ...await sendingRows(messages, runs, baseline),
     ...await webhookRows(events, runs),
   ].join("\n");
 }
@@ -201,6 +242,7 @@ if (import.meta.main) {
       numberArg("messages", 400),
       numberArg("events", 2_000),
       runsFromArgs(3),
+      stringArg("baseline"),
     ),
   );
 }

@@ -161,6 +161,10 @@ const EnvSchema = z.object({
   LEASE_TTL_MS: integer(2_000, 600_000).default(20_000),
   /** How long a request forwarded to a session's node may wait for its answer to start. */
   FORWARD_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  MESSAGE_RETENTION_DAYS: integer(1, 3650).default(14),
+  /** Per session; 1 MiB to 1 GiB. */
+  MESSAGE_STORE_MAX_BYTES: integer(1 << 20, 1 << 30).default(32 * 1024 * 1024),
+  HISTORY_SYNC: z.enum(["off", "full"]).default("off"),
 });
 
 /**
@@ -193,6 +197,8 @@ export interface Config {
   /** How often an idle `GET /api/events` stream gets a keep-alive comment. */
   sseKeepAliveMs: number;
   cluster: ClusterSettings;
+  /** How long and how much of each session's messages the message store keeps. */
+  messageStore: { retentionDays: number; maxBytesPerSession: number };
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -202,6 +208,8 @@ export interface Config {
     reconnectMaxDelayMs: number;
     /** Worker threads for connections; 0 means the main thread runs them. */
     connectionWorkers: number;
+    /** `full` imports old chats into the message store; `off` keeps only what Baileys needs. */
+    historySync: "off" | "full";
   };
 }
 
@@ -307,6 +315,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       leaseTtlMs: e.LEASE_TTL_MS,
       forwardTimeoutMs: e.FORWARD_TIMEOUT_MS,
     },
+    messageStore: {
+      retentionDays: e.MESSAGE_RETENTION_DAYS,
+      maxBytesPerSession: e.MESSAGE_STORE_MAX_BYTES,
+    },
     whatsapp: {
       wsUrl: e.WA_WS_URL,
       testRootPublicKey: e.WA_TEST_ROOT_PUBKEY ? decodeBase64(e.WA_TEST_ROOT_PUBKEY)! : undefined,
@@ -315,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reconnectInitialDelayMs: e.RECONNECT_INITIAL_DELAY_MS,
       reconnectMaxDelayMs: e.RECONNECT_MAX_DELAY_MS,
       connectionWorkers: e.CONNECTION_WORKERS ?? defaultConnectionWorkers(),
+      historySync: e.HISTORY_SYNC,
     },
   };
 }

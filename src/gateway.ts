@@ -3,6 +3,7 @@ import type { ConnectionFactory } from "./domain/connection.ts";
 import { EventBus } from "./domain/events.ts";
 import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
 import type { SessionStore } from "./domain/session_store.ts";
+import { singleOwnerFence } from "./domain/fence.ts";
 import { createApp } from "./http/app.ts";
 import type { LeaseLock } from "./ownership/lease_lock.ts";
 import { LeaseOwnerDirectory } from "./ownership/lease_owner_directory.ts";
@@ -18,6 +19,10 @@ import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
 import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
+import { FileMessageStore } from "./persistence/message_store/file_message_store.ts";
+import type { MessageStore } from "./domain/message_store.ts";
+import { IdempotentSends } from "./domain/idempotent_sends.ts";
+import { MessageActions } from "./domain/message_actions.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
@@ -32,6 +37,8 @@ export interface GatewayOptions {
   connections?: ConnectionFactory;
   /** Defaults to the file outbox in `config.dataDir`. */
   outbox?: WebhookOutbox;
+  /** Defaults to the file message store in `config.dataDir`. */
+  messages?: MessageStore;
   /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
   metrics?: GatewayMetrics;
   /**
@@ -87,11 +94,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const lock = options.cluster?.lock ?? local.lock(config.cluster.nodeId);
   const registry = options.cluster?.registry ?? local.registry;
   const clusterMetrics = new ClusterMetrics(metrics.registry);
+  const messages = options.messages ??
+    new FileMessageStore({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "message-store" }),
+      retention: {
+        maxAgeMs: config.messageStore.retentionDays * DAY_MS,
+        maxBytesPerSession: config.messageStore.maxBytesPerSession,
+      },
+      sealer: atRest.sealer,
+    });
   const manager = new SessionManager({
     store,
     logger,
     events,
     connections: options.connections,
+    messages,
     ownership: {
       lock,
       registry,
@@ -113,7 +131,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const restoreReport = await manager.restore();
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
+  let messagesOpen = false;
   try {
+    // Under the data directory's lock, before any connection stores a message.
+    const loaded = await messages.open();
+    messagesOpen = true;
+    // Messages of sessions that are gone (deleted in a run that crashed before their messages
+    // went, or cleaned up by the restore): deleted with them.
+    const known = new Set((await manager.list()).map((record) => record.id));
+    for (const id of loaded.sessionIds.filter((id) => !known.has(id))) {
+      // A session that no longer exists has no owner: nobody else can write its messages.
+      await messages.deleteSession(singleOwnerFence(id));
+    }
+    logger.info(
+      { sessions: loaded.sessions, messages: loaded.messages },
+      "message store opened",
+    );
     apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
     // Under the data directory's lock, and before any session connects: the first events of
     // the restored sessions already go through the outbox.
@@ -132,9 +165,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   } catch (error) {
     await manager.shutdown();
+    if (messagesOpen) await messages.close();
     await store.close();
     throw error;
   }
+  const prune = () =>
+    messages.prune(new Date()).then(
+      (removed) => removed > 0 && logger.info({ removed }, "message retention: dropped messages"),
+      (error) => logger.error({ err: error }, "message retention failed"),
+    );
+  await prune();
+  const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   metrics.trackDeadLetters(() => webhooks.deadLetters().length);
   logger.info(
     {
@@ -160,6 +201,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     corsOrigins: config.corsOrigins,
     metrics: config.metricsEnabled ? metrics : undefined,
     deadLetters: webhooks,
+    messageActions: new MessageActions(manager, messages),
+    idempotentSends: new IdempotentSends({
+      records: messages.idempotency,
+      fenceOf: (id) => manager.fenceOf(id),
+    }),
     sseKeepAliveMs: config.sseKeepAliveMs,
     cluster: {
       nodeId: config.cluster.nodeId,
@@ -208,11 +254,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await manager.shutdown();
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
+      clearInterval(pruneTimer);
+      await messages.close();
       await store.close();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
+
+const DAY_MS = 86_400_000;
+/** How often the message retention is enforced (also once at startup). */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
  * With a key configured: auth files encrypted, and the secrets and message bodies kept in the
@@ -224,6 +276,8 @@ async function encryptionAtRest(
 ): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
   const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
   if (!key) return { codec: plainCodec };
-  logger.info("auth files, webhook secrets and queued events are encrypted at rest (AES-256-GCM)");
+  logger.info(
+    "auth files, webhook secrets, queued events and stored messages are encrypted at rest (AES-256-GCM)",
+  );
   return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
 }

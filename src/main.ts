@@ -117,6 +117,7 @@ async function connectionFactory(
     testRootPublicKey: config.whatsapp.testRootPublicKey,
     baileysLogLevel: config.whatsapp.baileysLogLevel,
     deviceName: config.whatsapp.deviceName,
+    historySync: config.whatsapp.historySync,
     backoff: {
       initialDelayMs: config.whatsapp.reconnectInitialDelayMs,
       maxDelayMs: config.whatsapp.reconnectMaxDelayMs,

@@ -9,6 +9,8 @@ import type {
 import type { DisconnectInfo, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
+import type { SessionMessages } from "./message_store.ts";
+import type { MessageAction, MessageActivity } from "./message_activity.ts";
 
 /**
  * The port through which the session manager drives a WhatsApp connection. The Baileys adapter
@@ -23,6 +25,11 @@ export interface ConnectionOptions {
   sessionId: SessionId;
   /** Where the connection keeps its credentials. */
   auth: AuthFiles;
+  /**
+   * Where the connection keeps the messages it sends and receives, and finds them again (to
+   * answer a retry receipt, decrypt a poll vote). Without it nothing is stored.
+   */
+  messages?: SessionMessages;
   logger: Logger;
   /** Receives everything the connection reports. Must not throw. */
   listener: ConnectionListener;
@@ -42,7 +49,12 @@ export interface SessionConnection {
    * Sends a message to a user JID (`<digits>@s.whatsapp.net`); resolves once WhatsApp's server
    * has it. Only called while the connection reports `connected`.
    */
-  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage>;
+  sendMessage(to: string, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage>;
+  /**
+   * Edits or deletes a sent message, marks messages read, or shows typing in a chat; resolves
+   * once WhatsApp's server has it. Only called while the connection reports `connected`.
+   */
+  perform(action: MessageAction): Promise<void>;
   /** Which of these phone numbers (digits) have a WhatsApp account. One answer per number. */
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]>;
   /**
@@ -50,6 +62,14 @@ export interface SessionConnection {
    * scanning the QR code. Only called while a QR code is pending.
    */
   requestPairingCode(phoneNumber: string): Promise<string>;
+}
+
+export interface SendOptions {
+  /**
+   * The message id to send with (a retry of an idempotent send uses the id it recorded, which
+   * WhatsApp clients deduplicate); a new one when absent.
+   */
+  messageId?: string;
 }
 
 /** What a connection reports to the session manager. */
@@ -62,6 +82,8 @@ export interface ConnectionListener {
   onMessage(message: IncomingMessage): void;
   /** A receipt: a message changed status. */
   onMessageStatus(update: MessageStatusUpdate): void;
+  /** A poll vote, an edit or a deletion (already applied to the message store). */
+  onActivity(activity: MessageActivity): void;
 }
 
 export interface ConnectionStatusUpdate {

@@ -142,3 +142,24 @@ export class OwnerUnavailableError extends GatewayError {
     super(message);
   }
 }
+
+/**
+ * An `Idempotency-Key` came back with a different request than the one first sent with it
+ * (the IETF httpapi idempotency draft's 422).
+ */
+export class IdempotencyKeyReusedError extends GatewayError {
+  readonly code = "idempotency_key_reused";
+}
+
+/** The first request with this `Idempotency-Key` is still being processed (the draft's 409). */
+export class IdempotencyKeyInFlightError extends GatewayError {
+  readonly code = "idempotency_key_in_flight";
+}
+
+/** No message with this id is in the session's message store (never was, or no longer). */
+export class MessageNotFoundError extends GatewayError {
+  readonly code = "message_not_found";
+  constructor(readonly messageId: string) {
+    super(`Message '${messageId}' is not in the message store`);
+  }
+}

@@ -12,7 +12,10 @@ export type GatewayEvent =
   | QrEvent
   | MessageReceivedEvent
   | MessageSentEvent
-  | MessageStatusEvent;
+  | MessageStatusEvent
+  | MessageEditedEvent
+  | MessageDeletedEvent
+  | PollVoteEvent;
 
 interface EventBase {
   /** Unique per event (`evt_<uuid>`): receivers use it to drop a redelivered event. */
@@ -65,6 +68,35 @@ export interface MessageStatusEvent extends EventBase {
   status: MessageStatus;
   /** `null` when the gateway no longer (or never) tracked the message. */
   previousStatus: MessageStatus | null;
+}
+
+/** A text was edited by its sender: this account (over the API or its phone) or the other side. */
+export interface MessageEditedEvent extends EventBase {
+  type: "message.edited";
+  messageId: string;
+  chat: string;
+  fromMe: boolean;
+  /** The new text. */
+  text: string | null;
+}
+
+/** A message was deleted for everyone by its sender (either side). */
+export interface MessageDeletedEvent extends EventBase {
+  type: "message.deleted";
+  messageId: string;
+  chat: string;
+  fromMe: boolean;
+}
+
+/** Someone voted on a poll (or changed their vote): the options now chosen, decrypted. */
+export interface PollVoteEvent extends EventBase {
+  type: "poll.vote";
+  /** The poll's message id. */
+  pollMessageId: string;
+  chat: string;
+  voter: string;
+  /** The option names now selected; empty when the vote was withdrawn. */
+  selectedOptions: string[];
 }
 
 export type GatewayEventType = GatewayEvent["type"];

@@ -19,7 +19,24 @@ export type OutgoingMessage =
     messageId: string;
     /** One emoji; an empty string removes an earlier reaction. */
     emoji: string;
+  }
+  | { type: "contact"; contacts: SharedContact[] }
+  | {
+    type: "poll";
+    /** The question. */
+    name: string;
+    options: string[];
+    /** How many options a voter may pick: 1, up to all of them, or 0 for any number. */
+    selectableCount: number;
   };
+
+/** A contact card shared in a message. */
+export interface SharedContact {
+  /** The name shown on the card. */
+  name: string;
+  /** The card itself (vCard 3.0 text). */
+  vcard: string;
+}
 
 /**
  * A sent message's progress, in order: accepted by WhatsApp's server (`sent`), on the recipient's
@@ -58,13 +75,15 @@ export interface IncomingMessage {
   pushName: string | null;
   /** ISO timestamp WhatsApp gave the message. */
   timestamp: string;
-  type: "text" | "location" | "reaction" | "other";
+  type: "text" | "location" | "reaction" | "contact" | "poll" | "other";
   /** The text, for `text` messages (and the caption-less body of replies). */
   text?: string;
   /** The quoted message's id, when the text is a reply. */
   quotedMessageId?: string;
   location?: { latitude: number; longitude: number; name?: string; address?: string };
   reaction?: { messageId: string; emoji: string };
+  contacts?: SharedContact[];
+  poll?: { name: string; options: string[]; selectableCount: number };
 }
 
 /** A receipt: a message of this session changed status. */

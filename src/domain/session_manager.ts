@@ -9,7 +9,7 @@ import {
   SessionOwnership,
 } from "../ownership/session_ownership.ts";
 import type { Fence } from "./fence.ts";
-import type { ConnectionFactory } from "./connection.ts";
+import type { ConnectionFactory, SendOptions, SessionConnection } from "./connection.ts";
 import {
   InvalidSessionIdError,
   OwnerUnavailableError,
@@ -18,6 +18,15 @@ import {
 } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "./message.ts";
+import type { MessageActivity } from "./message_activity.ts";
+import type {
+  ChatSummary,
+  HistoryRequest,
+  MessageStore,
+  Page,
+  PageRequest,
+  StoredMessage,
+} from "./message_store.ts";
 import { publicSession, type SessionRecord } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import { SessionRuntime } from "./session_runtime.ts";
@@ -52,6 +61,8 @@ export interface SessionManagerOptions {
   events: EventBus;
   /** Opens WhatsApp connections. Without it, sessions are records only (no sockets). */
   connections?: ConnectionFactory;
+  /** Keeps each session's messages (opened and closed by the caller). Without it none are kept. */
+  messages?: MessageStore;
   /**
    * The leases this node holds sessions under. Defaults to this process alone, in memory: right
    * for a store only one process can open (the file store).
@@ -135,6 +146,7 @@ export class SessionManager {
   readonly #newId: () => string;
   readonly #webhookAllowedHosts: readonly string[];
   readonly #exclusiveStore: boolean;
+  readonly #messages?: MessageStore;
   readonly #hasConnections: boolean;
   readonly #lock: LeaseLock;
   readonly #registry: NodeRegistry;
@@ -155,6 +167,7 @@ export class SessionManager {
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
     this.#exclusiveStore = options.exclusiveStore ?? true;
+    this.#messages = options.messages;
     this.#hasConnections = options.connections !== undefined;
     const settings = options.ownership ?? localOwnership();
     const observer = options.ownershipObserver ?? {};
@@ -165,6 +178,7 @@ export class SessionManager {
       logger: options.logger,
       events: options.events,
       connections: options.connections,
+      messages: options.messages,
       fenceOf: (id) => this.#ownership.fenceOf(id),
       onFenced: (fence) => {
         observer.onFenced?.(fence);
@@ -418,8 +432,62 @@ export class SessionManager {
    * publishes `message.sent`. Throws `SessionStateError` (`session_not_connected`) when the
    * session is not connected.
    */
-  async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
-    return await this.#runtime.sendMessage(await this.#runHere(id), to, message);
+  async sendMessage(
+    id: string,
+    to: string,
+    message: OutgoingMessage,
+    options?: SendOptions,
+  ): Promise<SentMessage> {
+    return await this.#runtime.sendMessage(await this.#runHere(id), to, message, options);
+  }
+
+  /** A session's chats, the most recently active first (empty without a message store). */
+  async chats(id: string, page: PageRequest): Promise<Page<ChatSummary>> {
+    const record = await this.get(id);
+    if (!this.#messages) return { items: [], nextCursor: null };
+    return await this.#messages.chats(record.id, page);
+  }
+
+  /** A chat's stored messages, newest first (see `MessageStore.history`). */
+  async history(id: string, chat: string, page: HistoryRequest): Promise<Page<StoredMessage>> {
+    const record = await this.get(id);
+    if (!this.#messages) return { items: [], nextCursor: null };
+    return await this.#messages.history(record.id, chat, page);
+  }
+
+  /** One stored message of a session; `undefined` when it is not stored. */
+  async storedMessage(id: string, messageId: string): Promise<StoredMessage | undefined> {
+    const record = await this.get(id);
+    return await this.#messages?.get(record.id, messageId);
+  }
+
+  /** Publishes a poll vote, an edit or a deletion as its event. */
+  publishActivity(id: SessionId, activity: MessageActivity): void {
+    this.#runtime.publishActivity(id, activity);
+  }
+
+  /**
+   * The session and its live connection on this node; `SessionStateError`
+   * (`session_not_connected`) unless it is connected. `what` completes "only a connected session
+   * can …".
+   */
+  async connected(
+    id: string,
+    what: string,
+  ): Promise<{ record: SessionRecord; connection: SessionConnection }> {
+    return this.#runtime.connected(await this.#runHere(id), what);
+  }
+
+  /**
+   * The fence this node writes a session's messages and records under; `OwnerUnavailableError`
+   * when this node does not run the session.
+   */
+  fenceOf(id: SessionId): Fence {
+    const fence = this.#ownership.fenceOf(id);
+    if (!fence) {
+      throw new OwnerUnavailableError(`This node does not run session '${id}'; retry shortly`, 1);
+    }
+    return fence;
   }
 
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */

@@ -2,14 +2,19 @@ import type { Logger } from "../logger.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
 import type { Lease } from "../ownership/lease_lock.ts";
 import type { LossReason, OwnershipListener } from "../ownership/session_ownership.ts";
-import type { ConnectionFactory, ConnectionStatusUpdate, SessionConnection } from "./connection.ts";
+import type {
+  ConnectionFactory,
+  ConnectionStatusUpdate,
+  SendOptions,
+  SessionConnection,
+} from "./connection.ts";
 import {
   FencedOutError,
   OwnerUnavailableError,
   QrNotAvailableError,
   SessionStateError,
 } from "./errors.ts";
-import type { EventBus } from "./events.ts";
+import type { EventBus, NewGatewayEvent } from "./events.ts";
 import type { Fence } from "./fence.ts";
 import { reportFencing } from "./fenced_auth_files.ts";
 import type {
@@ -19,7 +24,9 @@ import type {
   OutgoingMessage,
   SentMessage,
 } from "./message.ts";
+import type { MessageActivity } from "./message_activity.ts";
 import { MessageStatusTracker } from "./message_status_tracker.ts";
+import { type MessageStore, sessionMessages } from "./message_store.ts";
 import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 import { reduceStatus, SETTLED_STATUSES } from "./session_status.ts";
@@ -32,6 +39,8 @@ export interface SessionRuntimeOptions {
   events: EventBus;
   /** Opens WhatsApp connections. Without it, sessions are records only (no sockets). */
   connections?: ConnectionFactory;
+  /** Keeps each session's messages. Without it none are kept. */
+  messages?: MessageStore;
   /** The fence of a session this node holds; `undefined` when it does not hold it. */
   fenceOf: (id: SessionId) => Fence | undefined;
   /** A write was refused under `fence`: the ownership loop then closes the session here. */
@@ -60,6 +69,7 @@ export class SessionRuntime implements OwnershipListener {
   readonly #logger: Logger;
   readonly #events: EventBus;
   readonly #connections?: ConnectionFactory;
+  readonly #messages?: MessageStore;
   readonly #fenceOf: (id: SessionId) => Fence | undefined;
   readonly #onFenced: (fence: Fence) => void;
   readonly #settleTimeoutMs: number;
@@ -81,6 +91,7 @@ export class SessionRuntime implements OwnershipListener {
     this.#logger = options.logger;
     this.#events = options.events;
     this.#connections = options.connections;
+    this.#messages = options.messages;
     this.#fenceOf = options.fenceOf;
     this.#onFenced = options.onFenced;
     this.#settleTimeoutMs = options.settleTimeoutMs;
@@ -253,7 +264,10 @@ export class SessionRuntime implements OwnershipListener {
         if (record.status === "connected") await connection.logout();
         else await connection.stop();
       }
+      const fence = this.#fenceOf(id);
       await this.#store.remove(id);
+      // After the session: a crash in between leaves messages that the next start deletes.
+      if (fence) await this.#messages?.deleteSession(fence);
       this.#settle(id);
       this.#logger.info({ sessionId: id }, "session deleted");
       this.#events.publish({ type: "session.deleted", sessionId: id, at: this.#now() });
@@ -289,10 +303,16 @@ export class SessionRuntime implements OwnershipListener {
   }
 
   /** Sends a message from a connected session and publishes `message.sent`. */
-  async sendMessage(id: SessionId, to: string, message: OutgoingMessage): Promise<SentMessage> {
+  async sendMessage(
+    id: SessionId,
+    to: string,
+    message: OutgoingMessage,
+    options?: SendOptions,
+  ): Promise<SentMessage> {
     const connection = this.#connected(id, "send messages");
-    const sent = await connection.sendMessage(to, message);
+    const sent = await connection.sendMessage(to, message, options);
     this.#messageStatus.sent(id, sent);
+    await this.#patchStatus(id, sent.id, sent.status);
     this.#events.publish({
       type: "message.sent",
       sessionId: id,
@@ -301,6 +321,23 @@ export class SessionRuntime implements OwnershipListener {
       at: this.#now(),
     });
     return sent;
+  }
+
+  /** Publishes a poll vote, an edit or a deletion as its event. */
+  publishActivity(id: SessionId, activity: MessageActivity): void {
+    const { kind, at: _at, ...fields } = activity;
+    this.#events.publish(
+      { type: kind, sessionId: id, at: this.#now(), ...fields } as NewGatewayEvent,
+    );
+  }
+
+  /**
+   * The live connection of a session this node runs; `SessionStateError`
+   * (`session_not_connected`) unless it is connected. `what` completes "only a connected session
+   * can …".
+   */
+  connected(id: SessionId, what: string): { record: SessionRecord; connection: SessionConnection } {
+    return { record: this.#require(id), connection: this.#connected(id, what) };
   }
 
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
@@ -373,6 +410,7 @@ export class SessionRuntime implements OwnershipListener {
     const connection: SessionConnection = factory.create({
       sessionId: id,
       auth: reportFencing(this.#store.auth(fence), fence, this.#onFenced),
+      messages: this.#messages ? sessionMessages(this.#messages, fence) : undefined,
       logger: this.#logger.child({ sessionId: id }),
       listener: {
         onStatus: (update) => {
@@ -387,6 +425,9 @@ export class SessionRuntime implements OwnershipListener {
         },
         onMessageStatus: (update) => {
           if (this.#live.get(id) === connection) this.#onMessageStatus(id, update);
+        },
+        onActivity: (activity) => {
+          if (this.#live.get(id) === connection) this.publishActivity(id, activity);
         },
       },
     });
@@ -449,6 +490,7 @@ export class SessionRuntime implements OwnershipListener {
   #onMessageStatus(id: SessionId, update: MessageStatusUpdate): void {
     const change = this.#messageStatus.update(id, update.id, update.status);
     if (!change) return;
+    this.#track(this.#patchStatus(id, update.id, change.status));
     this.#events.publish({
       type: "message.status",
       sessionId: id,
@@ -458,6 +500,18 @@ export class SessionRuntime implements OwnershipListener {
       previousStatus: change.previousStatus,
       at: this.#now(),
     });
+  }
+
+  /** Records a sent message's new status in the message store; a failure is only logged. */
+  async #patchStatus(id: SessionId, messageId: string, status: SentMessage["status"]) {
+    const fence = this.#fenceOf(id);
+    if (!this.#messages || !fence) return;
+    try {
+      await this.#messages.patch(fence, [{ id: messageId, status }]);
+    } catch (error) {
+      if (error instanceof FencedOutError) return this.#onFenced(fence);
+      this.#logger.error({ sessionId: id, messageId, err: error }, "storing a status failed");
+    }
   }
 
   // --- records --------------------------------------------------------------------------------

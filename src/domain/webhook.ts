@@ -8,6 +8,9 @@ export const EVENT_TYPES = [
   "message.received",
   "message.sent",
   "message.status",
+  "message.edited",
+  "message.deleted",
+  "poll.vote",
 ] as const;
 
 export const EventTypeSchema = z.enum(EVENT_TYPES);

@@ -17,6 +17,10 @@ import { registerClusterRoutes } from "./routes/cluster_routes.ts";
 import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
+import { registerChatRoutes } from "./routes/chat_routes.ts";
+import { registerMessageActionRoutes } from "./routes/message_action_routes.ts";
+import type { MessageActions } from "../domain/message_actions.ts";
+import type { IdempotentSends } from "../domain/idempotent_sends.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -39,6 +43,10 @@ export interface AppDependencies {
   metrics?: GatewayMetrics;
   /** The webhook dead letters (the gateway's `WebhookService`). */
   deadLetters: DeadLetterAdmin;
+  /** Sends with an `Idempotency-Key` (over the message store's records). */
+  idempotentSends: IdempotentSends;
+  /** Edits, deletions, read receipts and presence (over the message store). */
+  messageActions: MessageActions;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
   /** Which node runs which session: requests for another node's sessions are forwarded there. */
@@ -119,7 +127,9 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
-  registerMessageRoutes(app, deps.manager);
+  registerMessageRoutes(app, deps.manager, deps.idempotentSends);
+  registerChatRoutes(app, deps.manager);
+  registerMessageActionRoutes(app, deps.manager, deps.messageActions);
   registerEventStreamRoutes(app, {
     events: deps.events,
     keepAliveMs: deps.sseKeepAliveMs ?? 15_000,

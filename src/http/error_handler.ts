@@ -6,7 +6,10 @@ import {
   DataDirectoryLockedError,
   DeadLetterNotFoundError,
   GatewayError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyReusedError,
   InvalidSessionIdError,
+  MessageNotFoundError,
   OwnerUnavailableError,
   PersistenceError,
   QrNotAvailableError,
@@ -29,12 +32,17 @@ export interface ErrorBody {
 export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
   if (error instanceof UnauthorizedError) return 401;
-  if (error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError) return 404;
+  if (
+    error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError ||
+    error instanceof MessageNotFoundError
+  ) return 404;
   if (
     error instanceof SessionAlreadyExistsError ||
     error instanceof SessionStateError ||
-    error instanceof QrNotAvailableError
+    error instanceof QrNotAvailableError ||
+    error instanceof IdempotencyKeyInFlightError
   ) return 409;
+  if (error instanceof IdempotencyKeyReusedError) return 422;
   if (error instanceof WhatsAppRequestError) return 502;
   if (error instanceof ShuttingDownError || error instanceof OwnerUnavailableError) return 503;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;

@@ -1,20 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { MESSAGE_STATUSES, normalizePhoneNumber, normalizeRecipient } from "../domain/message.ts";
+import { MESSAGE_STATUSES, normalizePhoneNumber } from "../domain/message.ts";
+import { recipientField } from "./recipient_field.ts";
+import { ContactMessageSchema, PollMessageSchema } from "./shared_content_schemas.ts";
 
 /** The longest text WhatsApp accepts in one message. */
 export const MAX_TEXT_LENGTH = 65_536;
 /** How many numbers one check-numbers call may ask about. */
 export const MAX_NUMBERS_PER_CHECK = 50;
-
-const recipientField = z
-  .string()
-  .max(64)
-  .refine(
-    (value) => normalizeRecipient(value) !== null,
-    "must be a phone number (6-15 digits, optional leading +) or a user JID " +
-      "(<digits>@s.whatsapp.net)",
-  )
-  .openapi({ example: "+15550009999" });
 
 /** WhatsApp message ids are short letters and digits (e.g. `3EB0C431D8A1F3B2`). */
 const messageIdField = z
@@ -66,7 +58,13 @@ const ReactionMessageSchema = z
 
 /** `POST /api/sessions/{id}/messages`: one message, by `type`. */
 export const SendMessageBodySchema = z
-  .discriminatedUnion("type", [TextMessageSchema, LocationMessageSchema, ReactionMessageSchema])
+  .discriminatedUnion("type", [
+    TextMessageSchema,
+    LocationMessageSchema,
+    ReactionMessageSchema,
+    ContactMessageSchema,
+    PollMessageSchema,
+  ])
   .openapi("SendMessage");
 
 export const SentMessageSchema = z
@@ -78,7 +76,7 @@ export const SentMessageSchema = z
         "`sent` once WhatsApp's server acknowledged it; `pending` if no ack came in time.",
     }),
     timestamp: z.string(),
-    type: z.enum(["text", "location", "reaction"]),
+    type: z.enum(["text", "location", "reaction", "contact", "poll"]),
   })
   .openapi("SentMessage");
 

@@ -14,6 +14,10 @@
  *   <sessionId>/.journal                    auth writes not yet checkpointed; replayed on open
  *   .webhook-outbox/pending.jsonl           webhook deliveries not yet made (append-only log)
  *   .webhook-outbox/dead-letters.jsonl      deliveries whose every attempt failed
+ *   .message-store/<sessionId>/messages.jsonl  the session's recent messages and idempotency
+ *                                           keys (append-only log, compacted; see
+ *                                           `message_store/file_message_store.ts`)
+ *   .message-store/.trash-<uuid>/           a deleted session's messages; removed on open
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
@@ -48,6 +52,9 @@ export const KEY_ROTATION_FILE_NAME = ".key-rotation";
 
 /** The folder of the webhook outbox (see `file_webhook_outbox.ts`). */
 export const OUTBOX_DIR_NAME = ".webhook-outbox";
+
+/** The folder of the message store: one sub-folder per session (see `file_message_store.ts`). */
+export const MESSAGE_STORE_DIR_NAME = ".message-store";
 
 /** The outbox's log of deliveries waiting to be made. */
 export const PENDING_OUTBOX_FILE_NAME = "pending.jsonl";
@@ -98,6 +105,7 @@ export function quarantineFileName(stamp: string): string {
 export function isStoreFileName(name: string): boolean {
   return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME || name === API_KEY_FILE_NAME ||
     name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME || name === OUTBOX_DIR_NAME ||
+    name === MESSAGE_STORE_DIR_NAME ||
     name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX) ||
     name.startsWith(`${METADATA_FILE_NAME}.corrupt-`) ||
     name.startsWith("sessions-metadata.quarantine-");

@@ -10,14 +10,13 @@ import type {
   WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
-import { readRegularFile } from "./read_regular_file.ts";
+import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
 import {
   DEAD_LETTERS_FILE_NAME,
   OUTBOX_DIR_NAME,
   PENDING_OUTBOX_FILE_NAME,
 } from "./data_dir_layout.ts";
-import { JsonlLog, type JsonlLogLoad } from "./jsonl_log.ts";
+import { JsonlLog, type JsonlLogLoad, rewriteJsonlFile } from "./jsonl_log.ts";
 import { isSealed, resealValue, type ValueSealer } from "./sealed_value.ts";
 
 const EndpointSchema = z.object({
@@ -339,30 +338,17 @@ export async function resealOutbox(
     };
   };
   for (const name of [PENDING_OUTBOX_FILE_NAME, DEAD_LETTERS_FILE_NAME]) {
-    const path = join(dataDir, OUTBOX_DIR_NAME, name);
-    const read = await readRegularFile(path);
-    if (read.kind !== "file") continue;
-    const lines = new TextDecoder().decode(read.data).split("\n").map((line) => {
-      let record: Record<string, unknown>;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        return line; // a torn or damaged line: the gateway's open deals with it
+    await rewriteJsonlFile(join(dataDir, OUTBOX_DIR_NAME, name), (record) => {
+      if (record.op === "add" && record.entry) {
+        return { ...record, entry: reseal(record.entry as Record<string, unknown>) };
       }
-      if (record?.op === "add" && record.entry) {
-        return JSON.stringify({
-          ...record,
-          entry: reseal(record.entry as Record<string, unknown>),
-        });
-      }
-      const letter = record?.letter as Record<string, unknown> | undefined;
-      if (record?.op === "dead" && letter?.entry) {
+      const letter = record.letter as Record<string, unknown> | undefined;
+      if (record.op === "dead" && letter?.entry) {
         const entry = reseal(letter.entry as Record<string, unknown>);
-        return JSON.stringify({ ...record, letter: { ...letter, entry } });
+        return { ...record, letter: { ...letter, entry } };
       }
-      return line;
+      return record;
     });
-    await writeFileAtomic(path, new TextEncoder().encode(lines.join("\n")));
   }
   return { unreadable };
 }

@@ -212,3 +212,29 @@ function parseJson(line: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * Rewrites a JSONL file atomically, line by line, for offline migrations such as a key rotation:
+ * `rewrite` gets each line's record and returns the record to write instead (or the same one).
+ * Lines that are not JSON objects (a torn tail, damage) are kept as they are, for the log's own
+ * `open` to deal with. A missing file stays missing.
+ *
+ * @example
+ * ```ts
+ * await rewriteJsonlFile(path, (record) => ({ ...record, body: reseal(record.body) }));
+ * ```
+ */
+export async function rewriteJsonlFile(
+  path: string,
+  rewrite: (record: Record<string, unknown>) => Record<string, unknown>,
+): Promise<void> {
+  const read = await readRegularFile(path);
+  if (read.kind !== "file") return;
+  const lines = decoder.decode(read.data).split("\n").map((line) => {
+    const record = parseJson(line);
+    if (record === null || typeof record !== "object" || Array.isArray(record)) return line;
+    const rewritten = rewrite(record as Record<string, unknown>);
+    return rewritten === record ? line : JSON.stringify(rewritten);
+  });
+  await writeFileAtomic(path, encoder.encode(lines.join("\n")));
+}

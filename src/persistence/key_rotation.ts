@@ -16,6 +16,7 @@ import {
 } from "./data_dir_layout.ts";
 import { resealWebhookSecrets } from "./metadata_file.ts";
 import { resealOutbox } from "./file_webhook_outbox.ts";
+import { resealMessageStore } from "./message_store/file_message_store.ts";
 import type { ValueSealer } from "./sealed_value.ts";
 import { isEncryptedAuthFile } from "./encrypted_auth_file.ts";
 import { readRegularFile } from "./read_regular_file.ts";
@@ -152,6 +153,14 @@ async function resealOutsideAuthFolders(
         );
       }
     }
+  }
+  const messages = await resealMessageStore(dataDir, from, to);
+  if (messages.unreadable > 0) {
+    logger.warn(
+      { bodies: messages.unreadable },
+      "stored messages that neither key decrypts were left as they are; the gateway will skip " +
+        "them and keep a copy of their log",
+    );
   }
   const outbox = await resealOutbox(dataDir, from, to);
   if (outbox.unreadable > 0) {

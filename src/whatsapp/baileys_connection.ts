@@ -11,9 +11,15 @@ import type {
   ConnectionListener,
   ConnectionOptions,
   ConnectionStatusUpdate,
+  SendOptions,
   SessionConnection,
 } from "../domain/connection.ts";
-import { QrNotAvailableError, SessionStateError, WhatsAppRequestError } from "../domain/errors.ts";
+import {
+  QrNotAvailableError,
+  SessionStateError,
+  ValidationError,
+  WhatsAppRequestError,
+} from "../domain/errors.ts";
 import type {
   MessageStatus,
   NumberCheck,
@@ -27,6 +33,11 @@ import { classifyDisconnect } from "./disconnect_reason.ts";
 import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
 import { fromWAMessage, statusFromBaileys, toBaileysContent } from "./message_content.ts";
+import { MessageRecorder } from "./message_recorder.ts";
+import { storedMessageLookup } from "./stored_messages.ts";
+import { MessageActivityWatcher } from "./message_activity_watcher.ts";
+import { performAction } from "./message_actions.ts";
+import type { MessageAction } from "../domain/message_activity.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -41,6 +52,8 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   /** Consecutive `bad session` closes after which the session is marked failed. */
   maxBadSessionRetries?: number;
   authCacheLimit?: number;
+  /** Whether old messages from history sync go into the message store (`HISTORY_SYNC=full`). */
+  importHistory?: boolean;
   /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
   ackTimeoutMs?: number;
   /**
@@ -66,6 +79,8 @@ export class BaileysConnection implements SessionConnection {
   readonly #logger: Logger;
   readonly #listener: ConnectionListener;
   readonly #options: BaileysConnectionOptions;
+  readonly #recorder: MessageRecorder;
+  readonly #activity: MessageActivityWatcher;
 
   #authState?: DurableAuthState;
   #socket?: WASocket;
@@ -89,6 +104,13 @@ export class BaileysConnection implements SessionConnection {
     this.#logger = options.logger;
     this.#listener = options.listener;
     this.#options = options;
+    this.#recorder = new MessageRecorder(options.messages, options.logger);
+    this.#activity = new MessageActivityWatcher({
+      messages: options.messages,
+      recorder: this.#recorder,
+      listener: options.listener,
+      logger: options.logger,
+    });
   }
 
   get qr(): string | null {
@@ -125,10 +147,14 @@ export class BaileysConnection implements SessionConnection {
     await this.#authState?.close();
   }
 
-  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+  async sendMessage(
+    to: string,
+    message: OutgoingMessage,
+    options: SendOptions = {},
+  ): Promise<SentMessage> {
     const socket = this.#requireOnline();
     const { content, quoted } = toBaileysContent(to, message, (id) => this.#recent.get(id));
-    const messageId = generateMessageIDV2(socket.user?.id);
+    const messageId = options.messageId ?? generateMessageIDV2(socket.user?.id);
     const acked = Promise.withResolvers<MessageStatus>();
     this.#acks.set(messageId, acked.resolve);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -150,7 +176,11 @@ export class BaileysConnection implements SessionConnection {
           { cause: error },
         );
       }
-      if (sent) this.#remember(sent);
+      if (sent) {
+        this.#remember(sent);
+        // Stored before the send is answered, so that a retry receipt finds it.
+        await this.#recorder.recordSent(sent, socket.user?.id);
+      }
       // Answer once the server has it (or says no); a slow ack leaves it `pending`.
       const status = await Promise.race([
         acked.promise,
@@ -163,6 +193,19 @@ export class BaileysConnection implements SessionConnection {
     } finally {
       clearTimeout(timer);
       this.#acks.delete(messageId);
+    }
+  }
+
+  async perform(action: MessageAction): Promise<void> {
+    const socket = this.#requireOnline();
+    try {
+      await performAction(socket, action, this.#options.messages);
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      throw new WhatsAppRequestError(
+        `WhatsApp did not take the ${action.kind}: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      );
     }
   }
 
@@ -241,13 +284,17 @@ export class BaileysConnection implements SessionConnection {
         return;
       }
       if (type !== "notify") return;
-      for (const message of messages) {
-        if (message.key?.fromMe) continue;
-        const incoming = fromWAMessage(message);
-        if (!incoming) continue;
-        this.#remember(message);
-        this.#guard(() => this.#listener.onMessage(incoming));
-      }
+      // Reported in order, each once it is stored.
+      this.#recorder.recordReceived(messages, socket.user?.id, () => {
+        if (socket !== this.#socket) return;
+        for (const message of messages) {
+          if (message.key?.fromMe) continue;
+          const incoming = fromWAMessage(message);
+          if (!incoming) continue;
+          this.#remember(message);
+          this.#guard(() => this.#listener.onMessage(incoming));
+        }
+      });
     });
     socket.ev.on("messages.update", (updates) => {
       this.#logger.debug({ updates }, "messages.update");
@@ -261,6 +308,11 @@ export class BaileysConnection implements SessionConnection {
         this.#guard(() => this.#listener.onMessageStatus({ id, chat, status }));
       }
     });
+    if (this.#options.importHistory) {
+      socket.ev.on("messaging-history.set", ({ messages }) => {
+        if (socket === this.#socket) this.#recorder.recordHistory(messages, socket.user?.id);
+      });
+    }
     socket.ws.on("CB:ack,class:message", (node: BinaryNode) => {
       const id = node.attrs.id;
       if (id) this.#acks.get(id)?.(node.attrs.error ? "failed" : "sent");
@@ -294,6 +346,7 @@ export class BaileysConnection implements SessionConnection {
       ...this.#options.socketConfig,
       auth: authState.state,
       logger: this.#options.baileysLogger,
+      getMessage: storedMessageLookup(this.#options.messages, this.#logger),
     });
     this.#socket = socket;
     this.#socketClosed = Promise.withResolvers<void>();
@@ -308,6 +361,7 @@ export class BaileysConnection implements SessionConnection {
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
     this.#listenForMessages(socket);
+    this.#activity.watch(socket, () => socket === this.#socket);
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import makeWASocket, { type SocketConfig, WA_CERT_DETAILS } from "@whiskeysockets/baileys";
+import makeWASocket, { proto, type SocketConfig, WA_CERT_DETAILS } from "@whiskeysockets/baileys";
 import type {
   ConnectionFactory,
   ConnectionOptions,
@@ -20,7 +20,21 @@ export interface WhatsAppSettings {
   /** Shown on the phone under "Linked devices". */
   deviceName: string;
   backoff: BackoffOptions;
+  /** `full` imports old chats into the message store; `off` (default) only what Baileys needs. */
+  historySync?: "off" | "full";
 }
+
+const HistorySyncType = proto.HistorySync.HistorySyncType;
+/**
+ * The history Baileys needs even when old chats are not wanted: the initial LID mappings and
+ * contacts (without them it warns of "instability and session errors") and push names. Recent
+ * and full history stay off: Baileys then neither waits for them at login nor downloads them.
+ */
+const ESSENTIAL_HISTORY: ReadonlySet<number> = new Set([
+  HistorySyncType.INITIAL_BOOTSTRAP,
+  HistorySyncType.PUSH_NAME,
+  HistorySyncType.NON_BLOCKING_DATA,
+]);
 
 /**
  * Builds Baileys connections with the gateway's socket settings. It never asks the internet for
@@ -43,11 +57,15 @@ export class BaileysConnectionFactory implements ConnectionFactory {
     this.#socketConfig = {
       ...(settings.wsUrl ? { waWebSocketUrl: settings.wsUrl } : {}),
       browser: [settings.deviceName, "Chrome", "1.0.0"],
-      // Stay "offline" so the phone keeps getting notifications, and skip history sync: a
-      // gateway relays new messages, it does not mirror old chats.
+      // Stay "offline" so the phone keeps getting notifications. Only the history Baileys needs
+      // is synced, unless HISTORY_SYNC=full: a gateway relays new messages.
       markOnlineOnConnect: false,
-      syncFullHistory: false,
-      shouldSyncHistoryMessage: () => false,
+      syncFullHistory: settings.historySync === "full",
+      shouldSyncHistoryMessage: settings.historySync === "full"
+        ? () => true
+        : ({ syncType }) =>
+          syncType !== null && syncType !== undefined &&
+          ESSENTIAL_HISTORY.has(syncType),
       generateHighQualityLinkPreview: false,
     };
   }
@@ -62,6 +80,7 @@ export class BaileysConnectionFactory implements ConnectionFactory {
         { level: this.#settings.baileysLogLevel },
       ) as Logger,
       backoff: this.#settings.backoff,
+      importHistory: this.#settings.historySync === "full",
       recipientLocks: this.#recipientLocks,
     });
   }

@@ -7,6 +7,7 @@ import {
   type WAMessageKey,
 } from "@whiskeysockets/baileys";
 import type { IncomingMessage, MessageStatus, OutgoingMessage } from "../domain/message.ts";
+import { fromSharedContent, sharedContent } from "./shared_content.ts";
 
 /** Baileys' `proto.WebMessageInfo.Status` codes, in order. */
 const STATUS_BY_CODE: readonly MessageStatus[] = [
@@ -67,6 +68,9 @@ export function toBaileysContent(
       };
     case "reaction":
       return { content: { react: { text: message.emoji, key: keyOf(message.messageId) } } };
+    case "contact":
+    case "poll":
+      return { content: sharedContent(message) };
   }
 }
 
@@ -113,6 +117,8 @@ export function fromWAMessage(message: WAMessage): IncomingMessage | null {
       },
     };
   }
+  const shared = fromSharedContent(content);
+  if (shared) return { ...base, ...shared };
   if (content.reactionMessage?.key?.id) {
     return {
       ...base,
@@ -124,6 +130,18 @@ export function fromWAMessage(message: WAMessage): IncomingMessage | null {
     };
   }
   return { ...base, type: "other" };
+}
+
+/**
+ * The text of a message's content: a text's body, a caption, a poll's question; `null` when it
+ * has none.
+ */
+export function contentText(content: NonNullable<WAMessage["message"]>): string | null {
+  return content.conversation ?? content.extendedTextMessage?.text ??
+    content.imageMessage?.caption ?? content.videoMessage?.caption ??
+    (content.pollCreationMessage ?? content.pollCreationMessageV2 ??
+      content.pollCreationMessageV3)?.name ??
+    null;
 }
 
 function isOnlyKeyDistribution(content: NonNullable<WAMessage["message"]>): boolean {

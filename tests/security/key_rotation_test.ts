@@ -11,6 +11,9 @@ import {
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { encodeJournalRecord } from "../../src/persistence/auth_journal_record.ts";
 import { rotateAuthFileKey } from "../../src/persistence/key_rotation.ts";
+import { FileMessageStore } from "../../src/persistence/message_store/file_message_store.ts";
+import { createValueSealer } from "../../src/persistence/sealed_value.ts";
+import { storedText } from "../support/message_store_contract.ts";
 import { spawnGateway, taskFlags } from "../support/gateway_process.ts";
 import { REPO_ROOT } from "../support/child_process.ts";
 import { testLogger } from "../support/logger.ts";
@@ -249,5 +252,50 @@ Deno.test("rotateAuthFileKey() replays a journal a crash left, so no write under
     } finally {
       await store.close();
     }
+  });
+});
+
+Deno.test("rotateAuthFileKey() moves the stored messages to the new key", async () => {
+  await withTempDir(async (dir) => {
+    await seed(dir, OLD);
+    const retention = { maxAgeMs: 365 * 86_400_000, maxBytesPerSession: 1 << 20 };
+    const sessionId = SessionIdSchema.parse("shop-1");
+    const message = storedText("M1", Date.now());
+    const before = new FileMessageStore({
+      dataDir: dir,
+      logger,
+      retention,
+      sealer: createValueSealer(OLD),
+    });
+    await before.open();
+    await before.put({ sessionId, epoch: 0 }, [message]);
+    await before.close();
+    await rotateAuthFileKey({
+      dataDir: dir,
+      from: await codec(OLD),
+      to: await codec(NEW),
+      fromSealer: createValueSealer(OLD),
+      toSealer: createValueSealer(NEW),
+      logger,
+    });
+    const withNew = new FileMessageStore({
+      dataDir: dir,
+      logger,
+      retention,
+      sealer: createValueSealer(NEW),
+    });
+    const report = await withNew.open();
+    assert.deepEqual(report.repairs, []);
+    assert.deepEqual(await withNew.get(sessionId, "M1"), message);
+    await withNew.close();
+    const withOld = new FileMessageStore({
+      dataDir: dir,
+      logger,
+      retention,
+      sealer: createValueSealer(OLD),
+    });
+    const stale = await withOld.open();
+    assert.equal(stale.messages, 0, "the old key opens nothing");
+    await withOld.close();
   });
 });

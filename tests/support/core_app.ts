@@ -11,6 +11,10 @@ import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { createValueSealer } from "../../src/persistence/sealed_value.ts";
 import { FileWebhookOutbox } from "../../src/persistence/file_webhook_outbox.ts";
 import { WebhookService } from "../../src/webhooks/webhook_service.ts";
+import { FileMessageStore } from "../../src/persistence/message_store/file_message_store.ts";
+import type { MessageRetention } from "../../src/domain/message_store.ts";
+import { IdempotentSends } from "../../src/domain/idempotent_sends.ts";
+import { MessageActions } from "../../src/domain/message_actions.ts";
 import { testLogger } from "./logger.ts";
 
 /** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
@@ -36,6 +40,8 @@ export interface CoreAppOptions {
   webhooks?: Partial<WebhookSettings>;
   /** Keep-alive interval of `GET /api/events` (default 15 s). */
   sseKeepAliveMs?: number;
+  /** The message store's retention (default 14 days, 32 MiB a session). */
+  retention?: MessageRetention;
 }
 
 /** Webhook settings for tests: quick retries and timeouts. */
@@ -53,6 +59,7 @@ export interface CoreApp {
   app: OpenAPIHono;
   manager: SessionManager;
   store: FileSessionStore;
+  messages: FileMessageStore;
   /** The bus itself, and every event published on it so far. */
   bus: EventBus;
   events: GatewayEvent[];
@@ -77,6 +84,13 @@ export async function openCoreApp(
   const codec = options.encryptionKey ? await createAesGcmCodec(options.encryptionKey) : undefined;
   const sealer = options.encryptionKey ? createValueSealer(options.encryptionKey) : undefined;
   const store = new FileSessionStore({ dataDir, logger, codec, sealer });
+  const messages = new FileMessageStore({
+    dataDir,
+    logger,
+    sealer,
+    retention: options.retention ??
+      { maxAgeMs: 14 * 86_400_000, maxBytesPerSession: 32 * 1024 * 1024 },
+  });
   const bus = new EventBus();
   const events: GatewayEvent[] = [];
   bus.subscribe((event) => events.push(event));
@@ -85,12 +99,14 @@ export async function openCoreApp(
     logger,
     events: bus,
     connections: options.connections,
+    messages,
     webhookAllowedHosts: options.webhooks?.allowedHosts,
   });
   const metrics = options.metrics ?? new GatewayMetrics();
   metrics.trackSessions(() => manager.runningHere());
   metrics.observe(bus);
   const restoreReport = await manager.restore();
+  await messages.open();
   const webhooks = await WebhookService.open({
     outbox: new FileWebhookOutbox({ dataDir, logger, sealer }),
     events: bus,
@@ -111,6 +127,11 @@ export async function openCoreApp(
     corsOrigins: options.corsOrigins,
     metrics,
     deadLetters: webhooks,
+    messageActions: new MessageActions(manager, messages),
+    idempotentSends: new IdempotentSends({
+      records: messages.idempotency,
+      fenceOf: (id) => manager.fenceOf(id),
+    }),
     sseKeepAliveMs: options.sseKeepAliveMs,
     closing: streams.signal,
   });
@@ -119,6 +140,7 @@ export async function openCoreApp(
     app,
     manager,
     store,
+    messages,
     bus,
     events,
     webhooks,
@@ -130,6 +152,7 @@ export async function openCoreApp(
       streams.abort();
       await manager.shutdown();
       await webhooks.close(500);
+      await messages.close();
       await store.close();
     },
   };

@@ -39,8 +39,12 @@ export function startTaskFlags(dataDir: string): Promise<string[]> {
  * The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir` and
  * other permitted paths made absolute.
  */
-export async function taskFlags(name: string, dataDir: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+export async function taskFlags(
+  name: string,
+  dataDir: string,
+  root: string = ROOT,
+): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
   const task: string = config.tasks[name];
   const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
   return flags.map((flag) => {
@@ -48,7 +52,7 @@ export async function taskFlags(name: string, dataDir: string): Promise<string[]
     if (!paths) return flag;
     // `sessions_data` becomes the test's directory; other paths (`src`) are the checkout's.
     const resolved = paths[2].split(",").map((path) =>
-      path === "sessions_data" ? dataDir : `${ROOT}${path}`
+      path === "sessions_data" ? dataDir : `${root}${path}`
     );
     return `${paths[1]}=${resolved.join(",")}`;
   });
@@ -66,14 +70,20 @@ export interface SpawnOptions {
    * holds `dataDir` (its baked-in permissions name `sessions_data`, relative to it).
    */
   executable?: string;
+  /**
+   * Run the gateway of another checkout (a directory ending in `/`, e.g. a worktree of `main`),
+   * with its own `deno task start` flags: for benchmarks that compare two versions in one run.
+   */
+  root?: string;
   /** Changes the `deno run` flags taken from `deno task start` (permissions, for instance). */
   flags?: (flags: string[]) => string[];
 }
 
 /** Starts the gateway and waits until it listens. */
 export async function spawnGateway(options: SpawnOptions): Promise<GatewayProcess> {
-  const taskFlags = await startTaskFlags(options.dataDir);
-  const flags = options.flags ? options.flags(taskFlags) : taskFlags;
+  const root = options.root ?? ROOT;
+  const startFlags = await taskFlags("start", options.dataDir, root);
+  const flags = options.flags ? options.flags(startFlags) : startFlags;
   const env: Record<string, string> = {
     PORT: "0",
     SESSIONS_DATA_PATH: options.dataDir,
@@ -82,8 +92,8 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
     ...options.env,
   };
   const child = new Deno.Command(options.executable ?? Deno.execPath(), {
-    args: options.executable ? [] : ["run", "--frozen", ...flags, `${ROOT}src/main.ts`],
-    cwd: options.executable ? dirname(options.dataDir) : ROOT,
+    args: options.executable ? [] : ["run", "--frozen", ...flags, `${root}src/main.ts`],
+    cwd: options.executable ? dirname(options.dataDir) : root,
     env,
     stdin: "null",
     stdout: "piped",

@@ -17,6 +17,7 @@ import type {
   OutgoingMessage,
   SentMessage,
 } from "../../src/domain/message.ts";
+import type { MessageAction } from "../../src/domain/message_activity.ts";
 
 /** A message sent through a scripted connection. */
 export interface ScriptedSend {
@@ -62,6 +63,11 @@ export class ScriptedConnection implements SessionConnection {
       .#counter}`;
     this.factory.sent.push({ sessionId: this.sessionId, to, message, id });
     return Promise.resolve({ id, to, status: "sent", timestamp: new Date().toISOString() });
+  }
+
+  perform(action: MessageAction): Promise<void> {
+    this.factory.actions.push({ sessionId: this.sessionId, action });
+    return Promise.resolve();
   }
 
   requestPairingCode(phoneNumber: string): Promise<string> {
@@ -111,6 +117,8 @@ export class ScriptedConnectionFactory implements ConnectionFactory {
   readonly sent: ScriptedSend[] = [];
   /** Phone numbers pairing codes were requested for, in order. */
   readonly pairingCodeRequests: string[] = [];
+  /** Every `perform` call (edits, deletes, reads, presence), in order. */
+  readonly actions: { sessionId: string; action: MessageAction }[] = [];
   /** Phone numbers (digits) `checkNumbers` says have WhatsApp. */
   readonly onWhatsApp = new Set<string>();
   /** Whether a started connection links at once (else it waits at `qr`). */

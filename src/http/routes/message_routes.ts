@@ -5,6 +5,9 @@ import {
   type OutgoingMessage,
 } from "../../domain/message.ts";
 import type { SessionManager } from "../../domain/session_manager.ts";
+import type { IdempotentSends } from "../../domain/idempotent_sends.ts";
+import type { SentMessage } from "../../domain/message.ts";
+import { idempotencyErrorResponses, IdempotencyHeadersSchema } from "../idempotency_key.ts";
 import {
   CheckNumbersBodySchema,
   NumberChecksSchema,
@@ -20,9 +23,11 @@ const sendMessage = createRoute({
   summary: "Send a message",
   description: "Sends a text (optionally as a reply), a location or a reaction from a connected " +
     "session. The recipient is a phone number or a user JID. 409 `session_not_connected` when " +
-    "the session is not connected. Media is not supported yet.",
+    "the session is not connected. Media is not supported yet. With an `Idempotency-Key` " +
+    "header a retry never sends twice (see the header).",
   request: {
     params: SessionIdParamsSchema,
+    headers: IdempotencyHeadersSchema,
     body: { required: true, content: { "application/json": { schema: SendMessageBodySchema } } },
   },
   responses: {
@@ -31,6 +36,7 @@ const sendMessage = createRoute({
       content: { "application/json": { schema: SentMessageSchema } },
     },
     ...bodyErrorResponses,
+    ...idempotencyErrorResponses,
   },
 });
 
@@ -53,17 +59,47 @@ const checkNumbers = createRoute({
 });
 
 /** Registers sending and number checks. */
-export function registerMessageRoutes(app: OpenAPIHono, manager: SessionManager): void {
+export function registerMessageRoutes(
+  app: OpenAPIHono,
+  manager: SessionManager,
+  idempotentSends: IdempotentSends,
+): void {
   app.openapi(sendMessage, async (c) => {
-    const { to, ...content } = c.req.valid("json");
+    const body = c.req.valid("json");
+    const { to, ...content } = body;
+    const sessionId = c.req.valid("param").id;
     // The schema has checked the recipient; normalizing cannot fail here.
     const jid = normalizeRecipient(to)!;
-    const sent = await manager.sendMessage(
-      c.req.valid("param").id,
-      jid,
-      content as OutgoingMessage,
+    const send = async (messageId?: string) => {
+      const sent = await manager.sendMessage(sessionId, jid, content as OutgoingMessage, {
+        messageId,
+      });
+      return { ...sent, type: content.type };
+    };
+    const key = c.req.valid("header")["idempotency-key"];
+    if (!key) return c.json(await send(), 201);
+    const session = await manager.get(sessionId);
+    const { response } = await idempotentSends.send(
+      session.id,
+      key,
+      body,
+      async (messageId, resumed) => {
+        // A send cut short after WhatsApp took it: answer from the store instead of re-sending.
+        const stored = resumed ? await manager.storedMessage(session.id, messageId) : undefined;
+        if (stored?.fromMe && stored.status && stored.status !== "pending") {
+          const sent: SentMessage = {
+            id: stored.id,
+            to: jid,
+            status: stored.status,
+            timestamp: new Date(stored.timestamp).toISOString(),
+          };
+          return { status: 201, body: { ...sent, type: content.type } };
+        }
+        return { status: 201, body: await send(messageId) };
+      },
     );
-    return c.json({ ...sent, type: content.type }, 201);
+    // The body is what `send` answered for this key (here or before a restart).
+    return c.json(response.body as unknown as SentMessage & { type: typeof content.type }, 201);
   });
 
   app.openapi(checkNumbers, async (c) => {

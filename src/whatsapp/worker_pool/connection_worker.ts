@@ -11,6 +11,7 @@ import { SessionStateError } from "../../domain/errors.ts";
 import type { OutgoingMessage } from "../../domain/message.ts";
 import type { SessionId } from "../../domain/session_id.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
+import type { MessagePatch, SessionMessages, StoredMessage } from "../../domain/message_store.ts";
 import { createLogger, type Logger } from "../../logger.ts";
 import { BaileysConnectionFactory } from "../baileys_connection_factory.ts";
 import {
@@ -19,6 +20,7 @@ import {
   type ConnectionEvent,
   FINAL_STATUSES,
   type FromWorker,
+  type MessagesCall,
   type Result,
   reviveError,
   serializeError,
@@ -29,8 +31,8 @@ import {
 let factory: BaileysConnectionFactory | undefined;
 let logger: Logger | undefined;
 const connections = new Map<number, SessionConnection>();
-const authRequests = new Map<number, PromiseWithResolvers<unknown>>();
-let nextAuthRequest = 0;
+const storeRequests = new Map<number, PromiseWithResolvers<unknown>>();
+let nextStoreRequest = 0;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -57,12 +59,40 @@ class RemoteAuthFiles implements AuthFiles {
   }
 
   #ask(call: AuthCall): Promise<unknown> {
-    const request = nextAuthRequest++;
-    const pending = Promise.withResolvers<unknown>();
-    authRequests.set(request, pending);
-    post({ type: "auth", request, connection: this.connection, ...call });
-    return pending.promise;
+    return ask({ type: "auth", request: nextStoreRequest++, connection: this.connection, ...call });
   }
+}
+
+/** A session's messages, reached through the main thread's message store. */
+class RemoteSessionMessages implements SessionMessages {
+  constructor(readonly connection: number) {}
+
+  get(messageId: string): Promise<StoredMessage | undefined> {
+    return this.#ask({ op: "get", args: [messageId] }) as Promise<StoredMessage | undefined>;
+  }
+  async put(messages: readonly StoredMessage[]): Promise<void> {
+    await this.#ask({ op: "put", args: [messages] });
+  }
+  async patch(patches: readonly MessagePatch[]): Promise<void> {
+    await this.#ask({ op: "patch", args: [patches] });
+  }
+
+  #ask(call: MessagesCall): Promise<unknown> {
+    return ask({
+      type: "messages",
+      request: nextStoreRequest++,
+      connection: this.connection,
+      ...call,
+    });
+  }
+}
+
+/** Sends a store request to the main thread; resolves with its answer. */
+function ask(message: Extract<FromWorker, { request: number }>): Promise<unknown> {
+  const pending = Promise.withResolvers<unknown>();
+  storeRequests.set(message.request, pending);
+  post(message);
+  return pending.promise;
 }
 
 function failed(error: unknown): Result {
@@ -75,7 +105,12 @@ function init(settings: WorkerSettings): void {
   post({ type: "ready" });
 }
 
-function create(id: number, sessionId: string, bindings: Record<string, unknown>): void {
+function create(
+  id: number,
+  sessionId: string,
+  bindings: Record<string, unknown>,
+  withMessages: boolean,
+): void {
   const report = (event: ConnectionEvent) => {
     post({ type: "event", connection: id, event, qr: connection.qr });
     if (event.kind === "status" && FINAL_STATUSES.has(event.update.status)) {
@@ -85,12 +120,14 @@ function create(id: number, sessionId: string, bindings: Record<string, unknown>
   const connection = factory!.create({
     sessionId: sessionId as SessionId,
     auth: new RemoteAuthFiles(id),
+    messages: withMessages ? new RemoteSessionMessages(id) : undefined,
     logger: logger!.child(bindings),
     listener: {
       onStatus: (update) => report({ kind: "status", update }),
       onQr: (qr) => report({ kind: "qr", qr }),
       onMessage: (message) => report({ kind: "message", message }),
       onMessageStatus: (update) => report({ kind: "message-status", update }),
+      onActivity: (activity) => report({ kind: "activity", activity }),
     },
   });
   connections.set(id, connection);
@@ -98,7 +135,7 @@ function create(id: number, sessionId: string, bindings: Record<string, unknown>
 
 async function run(id: number, call: ConnectionCall): Promise<unknown> {
   if (call.method === "create") {
-    create(id, call.args[0].sessionId, call.args[0].loggerBindings);
+    create(id, call.args[0].sessionId, call.args[0].loggerBindings, call.args[0].messages);
     return undefined;
   }
   const connection = connections.get(id);
@@ -118,9 +155,15 @@ async function run(id: number, call: ConnectionCall): Promise<unknown> {
         connections.delete(id);
       }
     case "sendMessage":
-      return await connection.sendMessage(call.args[0], call.args[1] as OutgoingMessage);
+      return await connection.sendMessage(
+        call.args[0],
+        call.args[1] as OutgoingMessage,
+        call.args[2],
+      );
     case "checkNumbers":
       return await connection.checkNumbers(call.args[0]);
+    case "perform":
+      return await connection.perform(call.args[0]);
     case "requestPairingCode":
       return await connection.requestPairingCode(call.args[0]);
   }
@@ -151,9 +194,9 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "init":
       init(message.settings);
       return;
-    case "auth-reply": {
-      const pending = authRequests.get(message.request);
-      authRequests.delete(message.request);
+    case "store-reply": {
+      const pending = storeRequests.get(message.request);
+      storeRequests.delete(message.request);
       if (message.result.ok) pending?.resolve(message.result.value);
       else pending?.reject(reviveError(message.result.error));
       return;

@@ -1,11 +1,13 @@
 import type { ConnectionOptions, SessionConnection } from "../../domain/connection.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
+import type { SessionMessages } from "../../domain/message_store.ts";
 import type { Logger } from "../../logger.ts";
 import { RemoteConnection } from "./remote_connection.ts";
 import {
   type AuthCall,
   type ConnectionCall,
   type FromWorker,
+  type MessagesCall,
   type Result,
   reviveError,
   serializeError,
@@ -69,11 +71,13 @@ export class ConnectionWorkerHandle {
     const connection = new RemoteConnection({
       call: (call) => this.#call(id, call),
       auth: options.auth,
+      messages: options.messages,
       listener: options.listener,
       onLost,
       create: {
         sessionId: options.sessionId,
         loggerBindings: options.logger.bindings(),
+        messages: options.messages !== undefined,
       },
       forget: () => this.#connections.delete(id),
     });
@@ -117,20 +121,33 @@ export class ConnectionWorkerHandle {
         this.#connections.get(message.connection)?.deliver(message.event, message.qr);
         return;
       case "auth":
-        this.#serveAuth(message.request, message.connection, message);
+        this.#serve(message.request, message.connection, (connection) => {
+          return runAuthCall(connection.auth, message);
+        });
+        return;
+      case "messages":
+        this.#serve(message.request, message.connection, (connection) => {
+          if (!connection.messages) throw new Error("The session has no message store");
+          return runMessagesCall(connection.messages, message);
+        });
     }
   }
 
-  async #serveAuth(request: number, connection: number, call: AuthCall): Promise<void> {
+  /** Runs a store request of a worker's connection on the main thread's store, and answers it. */
+  async #serve(
+    request: number,
+    connection: number,
+    run: (connection: RemoteConnection) => Promise<unknown>,
+  ): Promise<void> {
     let result: Result;
     try {
-      const auth = this.#connections.get(connection)?.auth;
-      if (!auth) throw new Error("The connection has ended");
-      result = { ok: true, value: await runAuthCall(auth, call) };
+      const remote = this.#connections.get(connection);
+      if (!remote) throw new Error("The connection has ended");
+      result = { ok: true, value: await run(remote) };
     } catch (error) {
       result = { ok: false, error: serializeError(error) };
     }
-    if (!this.#death) this.#post({ type: "auth-reply", request, result });
+    if (!this.#death) this.#post({ type: "store-reply", request, result });
   }
 
   #die(error: Error): void {
@@ -158,6 +175,17 @@ export class ConnectionWorkerHandle {
 
   #post(message: ToWorker): void {
     this.#worker.postMessage(message);
+  }
+}
+
+function runMessagesCall(messages: SessionMessages, call: MessagesCall): Promise<unknown> {
+  switch (call.op) {
+    case "get":
+      return messages.get(call.args[0]);
+    case "put":
+      return messages.put(call.args[0]);
+    case "patch":
+      return messages.patch(call.args[0]);
   }
 }
 

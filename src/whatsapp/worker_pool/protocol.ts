@@ -5,6 +5,8 @@
  */
 import type { ConnectionStatusUpdate } from "../../domain/connection.ts";
 import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.ts";
+import type { MessagePatch, StoredMessage } from "../../domain/message_store.ts";
+import type { MessageAction, MessageActivity } from "../../domain/message_activity.ts";
 import {
   QrNotAvailableError,
   SessionStateError,
@@ -23,10 +25,22 @@ export interface WorkerSettings {
 
 /** The `SessionConnection` methods a worker runs, with their arguments. */
 export type ConnectionCall =
-  | { method: "create"; args: [{ sessionId: string; loggerBindings: Record<string, unknown> }] }
+  | {
+    method: "create";
+    args: [{
+      sessionId: string;
+      loggerBindings: Record<string, unknown>;
+      /** Whether the session has a message store to reach through `messages` requests. */
+      messages: boolean;
+    }];
+  }
   | { method: "start" | "stop" | "logout"; args: [] }
-  | { method: "sendMessage"; args: [to: string, message: unknown] }
+  | {
+    method: "sendMessage";
+    args: [to: string, message: unknown, options?: { messageId?: string }];
+  }
   | { method: "checkNumbers"; args: [phoneNumbers: string[]] }
+  | { method: "perform"; args: [action: MessageAction] }
   | { method: "requestPairingCode"; args: [phoneNumber: string] };
 
 /** The `AuthFiles` operations a worker asks the main thread to run on a session's folder. */
@@ -35,10 +49,17 @@ export type AuthCall =
   | { op: "read"; args: [name: string] }
   | { op: "write"; args: [changes: ReadonlyMap<string, Uint8Array | null>] };
 
+/** The `SessionMessages` operations a worker asks the main thread to run on a session's messages. */
+export type MessagesCall =
+  | { op: "get"; args: [messageId: string] }
+  | { op: "put"; args: [messages: readonly StoredMessage[]] }
+  | { op: "patch"; args: [patches: readonly MessagePatch[]] };
+
 export type ToWorker =
   | { type: "init"; settings: WorkerSettings }
   | ({ type: "call"; call: number; connection: number } & ConnectionCall)
-  | { type: "auth-reply"; request: number; result: Result };
+  /** The answer to an `auth` or `messages` request. */
+  | { type: "store-reply"; request: number; result: Result };
 
 export type FromWorker =
   | { type: "ready" }
@@ -46,14 +67,16 @@ export type FromWorker =
   | { type: "fatal"; error: SerializedError }
   | { type: "reply"; call: number; result: Result; qr: string | null }
   | { type: "event"; connection: number; event: ConnectionEvent; qr: string | null }
-  | ({ type: "auth"; request: number; connection: number } & AuthCall);
+  | ({ type: "auth"; request: number; connection: number } & AuthCall)
+  | ({ type: "messages"; request: number; connection: number } & MessagesCall);
 
 /** What a connection reports, one per `ConnectionListener` method. */
 export type ConnectionEvent =
   | { kind: "status"; update: ConnectionStatusUpdate }
   | { kind: "qr"; qr: string }
   | { kind: "message"; message: IncomingMessage }
-  | { kind: "message-status"; update: MessageStatusUpdate };
+  | { kind: "message-status"; update: MessageStatusUpdate }
+  | { kind: "activity"; activity: MessageActivity };
 
 export type Result = { ok: true; value: unknown } | { ok: false; error: SerializedError };
 

@@ -1,4 +1,10 @@
-import type { ConnectionListener, SessionConnection } from "../../domain/connection.ts";
+import type {
+  ConnectionListener,
+  SendOptions,
+  SessionConnection,
+} from "../../domain/connection.ts";
+import type { SessionMessages } from "../../domain/message_store.ts";
+import type { MessageAction } from "../../domain/message_activity.ts";
 import { SessionStateError } from "../../domain/errors.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
@@ -7,9 +13,10 @@ import { type ConnectionCall, type ConnectionEvent, FINAL_STATUSES } from "./pro
 export interface RemoteConnectionOptions {
   call: (call: ConnectionCall) => Promise<{ value: unknown; qr: string | null }>;
   auth: AuthFiles;
+  messages?: SessionMessages;
   listener: ConnectionListener;
   onLost: (error: Error) => void;
-  create: { sessionId: string; loggerBindings: Record<string, unknown> };
+  create: { sessionId: string; loggerBindings: Record<string, unknown>; messages: boolean };
   /** Drops the connection from its worker's table once it has ended. */
   forget: () => void;
 }
@@ -17,6 +24,7 @@ export interface RemoteConnectionOptions {
 /** A `SessionConnection` whose Baileys socket lives in a worker; it forwards every call there. */
 export class RemoteConnection implements SessionConnection {
   readonly auth: AuthFiles;
+  readonly messages?: SessionMessages;
   readonly #options: RemoteConnectionOptions;
   #qr: string | null = null;
   #ended = false;
@@ -24,6 +32,7 @@ export class RemoteConnection implements SessionConnection {
   constructor(options: RemoteConnectionOptions) {
     this.#options = options;
     this.auth = options.auth;
+    this.messages = options.messages;
   }
 
   get qr(): string | null {
@@ -49,8 +58,16 @@ export class RemoteConnection implements SessionConnection {
     await this.#finish({ method: "logout", args: [] });
   }
 
-  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
-    return await this.#run({ method: "sendMessage", args: [to, message] }) as SentMessage;
+  async sendMessage(
+    to: string,
+    message: OutgoingMessage,
+    options?: SendOptions,
+  ): Promise<SentMessage> {
+    return await this.#run({ method: "sendMessage", args: [to, message, options] }) as SentMessage;
+  }
+
+  async perform(action: MessageAction): Promise<void> {
+    await this.#run({ method: "perform", args: [action] });
   }
 
   async checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
@@ -78,6 +95,9 @@ export class RemoteConnection implements SessionConnection {
         return;
       case "message-status":
         listener.onMessageStatus(event.update);
+        return;
+      case "activity":
+        listener.onActivity(event.activity);
     }
   }
 

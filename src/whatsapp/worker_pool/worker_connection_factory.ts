@@ -1,11 +1,13 @@
 import type {
   ConnectionFactory,
   ConnectionOptions,
+  SendOptions,
   SessionConnection,
 } from "../../domain/connection.ts";
 import { SessionStateError } from "../../domain/errors.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
 import type { Logger } from "../../logger.ts";
+import type { MessageAction } from "../../domain/message_activity.ts";
 import { ConnectionWorkerHandle } from "./connection_worker_handle.ts";
 import type { WorkerSettings } from "./protocol.ts";
 
@@ -185,12 +187,16 @@ class PooledConnection implements SessionConnection {
     await this.#inner?.logout();
   }
 
-  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
-    return this.#require().sendMessage(to, message);
+  sendMessage(to: string, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage> {
+    return this.#require().sendMessage(to, message, options);
   }
 
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     return this.#require().checkNumbers(phoneNumbers);
+  }
+
+  perform(action: MessageAction): Promise<void> {
+    return this.#require().perform(action);
   }
 
   requestPairingCode(phoneNumber: string): Promise<string> {

@@ -41,6 +41,8 @@ export interface ConnectionContext {
   keyBundles(node: BinaryNode): BinaryNode;
   /** A message stanza the logged-in device sent. */
   message(connection: FakeConnection, node: BinaryNode): Promise<void>;
+  /** A receipt or chat state the logged-in device sent (recorded for tests). */
+  observe(connection: FakeConnection, node: BinaryNode): void;
   /** Answers a pairing-code step (`link_code_companion_reg`) of a client that is registering. */
   linkCode(connection: FakeConnection, node: BinaryNode): BinaryNode;
 }
@@ -257,6 +259,10 @@ export class FakeConnection {
       this.#context.message(this, node).catch((error) => {
         console.error("fake whatsapp: message not handled", error);
       });
+      return;
+    }
+    if ((node.tag === "receipt" || node.tag === "chatstate") && this.device) {
+      this.#context.observe(this, node);
       return;
     }
     if (node.tag !== "iq") return; // acks, receipts, presence, ib: nothing to answer

@@ -85,6 +85,11 @@ export class SimulatedContact {
     return `${this.phoneNumber}@s.whatsapp.net`;
   }
 
+  /** The phone's Signal registration id (sent in its retry receipts). */
+  get registrationId(): number {
+    return this.#creds.registrationId;
+  }
+
   /** The key bundle a companion fetches to start a session with this contact. */
   bundle(jid: string): BinaryNode {
     const content: BinaryNode[] = [
@@ -130,10 +135,15 @@ export class SimulatedContact {
    * keys (`bundle`) when there is none yet.
    */
   encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
-    return this.#serially(() => this.#encryptText(deviceJid, text, bundle));
+    return this.encryptMessage(deviceJid, { conversation: text }, bundle);
   }
 
-  async #encryptText(deviceJid: string, text: string, bundle: () => BinaryNode | null) {
+  /** Encrypts any message content for one companion device, as `encryptText` does a text. */
+  encryptMessage(deviceJid: string, message: proto.IMessage, bundle: () => BinaryNode | null) {
+    return this.#serially(() => this.#encrypt(deviceJid, message, bundle));
+  }
+
+  async #encrypt(deviceJid: string, message: proto.IMessage, bundle: () => BinaryNode | null) {
     const existing = await this.#repository.validateSession(deviceJid);
     if (!existing.exists) {
       const user = bundle();
@@ -145,7 +155,7 @@ export class SimulatedContact {
       };
       await parseAndInjectE2ESessions(list, this.#repository);
     }
-    const plaintext = writeRandomPadMax16(proto.Message.encode({ conversation: text }).finish());
+    const plaintext = writeRandomPadMax16(proto.Message.encode(message).finish());
     return await this.#repository.encryptMessage({ jid: deviceJid, data: plaintext });
   }
 }

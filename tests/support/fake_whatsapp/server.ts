@@ -23,6 +23,9 @@ import { companionBundle, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
+import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
+import { editOf, revokeOf, voteOf } from "./contact_actions.ts";
+import { historySyncMessages } from "./history_sync.ts";
 
 export type { FakeDevice } from "./devices.ts";
 
@@ -78,6 +81,22 @@ export interface FakeWhatsApp {
   addContact(contact: { phoneNumber: string; pushName?: string }): void;
   /** A contact sends a text to every online device of an account; resolves with its id. */
   deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }>;
+  /** A contact sends any message content to every online device of an account. */
+  deliverMessage(
+    message: { from: string; to: string; message: proto.IMessage },
+  ): Promise<{ id: string }>;
+  /** The contact edits a text it sent (`id`) to `text`. */
+  editMessage(edit: { from: string; to: string; id: string; text: string }): Promise<void>;
+  /** The contact deletes a message it sent (`id`) for everyone. */
+  deleteMessage(deletion: { from: string; to: string; id: string }): Promise<void>;
+  /** The contact votes `options` on a poll the account sent it (`pollId`, already received). */
+  votePoll(vote: { from: string; to: string; pollId: string; options: string[] }): Promise<void>;
+  /** The contact shows typing, recording or stops, to every online device of `to`. */
+  sendChatState(
+    state: { from: string; to: string; state: "composing" | "recording" | "paused" },
+  ): void;
+  /** Read receipts and chat states companions sent, oldest first. */
+  fromCompanions(): CompanionStanza[];
   /** Texts companions sent to simulated contacts, decrypted. */
   receivedMessages(filter?: { from?: string; to?: string }): ReceivedMessage[];
   /** Resolves with the first received text matching `predicate`, waiting for it if needed. */
@@ -85,6 +104,14 @@ export interface FakeWhatsApp {
     predicate: (message: ReceivedMessage) => boolean,
     timeoutMs?: number,
   ): Promise<ReceivedMessage>;
+  /** The contact's phone fails to decrypt the next `count` messages (default 1) sent to it. */
+  failNextDecrypt(contact: string, count?: number): void;
+  /** Ids of messages a contact could not decrypt and has not asked again for. */
+  undecryptedMessages(): string[];
+  /** The contact asks for message `id` again with a retry receipt, to every online device. */
+  sendRetryReceipt(id: string): Promise<void>;
+  /** Hooks around each message ack (replacing earlier ones): to hold an ack, or act on it. */
+  setAckHooks(hooks: AckHooks): void;
   /** A contact's phone reports messages delivered or read, to every online device of `to`. */
   sendReceipt(
     receipt: { from: string; to: string; ids: string[]; type: "delivery" | "read" },
@@ -100,7 +127,20 @@ export interface ReceivedMessage {
   /** The contact's phone number. */
   to: string;
   text: string;
+  /** The whole content, decrypted. */
+  message: proto.IMessage;
   at: Date;
+}
+
+/** A receipt or chat state a companion sent: `kind` is the receipt type or the chat state. */
+export interface CompanionStanza {
+  tag: "receipt" | "chatstate";
+  /** `read`, `read-self`, … for receipts; `composing`, `recording`, `paused` for chat states. */
+  kind: string;
+  /** The contact it was for (a JID). */
+  to: string;
+  /** Message ids, for receipts. */
+  ids: string[];
 }
 
 /** Makes Baileys (this process's module instance) trust a fake server's root key. */
@@ -140,6 +180,11 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   const received: ReceivedMessage[] = [];
   const receivedWaiters = new Set<() => void>();
   const linkCodes = new LinkCodePairings();
+  const faults = new MessageFaults();
+  const companionStanzas: CompanionStanza[] = [];
+  /** Each account's phone as a Signal peer of its companions (it sends them history). */
+  const phones = new Map<string, SimulatedContact>();
+  const historySent = new Set<string>();
 
   const context: ConnectionContext = {
     certificates,
@@ -167,6 +212,12 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       if (previous && previous !== connection) {
         previous.streamError(null, { tag: "conflict", attrs: { type: "replaced" } });
       }
+      if (!historySent.has(device.jid)) {
+        historySent.add(device.jid);
+        sendHistory(connection, device).catch((error) => {
+          console.error("fake whatsapp: history sync not sent", error);
+        });
+      }
     },
     loggedOut(device) {
       device.removed = true;
@@ -181,23 +232,55 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         const found = directory.resolve(copy.attrs.jid);
         const enc = getBinaryNodeChild(copy, "enc");
         if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
+        const addressed = {
+          id: node.attrs.id,
+          contact: found.contact.phoneNumber,
+          from: sender.phoneNumber,
+          t: node.attrs.t ?? unixNow(),
+        };
+        if (faults.failsToDecrypt(addressed)) continue;
         const message = await found.contact.decrypt(
           sender.lid,
           enc.attrs.type as "pkmsg" | "msg",
           enc.content,
         );
+        // A phone shows a message once, however often it is sent (a retry, a re-send).
+        const seen = received.some((m) => m.id === node.attrs.id && m.to === addressed.contact);
+        if (seen) continue;
         received.push({
           id: node.attrs.id,
           from: sender.phoneNumber,
           to: found.contact.phoneNumber,
           text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+          message,
           at: new Date(),
         });
         for (const wake of receivedWaiters) wake();
       }
+      await faults.ackHooks.before?.(node.attrs.id);
       connection.send({
         tag: "ack",
         attrs: { class: "message", id: node.attrs.id, from: node.attrs.to, t: unixNow() },
+      });
+      faults.ackHooks.after?.(node.attrs.id);
+    },
+    observe(_connection, node) {
+      const children = Array.isArray(node.content) ? node.content : [];
+      const ids = [
+        node.attrs.id,
+        ...getBinaryNodeChildren(children[0], "item").map((i) => i.attrs.id),
+      ]
+        .filter(Boolean);
+      const kind = node.tag === "receipt"
+        ? node.attrs.type ?? "delivery"
+        : children[0]?.attrs.media === "audio"
+        ? "recording"
+        : children[0]?.tag ?? "";
+      companionStanzas.push({
+        tag: node.tag as CompanionStanza["tag"],
+        kind,
+        to: node.attrs.to,
+        ids,
       });
     },
     closed(connection) {
@@ -333,6 +416,54 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     return view(device);
   }
 
+  /**
+   * The phone's history sync, once per linked device, when the device has uploaded its
+   * pre-keys (the phone's first message to it starts a Signal session from them).
+   */
+  async function sendHistory(connection: FakeConnection, device: FakeDevice): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!device.upload?.preKeys.length && Date.now() < deadline && connection.isOpen) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (!device.upload || !connection.isOpen) return;
+    let phone = phones.get(device.phoneNumber);
+    if (!phone) {
+      phone = new SimulatedContact(device.phoneNumber, device.pushName, device.lid.split(":")[0]);
+      phones.set(device.phoneNumber, phone);
+    }
+    for (const message of historySyncMessages([...directory.contacts.values()])) {
+      await sendEncrypted(phone, device, connection, message, {
+        from: `${device.phoneNumber}@s.whatsapp.net`,
+        type: "text",
+        category: "peer",
+        id: newMessageId(),
+      });
+    }
+  }
+
+  /** Encrypts `message` from `sender` to one companion and sends it with `attrs`. */
+  async function sendEncrypted(
+    sender: SimulatedContact,
+    device: FakeDevice,
+    connection: FakeConnection,
+    message: proto.IMessage,
+    attrs: Record<string, string>,
+  ): Promise<void> {
+    const { type, ciphertext } = await sender.encryptMessage(
+      device.lid,
+      message,
+      () => companionBundle(device, device.lid),
+    );
+    connection.send({
+      tag: "message",
+      attrs: { ...attrs, t: unixNow() },
+      content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+    });
+  }
+
+  const newMessageId = () =>
+    `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
+
   const onlineDevicesOf = (phoneNumber: string) =>
     registry.match(phoneNumber).filter((d) => !d.removed && onlineByJid.get(d.jid)?.isOpen)
       .map((d) => ({ device: d, connection: onlineByJid.get(d.jid)! }));
@@ -376,32 +507,57 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser()),
       );
     },
-    async deliverText({ from, to, text }) {
+    deliverText({ from, to, text }) {
+      return fake.deliverMessage({ from, to, message: { conversation: text } });
+    },
+    async deliverMessage({ from, to, message }) {
       const contact = contactOf(from);
-      const id = `3EB0${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
+      const id = newMessageId();
       const targets = onlineDevicesOf(to);
       if (targets.length === 0) throw new Error(`no online device of ${to}`);
       for (const { device, connection } of targets) {
-        const { type, ciphertext } = await contact.encryptText(
-          device.lid,
-          text,
-          () => companionBundle(device, device.lid),
-        );
-        connection.send({
-          tag: "message",
-          attrs: {
-            from: contact.jid,
-            type: "text",
-            id,
-            t: unixNow(),
-            notify: contact.pushName ?? "",
-            sender_lid: contact.lid,
-          },
-          content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+        await sendEncrypted(contact, device, connection, message, {
+          from: contact.jid,
+          type: message.pollUpdateMessage ? "poll" : "text",
+          id,
+          notify: contact.pushName ?? "",
+          sender_lid: contact.lid,
         });
       }
       return { id };
     },
+    async editMessage({ from, to, id, text }) {
+      await fake.deliverMessage({ from, to, message: editOf(`${to}@s.whatsapp.net`, id, text) });
+    },
+    async deleteMessage({ from, to, id }) {
+      await fake.deliverMessage({ from, to, message: revokeOf(`${to}@s.whatsapp.net`, id) });
+    },
+    async votePoll({ from, to, pollId, options }) {
+      const poll = received.find((m) => m.id === pollId && m.to === from);
+      if (!poll) throw new Error(`${from} has not received poll ${pollId}`);
+      const vote = voteOf(
+        poll.message,
+        pollId,
+        `${to}@s.whatsapp.net`,
+        contactOf(from).jid,
+        options,
+      );
+      await fake.deliverMessage({ from, to, message: vote });
+    },
+    sendChatState({ from, to, state }) {
+      const contact = contactOf(from);
+      for (const { connection } of onlineDevicesOf(to)) {
+        connection.send({
+          tag: "chatstate",
+          attrs: { from: contact.jid },
+          content: [{
+            tag: state === "recording" ? "composing" : state,
+            attrs: state === "recording" ? { media: "audio" } : {},
+          }],
+        });
+      }
+    },
+    fromCompanions: () => [...companionStanzas],
     receivedMessages(filter = {}) {
       return received.filter((m) =>
         (!filter.from || m.from === filter.from) && (!filter.to || m.to === filter.to)
@@ -416,6 +572,21 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         if (remaining <= 0) throw new Error("no matching message received in time");
         await sleepUntilWoken(receivedWaiters, remaining);
       }
+    },
+    failNextDecrypt(contact, count) {
+      faults.failNextDecrypt(contact, count);
+    },
+    undecryptedMessages: () => faults.undecrypted.map((message) => message.id),
+    sendRetryReceipt(id) {
+      const message = faults.take(id);
+      const contact = contactOf(message.contact);
+      for (const { connection } of onlineDevicesOf(message.from)) {
+        connection.send(retryReceipt(message, contact.jid, contact.registrationId));
+      }
+      return Promise.resolve();
+    },
+    setAckHooks(hooks) {
+      faults.ackHooks = hooks;
     },
     sendReceipt({ from, to, ids, type }) {
       const contact = contactOf(from);

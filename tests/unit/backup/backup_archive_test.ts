@@ -11,6 +11,9 @@ import { FileSessionStore } from "../../../src/persistence/file_session_store.ts
 import { testLogger } from "../../support/logger.ts";
 import { snapshotTree, withTempDir } from "../../support/temp_dir.ts";
 import { singleOwnerFence } from "../../../src/domain/fence.ts";
+import { FileMessageStore } from "../../../src/persistence/message_store/file_message_store.ts";
+import { createValueSealer } from "../../../src/persistence/sealed_value.ts";
+import { storedText } from "../../support/message_store_contract.ts";
 
 /** A data directory with metadata, two session folders, a store file and leftovers to skip. */
 async function sampleDataDir(dir: string): Promise<void> {
@@ -226,5 +229,28 @@ Deno.test("an encrypted data directory round-trips, and its files decrypt with t
     } finally {
       await restored.close();
     }
+  });
+});
+
+Deno.test("a backup holds the message store, sealed, and a restore opens it with the key", async () => {
+  await withTempDir(async (root) => {
+    const sealer = createValueSealer(new Uint8Array(32).fill(5));
+    const retention = { maxAgeMs: 86_400_000, maxBytesPerSession: 1 << 20 };
+    const open = async (dataDir: string) => {
+      const store = new FileMessageStore({ dataDir, logger: testLogger(), retention, sealer });
+      await store.open();
+      return store;
+    };
+    const sessionId = "shop-1" as SessionId;
+    const message = storedText("M1", Date.now());
+    const live = await open(`${root}/data`);
+    await live.put({ sessionId, epoch: 0 }, [message]);
+    // Taken while the store is open, as `deno task backup` runs beside the gateway.
+    await createBackup(`${root}/data`, `${root}/backup.tar`);
+    await live.close();
+    await restoreBackup(`${root}/backup.tar`, `${root}/restored`);
+    const restored = await open(`${root}/restored`);
+    assert.deepEqual(await restored.get(sessionId, "M1"), message);
+    await restored.close();
   });
 });
