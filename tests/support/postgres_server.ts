@@ -34,6 +34,8 @@ export interface TestPostgres {
   restart(): Promise<void>;
   /** Stops the server at once and removes its directory. Later calls do nothing. */
   stop(): Promise<void>;
+  /** The same, synchronously (for an `unload` handler). */
+  stopSync(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -211,8 +213,26 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
         await pgCtl(["stop", "-m", "immediate"]).catch(() => {});
         await Deno.remove(root, { recursive: true }).catch(() => {});
       })();
+    const stopSync = () => {
+      if (stopping) return;
+      stopping = Promise.resolve();
+      runAsSync(asRoot, join(found.binDir, "pg_ctl"), [
+        "stop",
+        "-m",
+        "immediate",
+        "-D",
+        dataDir,
+        "-w",
+      ], env);
+      try {
+        Deno.removeSync(root, { recursive: true });
+      } catch {
+        // already gone
+      }
+    };
     return {
       url: urlOf("postgres"),
+      stopSync,
       port,
       password: PASSWORD,
       directory: root,
@@ -270,6 +290,26 @@ async function runAs(
   if (!output.success) {
     const text = new TextDecoder().decode(output.stderr) + new TextDecoder().decode(output.stdout);
     throw new Error(`${what} exited ${output.code}: ${text.trim().slice(-2000)}`);
+  }
+}
+
+/** `runAs`, synchronously and ignoring failures (for `unload`, where nothing can be awaited). */
+function runAsSync(asRoot: boolean, tool: string, args: string[], env: Record<string, string>) {
+  const [command, all] = asRoot
+    ? ["setpriv", [
+      `--reuid=${NOBODY.uid}`,
+      `--regid=${NOBODY.gid}`,
+      "--clear-groups",
+      "--",
+      tool,
+      ...args,
+    ]]
+    : [tool, args];
+  try {
+    new Deno.Command(command, { args: all, env, stdin: "null", stdout: "null", stderr: "null" })
+      .outputSync();
+  } catch {
+    // nothing more can be done as the process ends
   }
 }
 
