@@ -161,6 +161,12 @@ const EnvSchema = z.object({
   LEASE_TTL_MS: integer(2_000, 600_000).default(20_000),
   /** How long a request forwarded to a session's node may wait for its answer to start. */
   FORWARD_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  /** Where sessions are kept: the data directory, or a PostgreSQL database shared by nodes. */
+  STORE: z.enum(["file", "postgres"]).default("file"),
+  /** The PostgreSQL database of `STORE=postgres` (never echoed: it may hold a password). */
+  DATABASE_URL: z.string().refine((value) => databaseUrlProblem(value) === null, {
+    message: "must be a URL like postgres://user:password@host:5432/database",
+  }).optional(),
 });
 
 /**
@@ -193,6 +199,8 @@ export interface Config {
   /** How often an idle `GET /api/events` stream gets a keep-alive comment. */
   sseKeepAliveMs: number;
   cluster: ClusterSettings;
+  /** `STORE` and `DATABASE_URL`. */
+  store: StoreSettings;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -204,6 +212,12 @@ export interface Config {
     connectionWorkers: number;
   };
 }
+
+/** Where sessions are kept (`STORE`). */
+export type StoreSettings =
+  | { kind: "file" }
+  /** `DATABASE_URL` holds the password, if any: never log it, nor put it in an error. */
+  | { kind: "postgres"; databaseUrl: string };
 
 /** Who this node is among several on one store, and how it holds its sessions. */
 export interface ClusterSettings {
@@ -272,6 +286,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
     }
   }
+  if (e.STORE === "postgres" && e.DATABASE_URL === undefined) {
+    problems.push("DATABASE_URL: required when STORE=postgres");
+  }
+  if (e.STORE === "file" && e.DATABASE_URL !== undefined) {
+    problems.push("DATABASE_URL: set, but STORE is file (set STORE=postgres to use the database)");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
@@ -301,6 +321,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
     },
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    store: e.STORE === "postgres" ? { kind: "postgres", databaseUrl: e.DATABASE_URL! } : {
+      kind: "file",
+    },
     cluster: {
       nodeId: e.NODE_ID ?? defaultNodeId(),
       nodeUrl: e.NODE_URL,
@@ -317,6 +340,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       connectionWorkers: e.CONNECTION_WORKERS ?? defaultConnectionWorkers(),
     },
   };
+}
+
+/**
+ * Why `value` is not a usable `DATABASE_URL`, or `null` when it is. Never echoes the value.
+ *
+ * @example
+ * ```ts
+ * databaseUrlProblem("mysql://db/x"); // "the scheme must be postgres:// or postgresql://"
+ * ```
+ */
+export function databaseUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "not a URL";
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    return "the scheme must be postgres:// or postgresql://";
+  }
+  if (!url.hostname) return "no host";
+  return null;
 }
 
 /**

@@ -2,30 +2,21 @@ import type { Config } from "./config.ts";
 import type { ConnectionFactory } from "./domain/connection.ts";
 import { EventBus } from "./domain/events.ts";
 import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
-import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 import { TimedSessionStore } from "./observability/timed_session_store.ts";
-import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
-import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
-import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
-import { FileSessionStore } from "./persistence/file_session_store.ts";
-import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
-import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
+import type { Persistence } from "./persistence/persistence.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
-import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
-import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
+import { configuredApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 
 export interface GatewayOptions {
   config: Config;
   logger: Logger;
-  /** Defaults to the file store on `config.dataDir`. */
-  store?: SessionStore;
+  /** Where everything is kept (`openPersistence` in `main.ts` picks it from `STORE`). */
+  persistence: Persistence;
   /** Opens WhatsApp connections; without it sessions are metadata only. */
   connections?: ConnectionFactory;
-  /** Defaults to the file outbox in `config.dataDir`. */
-  outbox?: WebhookOutbox;
   /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
   metrics?: GatewayMetrics;
 }
@@ -54,21 +45,17 @@ export interface Gateway {
  * HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having released the lock.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, logger } = options;
-  // Key settings are checked before the data directory is touched.
-  const configured = await configuredApiKey(config.apiKey, logger);
+  const { config, logger, persistence } = options;
+  let configured: ResolvedApiKey | undefined;
+  try {
+    // Key settings are checked before the data directory is touched.
+    configured = await configuredApiKey(config.apiKey, logger);
+  } catch (error) {
+    await persistence.close();
+    throw error;
+  }
   const metrics = options.metrics ?? new GatewayMetrics();
-  const atRest = await encryptionAtRest(config, logger);
-  const store = new TimedSessionStore(
-    options.store ??
-      new FileSessionStore({
-        dataDir: config.dataDir,
-        logger: logger.child({ component: "store" }),
-        codec: atRest.codec,
-        sealer: atRest.sealer,
-      }),
-    metrics.recordPersistenceWrite,
-  );
+  const store = new TimedSessionStore(persistence.store, metrics.recordPersistenceWrite);
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
@@ -83,20 +70,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.trackSessions(() => manager.list());
   metrics.observe(events);
 
-  const restoreReport = await manager.restore();
+  let restoreReport: RestoreReport;
+  try {
+    restoreReport = await manager.restore();
+  } catch (error) {
+    await store.close().catch(() => {});
+    await persistence.close();
+    throw error;
+  }
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
   try {
-    apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
+    apiKey = configured ?? await persistence.generatedApiKey();
     // Under the data directory's lock, and before any session connects: the first events of
     // the restored sessions already go through the outbox.
     webhooks = await WebhookService.open({
-      outbox: options.outbox ??
-        new FileWebhookOutbox({
-          dataDir: config.dataDir,
-          logger: logger.child({ component: "webhook-outbox" }),
-          sealer: atRest.sealer,
-        }),
+      outbox: persistence.outbox,
       events,
       logger: logger.child({ component: "webhooks" }),
       settings: config.webhooks,
@@ -106,6 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   } catch (error) {
     await manager.shutdown();
     await store.close();
+    await persistence.close();
     throw error;
   }
   metrics.trackDeadLetters(() => webhooks.deadLetters().length);
@@ -115,7 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       quarantined: restoreReport.load.quarantined.length,
       rebuiltFromAuth: restoreReport.load.rebuiltFromAuth.length,
     },
-    `restored ${restoreReport.restored.length} session(s) from ${config.dataDir}`,
+    `restored ${restoreReport.restored.length} session(s) from ${persistence.location}`,
   );
 
   const restored = manager.connectRestored().catch((error) => {
@@ -149,7 +139,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info(
     {
       url: `http://${address.hostname}:${address.port}`,
-      dataDir: config.dataDir,
+      store: persistence.kind,
+      ...(persistence.kind === "file" ? { dataDir: config.dataDir } : {}),
       sessionsRestored: restoreReport.restored.length,
       // Where the key is, never the key: API_KEY, API_KEY_FILE or the data directory's file.
       apiKeySource: apiKey.source,
@@ -169,21 +160,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       await store.close();
+      await persistence.close();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
-}
-
-/**
- * With a key configured: auth files encrypted, and the secrets and message bodies kept in the
- * metadata and the webhook outbox sealed. Without one, everything is stored as it is.
- */
-async function encryptionAtRest(
-  config: Config,
-  logger: Logger,
-): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
-  const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
-  if (!key) return { codec: plainCodec };
-  logger.info("auth files, webhook secrets and queued events are encrypted at rest (AES-256-GCM)");
-  return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
 }

@@ -142,3 +142,12 @@ export class OwnerUnavailableError extends GatewayError {
     super(message);
   }
 }
+
+/**
+ * The database of `STORE=postgres` cannot be used: unreachable, refusing the credentials, or
+ * missing. The message names the problem and where (host, port, database, user), never the
+ * password. Raised at startup.
+ */
+export class DatabaseUnavailableError extends GatewayError {
+  readonly code = "database_unavailable";
+}
