@@ -91,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       settings: config.webhooks,
       sessionWebhooks: (id) => manager.webhooksOf(id),
       onDeliveryAttempt: metrics.recordWebhookAttempt,
+      claimTtlMs: config.cluster.leaseTtlMs,
     });
   } catch (error) {
     await manager.shutdown();
@@ -98,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await persistence.close();
     throw error;
   }
-  metrics.trackDeadLetters(() => webhooks.deadLetters().length);
+  metrics.trackDeadLetters(() => webhooks.deadLetterCount);
   logger.info(
     {
       restored: restoreReport.restored.length,

@@ -246,12 +246,33 @@ export class FileWebhookOutbox implements WebhookOutbox {
     return letter;
   }
 
+  /** Every entry waiting for delivery, in `seq` order (synchronously: they are in memory). */
   pending(): OutboxEntry[] {
     return [...this.#pending.values()];
   }
 
-  deadLetters(): DeadLetter[] {
+  /** One process holds every queue: every pending entry is this node's. */
+  claim(_ttlMs: number): Promise<OutboxEntry[]> {
+    this.#assertOpen();
+    return Promise.resolve(this.pending());
+  }
+
+  /** Nothing to give up: no other node can take the queues of a locked data directory. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  deadLetters(): Promise<DeadLetter[]> {
+    return Promise.resolve(this.deadLettersNow());
+  }
+
+  /** Every dead letter, oldest first (synchronously: they are in memory). */
+  deadLettersNow(): DeadLetter[] {
     return [...this.#dead.values()];
+  }
+
+  deadLetterCount(): Promise<number> {
+    return Promise.resolve(this.#dead.size);
   }
 
   async requeue(id: string): Promise<OutboxEntry | undefined> {

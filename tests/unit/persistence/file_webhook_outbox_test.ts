@@ -94,7 +94,7 @@ Deno.test("FileWebhookOutbox moves entries to the dead letters and back, durably
 
     const second = await open(dir);
     assert.deepEqual(second.outbox.pending(), []);
-    const letters = second.outbox.deadLetters();
+    const letters = second.outbox.deadLettersNow();
     assert.deepEqual(letters.map((l) => [l.entry.id, l.attempts, l.lastError]), [
       ["dlv_1", 3, "HTTP 500"],
       ["dlv_2", 3, "timeout"],
@@ -108,7 +108,7 @@ Deno.test("FileWebhookOutbox moves entries to the dead letters and back, durably
 
     const third = await open(dir);
     assert.deepEqual(third.outbox.pending().map((e) => [e.id, e.generation]), [["dlv_1", 1]]);
-    assert.deepEqual(third.outbox.deadLetters(), []);
+    assert.deepEqual(third.outbox.deadLettersNow(), []);
     for (const { outbox } of [first, second, third]) await outbox.close();
   });
 });
@@ -134,7 +134,7 @@ Deno.test("FileWebhookOutbox resolves an entry caught in both logs by a crash: t
     );
     const { outbox } = await open(dir);
     assert.deepEqual(outbox.pending().map((e) => [e.id, e.generation]), [["dlv_2", 1]]);
-    assert.deepEqual(outbox.deadLetters().map((l) => l.entry.id), ["dlv_1"]);
+    assert.deepEqual(outbox.deadLettersNow().map((l) => l.entry.id), ["dlv_1"]);
     await outbox.close();
   });
 });
