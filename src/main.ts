@@ -37,7 +37,10 @@ async function main(): Promise<number> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
-  const permissionProblem = await dataDirPermissionProblem(config.dataDir);
+  // With STORE=postgres nothing is kept in the data directory.
+  const permissionProblem = config.store.kind === "file"
+    ? await dataDirPermissionProblem(config.dataDir)
+    : null;
   if (permissionProblem) {
     logger.fatal(permissionProblem);
     return 2;

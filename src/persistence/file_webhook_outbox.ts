@@ -41,8 +41,16 @@ const EntrySchema = z.object({
 /** What an entry's sealed fields are bound to: the entry, and which field. */
 const sealContext = (id: string, field: "secret" | "body") => `webhook-outbox:${id}:${field}`;
 
-/** An entry as written: its endpoint's secret and its body (message texts) sealed. */
-function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): OutboxEntry {
+/**
+ * An entry as stored (here and in the database): its endpoint's secret and its body (message
+ * texts) sealed.
+ *
+ * @example
+ * ```ts
+ * const stored = sealedEntry(entry, sealer);
+ * ```
+ */
+export function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): OutboxEntry {
   if (!sealer) return entry;
   return {
     ...entry,
@@ -57,8 +65,13 @@ function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): Outbo
 /**
  * The schema of a stored entry, opening sealed fields with `open` (a line whose fields do not
  * open is invalid, and kept aside with the log's copy like any other invalid line).
+ *
+ * @example
+ * ```ts
+ * const schema = entrySchema((sealed, context) => sealer.open(sealed, context));
+ * ```
  */
-function entrySchema(open: (sealed: string, context: string) => string | null) {
+export function entrySchema(open: (sealed: string, context: string) => string | null) {
   return EntrySchema.transform((entry, ctx) => {
     const fields = { secret: entry.endpoint.secret, body: entry.body };
     for (const field of ["secret", "body"] as const) {
@@ -74,7 +87,15 @@ function entrySchema(open: (sealed: string, context: string) => string | null) {
   });
 }
 
-function deadLetterSchema(entry: ReturnType<typeof entrySchema>) {
+/**
+ * The schema of a stored dead letter, its entry checked with `entry`.
+ *
+ * @example
+ * ```ts
+ * const letter = deadLetterSchema(entrySchema(open)).parse(value);
+ * ```
+ */
+export function deadLetterSchema(entry: ReturnType<typeof entrySchema>) {
   return z.object({
     entry,
     attempts: z.number().int().nonnegative(),

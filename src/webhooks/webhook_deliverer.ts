@@ -104,8 +104,6 @@ export class WebhookDeliverer {
   #claimTimer: ReturnType<typeof setTimeout> | undefined;
   #claiming: Promise<void> | null = null;
   #claimAgain = false;
-  /** Queue keys this node held at the last claim, plus those it found unclaimed since. */
-  readonly #held = new Set<string>();
   /**
    * Ids delivered or dead-lettered here, with the tick their removal was durable at (0 while in
    * flight): a claim that read the outbox before that must not queue them again.
@@ -142,14 +140,13 @@ export class WebhookDeliverer {
   }
 
   /**
-   * Queues entries that are durable in the outbox, if this node holds their queue; the others
-   * are claimed first (or left to the node that holds them). Ids already queued are ignored.
+   * Tells the deliverer that entries were appended: it claims at once, and delivers those whose
+   * queue it then holds (the others are delivered by the node that holds their queue). Only
+   * what a claim returns is delivered, so that no two nodes ever work one queue.
    */
-  enqueue(entries: readonly OutboxEntry[]): void {
+  enqueue(_entries: readonly OutboxEntry[]): void {
     if (this.#stopped) return;
-    const unheld = entries.filter((entry) => !this.#held.has(queueKey(entry)));
-    if (unheld.length > 0) this.#claimSoon();
-    this.#enqueueHeld(entries.filter((entry) => this.#held.has(queueKey(entry))));
+    this.#claimSoon();
   }
 
   #enqueueHeld(entries: readonly OutboxEntry[]): void {
@@ -170,8 +167,10 @@ export class WebhookDeliverer {
   /** Sends a dead letter back for delivery (at the end of its queue); `undefined` if unknown. */
   async retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
     const entry = await this.#outbox.requeue(id);
-    this.#done.delete(id);
-    if (entry) this.enqueue([entry]);
+    if (entry) {
+      this.#done.delete(id);
+      this.enqueue([entry]);
+    }
     return entry;
   }
 
@@ -252,8 +251,6 @@ export class WebhookDeliverer {
         queue.entries.splice(queue.running ? 1 : 0);
         if (!queue.running) this.#queues.delete(queue.key);
       }
-      this.#held.clear();
-      for (const key of held) this.#held.add(key);
       this.#enqueueHeld(entries);
       // What was removed before this claim read the outbox cannot come back any more.
       for (const [id, tick] of this.#done) if (tick > 0 && tick <= startTick) this.#done.delete(id);

@@ -19,6 +19,9 @@ export interface Migration {
  * - `nodes`: the node registry.
  * - `auth_files`: each session's auth files, through the same codec as on disk.
  * - `settings`: the encryption key check and the generated API key.
+ * - `webhook_outbox`, `webhook_queue_claims`, `webhook_dead_letters`: deliveries not yet made
+ *   (as the file outbox stores them, sealed fields and all), which node delivers each
+ *   (endpoint, session) queue, and the deliveries that failed for good.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -63,6 +66,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE settings (
         name text PRIMARY KEY,
         value bytea NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: "webhook outbox, queue claims, dead letters",
+    sql: `
+      CREATE TABLE webhook_outbox (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        queue_key text NOT NULL,
+        entry jsonb NOT NULL
+      );
+      CREATE INDEX webhook_outbox_queue ON webhook_outbox (queue_key, seq);
+      CREATE TABLE webhook_queue_claims (
+        queue_key text PRIMARY KEY,
+        holder text NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE TABLE webhook_dead_letters (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        letter jsonb NOT NULL
       );
     `,
   },

@@ -1,12 +1,12 @@
 import postgres, { type Sql } from "postgres";
 import { DatabaseUnavailableError } from "../../domain/errors.ts";
 import type { Logger } from "../../logger.ts";
-import { FileWebhookOutbox } from "../file_webhook_outbox.ts";
 import type { Persistence, PersistenceOptions } from "../persistence.ts";
 import { databaseApiKey } from "./postgres_api_key.ts";
 import { PostgresLeaseLock } from "./postgres_lease_lock.ts";
 import { PostgresNodeRegistry } from "./postgres_node_registry.ts";
 import { PostgresSessionStore } from "./postgres_session_store.ts";
+import { PostgresWebhookOutbox } from "./postgres_webhook_outbox.ts";
 
 /** How long a connection attempt may take before the database counts as unreachable. */
 const CONNECT_TIMEOUT_S = 10;
@@ -46,10 +46,9 @@ export async function postgresPersistence(
       codec,
       sealer,
     }),
-    // Until the outbox has a database implementation, queued deliveries stay in this node's
-    // data directory.
-    outbox: new FileWebhookOutbox({
-      dataDir: config.dataDir,
+    outbox: new PostgresWebhookOutbox({
+      sql,
+      nodeId,
       logger: logger.child({ component: "webhook-outbox" }),
       sealer,
     }),
