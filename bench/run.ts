@@ -12,6 +12,7 @@ const BENCHMARKS = [
   "encryption_bench.ts",
   "restore_bench.ts",
   "messaging_bench.ts",
+  "postgres_store_bench.ts",
 ];
 
 for (const name of BENCHMARKS) {
