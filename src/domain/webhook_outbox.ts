@@ -125,3 +125,20 @@ export interface OutboxLoadReport {
 export function queueKey(entry: Pick<NewOutboxEntry, "endpoint" | "sessionId">): string {
   return `${entry.endpoint.scope} ${entry.endpoint.url} ${entry.sessionId}`;
 }
+
+/**
+ * The dead letter an entry becomes after its last failed attempt, at `at`.
+ *
+ * @example
+ * ```ts
+ * const letter = deadLetterOf(entry, { attempts: 10, lastError: "HTTP 500" }, new Date());
+ * ```
+ */
+export function deadLetterOf(entry: OutboxEntry, failure: DeliveryFailure, at: Date): DeadLetter {
+  return {
+    entry,
+    attempts: failure.attempts,
+    lastError: failure.lastError,
+    deadAt: at.toISOString(),
+  };
+}

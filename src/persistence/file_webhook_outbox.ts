@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { PersistenceError } from "../domain/errors.ts";
-import type {
-  DeadLetter,
-  DeliveryFailure,
-  NewOutboxEntry,
-  OutboxEntry,
-  OutboxLoadReport,
-  WebhookOutbox,
+import {
+  type DeadLetter,
+  deadLetterOf,
+  type DeliveryFailure,
+  type NewOutboxEntry,
+  type OutboxEntry,
+  type OutboxLoadReport,
+  type WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
@@ -254,12 +255,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
     this.#assertOpen();
-    const letter: DeadLetter = {
-      entry,
-      attempts: failure.attempts,
-      lastError: failure.lastError,
-      deadAt: this.#clock().toISOString(),
-    };
+    const letter = deadLetterOf(entry, failure, this.#clock());
     this.#dead.set(entry.id, letter);
     await this.#deadLog.append([this.#deadRecord(letter)]);
     // Only now may it leave the pending log (a compaction in between would otherwise drop it).

