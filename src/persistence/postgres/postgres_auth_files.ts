@@ -22,6 +22,8 @@ export interface PostgresAuthFilesOptions {
   assertUsable: () => void;
   /** Tracks a write until it settles (for `flush`). */
   track: <T>(write: Promise<T>) => Promise<T>;
+  /** Repeats a transaction while the database is unavailable for a moment. */
+  retry: <T>(what: string, attempt: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -85,18 +87,19 @@ export class PostgresAuthFiles implements AuthFiles {
           });
         }
       }
-      await sql.begin(async (tx) => {
-        await assertFence(tx, fence, node);
-        for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
-          await tx`
+      await this.#options.retry("auth write", () =>
+        sql.begin(async (tx) => {
+          await assertFence(tx, fence, node);
+          for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
+            await tx`
             INSERT INTO auth_files ${tx(upserts.slice(start, start + UPSERT_CHUNK))}
             ON CONFLICT (session_id, name) DO UPDATE SET data = excluded.data`;
-        }
-        if (deletes.length > 0) {
-          await tx`
+          }
+          if (deletes.length > 0) {
+            await tx`
             DELETE FROM auth_files WHERE session_id = ${this.#id} AND name = ANY(${deletes}::text[])`;
-        }
-      });
+          }
+        }));
     }));
   }
 
@@ -104,10 +107,11 @@ export class PostgresAuthFiles implements AuthFiles {
     this.#options.assertUsable();
     const { sql, fence, node } = this.#options;
     return this.#options.track(this.#options.writes.run(this.#id, async () => {
-      await sql.begin(async (tx) => {
-        await assertFence(tx, fence, node);
-        await tx`DELETE FROM auth_files WHERE session_id = ${this.#id}`;
-      });
+      await this.#options.retry("auth delete", () =>
+        sql.begin(async (tx) => {
+          await assertFence(tx, fence, node);
+          await tx`DELETE FROM auth_files WHERE session_id = ${this.#id}`;
+        }));
     }));
   }
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Sql } from "postgres";
 
 import {
@@ -27,6 +28,7 @@ import { assertFence } from "./fence_check.ts";
 import { migrate } from "./migrations.ts";
 import { preparePostgresAuthAtRest } from "./postgres_auth_at_rest.ts";
 import { PostgresAuthFiles } from "./postgres_auth_files.ts";
+import { retryTransient } from "./transient_errors.ts";
 import { recordFromRow, REPORT_COLUMNS, rowFromRecord, type SessionRow } from "./session_rows.ts";
 
 /** Options of {@linkcode PostgresSessionStore}. */
@@ -62,7 +64,8 @@ const SESSION_COLUMNS = `id, created_at, updated_at, name, webhooks, desired_sta
  * `SessionStore` on PostgreSQL, for several nodes sharing one database (see
  * `src/persistence/postgres/migrations.ts` for the tables). Spec changes are compare-and-swaps on
  * `spec_version`; reports and auth writes are transactions that first check the writer's fence
- * (`fence_check.ts`). Every write is committed (synchronously) before it resolves. Rows are
+ * (`fence_check.ts`). Every write is committed (synchronously) before it resolves; while the
+ * database restarts or a connection breaks, writes are tried again (`transient_errors.ts`). Rows are
  * validated with the record's schema when read; an invalid one is reported (in the load report
  * and the log) and left as it is, never deleted.
  *
@@ -132,12 +135,16 @@ export class PostgresSessionStore implements SessionStore {
     this.#assertUsable();
     const id = this.#checkId(record?.id);
     const parsed = this.#valid(record);
-    return this.#track((async () => {
+    return this.#track(this.#retry("create", async (attempt) => {
       const inserted = await this.#sql`
         INSERT INTO sessions ${this.#sql(rowFromRecord(parsed, this.#sealer))}
         ON CONFLICT (id) DO NOTHING RETURNING id`;
-      if (inserted.length === 0) throw new SessionAlreadyExistsError(id);
-    })());
+      if (inserted.length > 0) return;
+      // A retry after a lost answer finds its own row: the first attempt committed.
+      const row = attempt > 1 ? await this.#row(id) : undefined;
+      if (row && isDeepStrictEqual(this.#recordOf(row), parsed)) return;
+      throw new SessionAlreadyExistsError(id);
+    }));
   }
 
   async get(id: SessionId): Promise<SessionRecord | undefined> {
@@ -173,12 +180,13 @@ export class PostgresSessionStore implements SessionStore {
     const checked = this.#checkId(id);
     return this.#track(this.#specs.run(checked, async () => {
       for (let attempt = 1; attempt <= this.#maxSpecAttempts; attempt++) {
-        const row = await this.#row(checked);
+        const row = await this.#retry("spec read", () => this.#row(checked));
         if (!row) throw new SessionNotFoundError(checked);
         const current = this.#recordOf(row);
         const next = this.#valid({ ...current, ...pickSpec(change(current)) });
         const stored = rowFromRecord(next, this.#sealer);
-        const [updated] = await this.#sql<SessionRow[]>`
+        const [updated] = await this.#retry("spec update", () =>
+          this.#sql<SessionRow[]>`
           UPDATE sessions SET
             name = ${stored.name as string | null},
             webhooks = ${stored.webhooks as never},
@@ -186,7 +194,7 @@ export class PostgresSessionStore implements SessionStore {
             updated_at = ${stored.updated_at as string | null},
             spec_version = spec_version + 1
           WHERE id = ${checked} AND spec_version = ${row.spec_version}
-          RETURNING ${this.#sql.unsafe(SESSION_COLUMNS)}`;
+          RETURNING ${this.#sql.unsafe(SESSION_COLUMNS)}`);
         if (updated) return this.#recordOf(updated);
       }
       throw new PersistenceError(
@@ -210,16 +218,17 @@ export class PostgresSessionStore implements SessionStore {
     }
     if (parsed.data.updatedAt !== undefined) columns.updated_at = parsed.data.updatedAt;
     return this.#track(this.#reports.run(id, async () => {
-      const row = await this.#sql.begin(async (tx) => {
-        await assertFence(tx, fence, this.#nodeId);
-        const [updated] = Object.keys(columns).length > 0
-          ? await tx<SessionRow[]>`
+      const row = await this.#retry("report", () =>
+        this.#sql.begin(async (tx) => {
+          await assertFence(tx, fence, this.#nodeId);
+          const [updated] = Object.keys(columns).length > 0
+            ? await tx<SessionRow[]>`
             UPDATE sessions SET ${tx(columns)} WHERE id = ${id}
             RETURNING ${tx.unsafe(SESSION_COLUMNS)}`
-          : await tx<SessionRow[]>`
+            : await tx<SessionRow[]>`
             SELECT ${tx.unsafe(SESSION_COLUMNS)} FROM sessions WHERE id = ${id}`;
-        return updated;
-      });
+          return updated;
+        }));
       if (!row) throw new SessionNotFoundError(id);
       return this.#recordOf(row);
     }));
@@ -233,13 +242,14 @@ export class PostgresSessionStore implements SessionStore {
     this.#assertUsable();
     const checked = this.#checkId(id);
     return this.#track(
-      this.#sql.begin(async (tx) => {
-        await tx`DELETE FROM auth_files WHERE session_id = ${checked}`;
-        await tx`DELETE FROM sessions WHERE id = ${checked}`;
-        await tx`
+      this.#retry("remove", () =>
+        this.#sql.begin(async (tx) => {
+          await tx`DELETE FROM auth_files WHERE session_id = ${checked}`;
+          await tx`DELETE FROM sessions WHERE id = ${checked}`;
+          await tx`
         UPDATE leases SET holder = NULL, epoch = epoch + 1, expires_at = now()
         WHERE session_id = ${checked}`;
-      }).then(() => {}),
+        })).then(() => {}),
     );
   }
 
@@ -253,6 +263,7 @@ export class PostgresSessionStore implements SessionStore {
       writes: this.#authWrites,
       assertUsable: () => this.#assertUsable(),
       track: (write) => this.#track(write),
+      retry: (what, attempt) => this.#retry(what, attempt),
     });
   }
 
@@ -296,6 +307,11 @@ export class PostgresSessionStore implements SessionStore {
       throw new ValidationError(`Session record '${record.id}' is invalid`, parsed.error.issues);
     }
     return parsed.data;
+  }
+
+  /** Repeats a write while the database is restarting or a connection broke (see there). */
+  #retry<T>(what: string, attempt: (attempt: number) => Promise<T>): Promise<T> {
+    return retryTransient(attempt, { logger: this.#logger, what });
   }
 
   #track<T>(write: Promise<T>): Promise<T> {

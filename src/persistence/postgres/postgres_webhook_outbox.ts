@@ -14,6 +14,7 @@ import type { Logger } from "../../logger.ts";
 import { deadLetterSchema, entrySchema, sealedEntry } from "../file_webhook_outbox.ts";
 import type { ValueSealer } from "../sealed_value.ts";
 import { migrate } from "./migrations.ts";
+import { retryTransient } from "./transient_errors.ts";
 
 /** Options of {@linkcode PostgresWebhookOutbox}. */
 export interface PostgresWebhookOutboxOptions {
@@ -118,22 +119,24 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
       const batch = this.#appends;
       this.#appends = [];
       try {
-        const added = await this.#sql.begin(async (tx) => {
-          const results: OutboxEntry[][] = [];
-          for (const append of batch) {
-            const out: OutboxEntry[] = [];
-            for (const entry of append.entries) {
-              const stored = sealedEntry({ ...entry, seq: 0, generation: 0 }, this.#sealer);
-              const [row] = await tx<{ seq: string }[]>`
+        const added = await this.#retry("append", () =>
+          this.#sql.begin(async (tx) => {
+            const results: OutboxEntry[][] = [];
+            for (const append of batch) {
+              const out: OutboxEntry[] = [];
+              for (const entry of append.entries) {
+                const stored = sealedEntry({ ...entry, seq: 0, generation: 0 }, this.#sealer);
+                const [row] = await tx<{ seq: string }[]>`
                 INSERT INTO webhook_outbox (id, queue_key, entry)
                 VALUES (${entry.id}, ${queueKey(entry)}, ${storedJson(stored)})
+                ON CONFLICT (id) DO UPDATE SET id = excluded.id
                 RETURNING seq`;
-              out.push({ ...entry, seq: Number(row.seq), generation: 0 });
+                out.push({ ...entry, seq: Number(row.seq), generation: 0 });
+              }
+              results.push(out);
             }
-            results.push(out);
-          }
-          return results;
-        });
+            return results;
+          }));
         batch.forEach((append, index) => append.done.resolve(added[index]));
       } catch (error) {
         for (const append of batch) append.done.reject(error);
@@ -148,24 +151,25 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
    */
   async claim(ttlMs: number): Promise<OutboxEntry[]> {
     this.#assertOpen();
-    const rows = await this.#sql.begin(async (tx) => {
-      // Only its own: the holder of a drained queue knows it has nothing of it left in hand.
-      await tx`
+    const rows = await this.#retry("claim", () =>
+      this.#sql.begin(async (tx) => {
+        // Only its own: the holder of a drained queue knows it has nothing of it left in hand.
+        await tx`
         DELETE FROM webhook_queue_claims c
         WHERE c.holder = ${this.#nodeId}
           AND NOT EXISTS (SELECT 1 FROM webhook_outbox o WHERE o.queue_key = c.queue_key)`;
-      await tx`
+        await tx`
         INSERT INTO webhook_queue_claims AS c (queue_key, holder, expires_at)
         SELECT DISTINCT queue_key, ${this.#nodeId}, now() + ${ttlMs} * interval '1 millisecond'
         FROM webhook_outbox
         ON CONFLICT (queue_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
         WHERE c.holder = excluded.holder OR c.expires_at <= now()`;
-      return await tx<{ seq: string; entry: unknown }[]>`
+        return await tx<{ seq: string; entry: unknown }[]>`
         SELECT o.seq, o.entry FROM webhook_outbox o
         JOIN webhook_queue_claims c ON c.queue_key = o.queue_key
         WHERE c.holder = ${this.#nodeId} AND c.expires_at > now()
         ORDER BY o.seq`;
-    });
+      }));
     const entries: OutboxEntry[] = [];
     for (const row of rows) {
       const entry = this.#entryOf(row);
@@ -183,21 +187,25 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
   async remove(ids: readonly string[]): Promise<void> {
     this.#assertOpen();
     if (ids.length === 0) return;
-    await this.#sql`DELETE FROM webhook_outbox WHERE id = ANY(${[...ids]}::text[])`;
+    await this.#retry(
+      "remove",
+      () => this.#sql`DELETE FROM webhook_outbox WHERE id = ANY(${[...ids]}::text[])`,
+    );
   }
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
     this.#assertOpen();
     const letter = deadLetterOf(entry, failure, this.#clock());
     const stored = { ...letter, entry: sealedEntry(entry, this.#sealer) };
-    await this.#sql.begin(async (tx) => {
-      const removed = await tx`DELETE FROM webhook_outbox WHERE id = ${entry.id} RETURNING id`;
-      // Delivered (or dead-lettered) meanwhile by another node: nothing to move.
-      if (removed.length === 0) return;
-      await tx`
+    await this.#retry("dead letter", () =>
+      this.#sql.begin(async (tx) => {
+        const removed = await tx`DELETE FROM webhook_outbox WHERE id = ${entry.id} RETURNING id`;
+        // Delivered (or dead-lettered) meanwhile by another node: nothing to move.
+        if (removed.length === 0) return;
+        await tx`
         INSERT INTO webhook_dead_letters (id, letter) VALUES (${entry.id}, ${storedJson(stored)})
         ON CONFLICT (id) DO UPDATE SET letter = excluded.letter`;
-    });
+      }));
     return letter;
   }
 
@@ -260,6 +268,11 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
       );
     });
     this.#state = "closed";
+  }
+
+  /** Repeats a write while the database restarts or a connection broke; each is idempotent. */
+  #retry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    return retryTransient(attempt, { logger: this.#logger, what: `webhook outbox ${what}` });
   }
 
   #entryOf(row: { seq: string; entry: unknown }): OutboxEntry | undefined {

@@ -1,6 +1,7 @@
 /** What only the PostgreSQL store does: server restarts, encryption in rows, migrations, the API key. */
 import assert from "node:assert/strict";
 import { EncryptionKeyError } from "../../../src/domain/errors.ts";
+import type { Fence } from "../../../src/domain/fence.ts";
 import type { SessionId } from "../../../src/domain/session_id.ts";
 import type { AuthFileCodec } from "../../../src/persistence/auth_file_codec.ts";
 import {
@@ -11,10 +12,12 @@ import { migrate, MIGRATIONS } from "../../../src/persistence/postgres/migration
 import { databaseApiKey } from "../../../src/persistence/postgres/postgres_api_key.ts";
 import { PostgresLeaseLock } from "../../../src/persistence/postgres/postgres_lease_lock.ts";
 import { PostgresSessionStore } from "../../../src/persistence/postgres/postgres_session_store.ts";
+import { PostgresWebhookOutbox } from "../../../src/persistence/postgres/postgres_webhook_outbox.ts";
 import { createValueSealer, type ValueSealer } from "../../../src/persistence/sealed_value.ts";
 import { sessionRecord, silentLogger } from "../../support/persistence_fixtures.ts";
 import { TestClients } from "../../support/postgres_fixtures.ts";
 import { postgresTest } from "../../support/postgres_test.ts";
+import { outboxEntry } from "../../support/webhook_outbox_contract.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 const OTHER_KEY = new Uint8Array(32).fill(9);
@@ -181,4 +184,61 @@ postgresTest(
       await clients.close();
     }
   },
+);
+
+postgresTest(
+  "writes made while the server restarts resolve once it is back, and none is lost",
+  async (pg) => {
+    const clients = new TestClients(pg.url);
+    try {
+      const { store } = await openStore(clients);
+      const outbox = new PostgresWebhookOutbox({
+        sql: clients.open(),
+        nodeId: "node-a",
+        logger: silentLogger,
+      });
+      await outbox.open();
+      const ids = Array.from({ length: 8 }, (_, i) => `s${i}`);
+      const fences = new Map<string, Fence>();
+      for (const id of ids) {
+        await store.create(sessionRecord(id));
+        fences.set(id, await lease(clients, id));
+      }
+      const acked = new Map<string, number>();
+      let appended = 0;
+      let stop = false;
+      const writer = async (id: string) => {
+        for (let n = 1; !stop; n++) {
+          const fence = fences.get(id)!;
+          await store.report(fence, { pushName: `push-${n}` });
+          await store.auth(fence).write(new Map([["creds.json", bytes(`creds-${n}`)]]));
+          await store.updateSpec(id as SessionId, () => ({ name: `name-${n}` }));
+          await outbox.append([outboxEntry(Number(id.slice(1)) * 100_000 + n, id)]);
+          appended++;
+          acked.set(id, n);
+        }
+      };
+      const writers = ids.map(writer);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await pg.restart();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop = true;
+      await Promise.all(writers); // none rejected
+      await outbox.close();
+      const reader = await openStore(clients);
+      for (const id of ids) {
+        const n = acked.get(id)!;
+        const record = await reader.store.get(id as SessionId);
+        assert.equal(record?.pushName, `push-${n}`);
+        assert.equal(record?.name, `name-${n}`);
+        const creds = await reader.store.auth(fences.get(id)!).read("creds.json");
+        assert.equal(new TextDecoder().decode(creds), `creds-${n}`);
+      }
+      const [pending] = await clients.open(1)`SELECT count(*)::int AS n FROM webhook_outbox`;
+      assert.equal(pending.n, appended, "every appended delivery kept, none twice");
+    } finally {
+      await clients.close();
+    }
+  },
+  { ownServer: true },
 );
