@@ -39,6 +39,8 @@ export class PostgresLeaseLock implements LeaseLock {
       INSERT INTO leases AS l (session_id, holder, epoch, expires_at)
       SELECT s.id, ${this.identity}, 1, now() + ${ttlMs} * interval '1 millisecond'
       FROM sessions s WHERE s.id = ANY(${[...sessionIds]}::text[])
+      -- One lock order for every node: concurrent acquisitions never deadlock.
+      ORDER BY s.id
       ON CONFLICT (session_id) DO UPDATE
         SET holder = excluded.holder, epoch = l.epoch + 1, expires_at = excluded.expires_at
         WHERE l.holder IS NULL OR l.expires_at <= now()

@@ -155,13 +155,17 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
       this.#sql.begin(async (tx) => {
         // Only its own: the holder of a drained queue knows it has nothing of it left in hand.
         await tx`
-        DELETE FROM webhook_queue_claims c
-        WHERE c.holder = ${this.#nodeId}
-          AND NOT EXISTS (SELECT 1 FROM webhook_outbox o WHERE o.queue_key = c.queue_key)`;
+        DELETE FROM webhook_queue_claims WHERE queue_key IN (
+          SELECT c.queue_key FROM webhook_queue_claims c
+          WHERE c.holder = ${this.#nodeId}
+            AND NOT EXISTS (SELECT 1 FROM webhook_outbox o WHERE o.queue_key = c.queue_key)
+          ORDER BY c.queue_key FOR UPDATE)`;
         await tx`
         INSERT INTO webhook_queue_claims AS c (queue_key, holder, expires_at)
         SELECT DISTINCT queue_key, ${this.#nodeId}, now() + ${ttlMs} * interval '1 millisecond'
         FROM webhook_outbox
+        -- Every node locks claim rows in one order, so that concurrent claims never deadlock.
+        ORDER BY queue_key
         ON CONFLICT (queue_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
         WHERE c.holder = excluded.holder OR c.expires_at <= now()`;
         return await tx<{ seq: string; entry: unknown }[]>`

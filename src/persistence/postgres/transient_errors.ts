@@ -1,9 +1,9 @@
 import type { Logger } from "../../logger.ts";
 
 /**
- * Error codes of a connection that broke or a server that is restarting, as the client reports
- * them: the statement may be tried again on a new connection. Anything else (a constraint, a
- * fence) is an answer, not an outage.
+ * Error codes of a connection that broke, a server that is restarting, or a transaction the server
+ * chose to abort (deadlock, serialization): the transaction may be tried again whole. Anything
+ * else (a constraint, a fence) is an answer, not an outage.
  */
 const TRANSIENT = new Set([
   "ECONNREFUSED",
@@ -20,6 +20,8 @@ const TRANSIENT = new Set([
   "08000",
   "08003",
   "08006",
+  "40001", // serialization_failure: the transaction is tried again whole
+  "40P01", // deadlock_detected: likewise
 ]);
 
 /**
