@@ -165,6 +165,12 @@ const EnvSchema = z.object({
   /** Per session; 1 MiB to 1 GiB. */
   MESSAGE_STORE_MAX_BYTES: integer(1 << 20, 1 << 30).default(32 * 1024 * 1024),
   HISTORY_SYNC: z.enum(["off", "full"]).default("off"),
+  /** Where sessions are kept: the data directory, or a PostgreSQL database shared by nodes. */
+  STORE: z.enum(["file", "postgres"]).default("file"),
+  /** The PostgreSQL database of `STORE=postgres` (never echoed: it may hold a password). */
+  DATABASE_URL: z.string().refine((value) => databaseUrlProblem(value) === null, {
+    message: "must be a URL like postgres://user:password@host:5432/database",
+  }).optional(),
 });
 
 /**
@@ -199,6 +205,8 @@ export interface Config {
   cluster: ClusterSettings;
   /** How long and how much of each session's messages the message store keeps. */
   messageStore: { retentionDays: number; maxBytesPerSession: number };
+  /** `STORE` and `DATABASE_URL`. */
+  store: StoreSettings;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -212,6 +220,12 @@ export interface Config {
     historySync: "off" | "full";
   };
 }
+
+/** Where sessions are kept (`STORE`). */
+export type StoreSettings =
+  | { kind: "file" }
+  /** `DATABASE_URL` holds the password, if any: never log it, nor put it in an error. */
+  | { kind: "postgres"; databaseUrl: string };
 
 /** Who this node is among several on one store, and how it holds its sessions. */
 export interface ClusterSettings {
@@ -280,6 +294,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
     }
   }
+  if (e.STORE === "postgres" && e.DATABASE_URL === undefined) {
+    problems.push("DATABASE_URL: required when STORE=postgres");
+  }
+  if (e.STORE === "postgres" && e.NODE_URL === undefined) {
+    problems.push(
+      "NODE_URL: required when STORE=postgres (where the other nodes reach this node's API)",
+    );
+  }
+  if (e.STORE === "file" && e.DATABASE_URL !== undefined) {
+    problems.push("DATABASE_URL: set, but STORE is file (set STORE=postgres to use the database)");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
@@ -309,6 +334,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
     },
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    store: e.STORE === "postgres" ? { kind: "postgres", databaseUrl: e.DATABASE_URL! } : {
+      kind: "file",
+    },
     cluster: {
       nodeId: e.NODE_ID ?? defaultNodeId(),
       nodeUrl: e.NODE_URL,
@@ -330,6 +358,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       historySync: e.HISTORY_SYNC,
     },
   };
+}
+
+/**
+ * Why `value` is not a usable `DATABASE_URL`, or `null` when it is. Never echoes the value.
+ *
+ * @example
+ * ```ts
+ * databaseUrlProblem("mysql://db/x"); // "the scheme must be postgres:// or postgresql://"
+ * ```
+ */
+export function databaseUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "not a URL";
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    return "the scheme must be postgres:// or postgresql://";
+  }
+  if (!url.hostname) return "no host";
+  return null;
 }
 
 /**

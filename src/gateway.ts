@@ -1,51 +1,30 @@
 import type { Config } from "./config.ts";
 import type { ConnectionFactory } from "./domain/connection.ts";
 import { EventBus } from "./domain/events.ts";
-import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
-import type { SessionStore } from "./domain/session_store.ts";
 import { singleOwnerFence } from "./domain/fence.ts";
-import { createApp } from "./http/app.ts";
-import type { LeaseLock } from "./ownership/lease_lock.ts";
-import { LeaseOwnerDirectory } from "./ownership/lease_owner_directory.ts";
-import { LocalLeaseTable } from "./ownership/local_lease_lock.ts";
-import type { NodeRegistry } from "./ownership/node_registry.ts";
-import { clusterOverview } from "./ownership/cluster_overview.ts";
-import { ClusterMetrics } from "./observability/cluster_metrics.ts";
-import type { Logger } from "./logger.ts";
-import { GatewayMetrics } from "./observability/gateway_metrics.ts";
-import { TimedSessionStore } from "./observability/timed_session_store.ts";
-import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
-import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
-import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
-import { FileSessionStore } from "./persistence/file_session_store.ts";
-import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
-import { FileMessageStore } from "./persistence/message_store/file_message_store.ts";
-import type { MessageStore } from "./domain/message_store.ts";
 import { IdempotentSends } from "./domain/idempotent_sends.ts";
 import { MessageActions } from "./domain/message_actions.ts";
-import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
+import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
+import { createApp } from "./http/app.ts";
+import type { Logger } from "./logger.ts";
+import { ClusterMetrics } from "./observability/cluster_metrics.ts";
+import { GatewayMetrics } from "./observability/gateway_metrics.ts";
+import { TimedSessionStore } from "./observability/timed_session_store.ts";
+import { clusterOverview } from "./ownership/cluster_overview.ts";
+import { LeaseOwnerDirectory } from "./ownership/lease_owner_directory.ts";
+import type { Persistence } from "./persistence/persistence.ts";
+import { configuredApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
-import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
-import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 export interface GatewayOptions {
   config: Config;
   logger: Logger;
-  /** Defaults to the file store on `config.dataDir`. */
-  store?: SessionStore;
+  /** Where everything is kept (`openPersistence` in `main.ts` picks it from `STORE`). */
+  persistence: Persistence;
   /** Opens WhatsApp connections; without it sessions are metadata only. */
   connections?: ConnectionFactory;
-  /** Defaults to the file outbox in `config.dataDir`. */
-  outbox?: WebhookOutbox;
-  /** Defaults to the file message store in `config.dataDir`. */
-  messages?: MessageStore;
   /** Where `/metrics` reads from; pass one to feed it from objects built before the gateway. */
   metrics?: GatewayMetrics;
-  /**
-   * The leases and node registry of a store shared by several nodes. Defaults to this process
-   * alone, in memory (the file store: its lock makes it the only node).
-   */
-  cluster?: { lock: LeaseLock; registry: NodeRegistry };
 }
 
 /** A running gateway: restored sessions, an HTTP server, and the way to stop both. */
@@ -66,44 +45,29 @@ export interface Gateway {
 
 /**
  * Starts the gateway in the order durability needs: read the configured keys, open the store
- * (taking its lock, checking the encryption key and encrypting plaintext auth folders) and
- * restore metadata, take the API key from the data directory when none is configured (generated
- * under the lock on first start), kick off reconnecting the restored sessions, and only then serve
- * HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having released the lock.
+ * (taking its lock or checking the database, checking the encryption key and encrypting plaintext
+ * auth files) and restore records, open the message store, take the generated API key when none
+ * is configured, start this node's ownership loop (which connects the sessions that fall to it),
+ * and only then serve HTTP. Throws `ConfigError` or `EncryptionKeyError` for a bad key, having
+ * released the store.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, logger } = options;
-  // Key settings are checked before the data directory is touched.
-  const configured = await configuredApiKey(config.apiKey, logger);
+  const { config, logger, persistence } = options;
+  let configured: ResolvedApiKey | undefined;
+  try {
+    // Key settings are checked before the data directory is touched.
+    configured = await configuredApiKey(config.apiKey, logger);
+  } catch (error) {
+    await persistence.close();
+    throw error;
+  }
   const metrics = options.metrics ?? new GatewayMetrics();
-  const atRest = await encryptionAtRest(config, logger);
-  const store = new TimedSessionStore(
-    options.store ??
-      new FileSessionStore({
-        dataDir: config.dataDir,
-        logger: logger.child({ component: "store" }),
-        codec: atRest.codec,
-        sealer: atRest.sealer,
-      }),
-    metrics.recordPersistenceWrite,
-  );
+  const clusterMetrics = new ClusterMetrics(metrics.registry);
+  const store = new TimedSessionStore(persistence.store, metrics.recordPersistenceWrite);
+  const { messages, leases, nodes } = persistence;
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
-  const local = new LocalLeaseTable();
-  const lock = options.cluster?.lock ?? local.lock(config.cluster.nodeId);
-  const registry = options.cluster?.registry ?? local.registry;
-  const clusterMetrics = new ClusterMetrics(metrics.registry);
-  const messages = options.messages ??
-    new FileMessageStore({
-      dataDir: config.dataDir,
-      logger: logger.child({ component: "message-store" }),
-      retention: {
-        maxAgeMs: config.messageStore.retentionDays * DAY_MS,
-        maxBytesPerSession: config.messageStore.maxBytesPerSession,
-      },
-      sealer: atRest.sealer,
-    });
   const manager = new SessionManager({
     store,
     logger,
@@ -111,8 +75,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: options.connections,
     messages,
     ownership: {
-      lock,
-      registry,
+      lock: leases,
+      registry: nodes,
       node: {
         id: config.cluster.nodeId,
         url: config.cluster.nodeUrl ?? `http://${config.host}:${config.port}`,
@@ -120,7 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ttlMs: config.cluster.leaseTtlMs,
     },
     ownershipObserver: clusterMetrics.observer,
-    exclusiveStore: options.cluster === undefined,
+    exclusiveStore: persistence.kind === "file",
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
   });
@@ -128,7 +92,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   clusterMetrics.trackLeasesHeld(() => manager.ownership.heldSessions.length);
   metrics.observe(events);
 
-  const restoreReport = await manager.restore();
+  let restoreReport: RestoreReport;
+  try {
+    restoreReport = await manager.restore();
+  } catch (error) {
+    await store.close().catch(() => {});
+    await persistence.close();
+    throw error;
+  }
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
   let messagesOpen = false;
@@ -136,37 +107,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Under the data directory's lock, before any connection stores a message.
     const loaded = await messages.open();
     messagesOpen = true;
-    // Messages of sessions that are gone (deleted in a run that crashed before their messages
-    // went, or cleaned up by the restore): deleted with them.
-    const known = new Set((await manager.list()).map((record) => record.id));
-    for (const id of loaded.sessionIds.filter((id) => !known.has(id))) {
-      // A session that no longer exists has no owner: nobody else can write its messages.
-      await messages.deleteSession(singleOwnerFence(id));
+    if (persistence.kind === "file") {
+      // Messages of sessions that are gone (deleted in a run that crashed before their messages
+      // went, or cleaned up by the restore): deleted with them. A session that no longer exists
+      // has no owner, so nobody else can be writing its messages.
+      const known = new Set((await store.list()).map((record) => record.id));
+      for (const id of loaded.sessionIds.filter((id) => !known.has(id))) {
+        await messages.deleteSession(singleOwnerFence(id));
+      }
     }
-    logger.info(
-      { sessions: loaded.sessions, messages: loaded.messages },
-      "message store opened",
-    );
-    apiKey = configured ?? await dataDirApiKey(config.dataDir, logger);
+    logger.info({ sessions: loaded.sessions, messages: loaded.messages }, "message store opened");
+    apiKey = configured ?? await persistence.generatedApiKey();
     // Under the data directory's lock, and before any session connects: the first events of
     // the restored sessions already go through the outbox.
     webhooks = await WebhookService.open({
-      outbox: options.outbox ??
-        new FileWebhookOutbox({
-          dataDir: config.dataDir,
-          logger: logger.child({ component: "webhook-outbox" }),
-          sealer: atRest.sealer,
-        }),
+      outbox: persistence.outbox,
       events,
       logger: logger.child({ component: "webhooks" }),
       settings: config.webhooks,
       sessionWebhooks: (id) => manager.webhooksOf(id),
       onDeliveryAttempt: metrics.recordWebhookAttempt,
+      claimTtlMs: config.cluster.leaseTtlMs,
     });
   } catch (error) {
     await manager.shutdown();
     if (messagesOpen) await messages.close();
     await store.close();
+    await persistence.close();
     throw error;
   }
   const prune = () =>
@@ -176,14 +143,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
   await prune();
   const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
-  metrics.trackDeadLetters(() => webhooks.deadLetters().length);
+  metrics.trackDeadLetters(() => webhooks.deadLetterCount);
   logger.info(
     {
       restored: restoreReport.restored.length,
       quarantined: restoreReport.load.quarantined.length,
       rebuiltFromAuth: restoreReport.load.rebuiltFromAuth.length,
     },
-    `restored ${restoreReport.restored.length} session(s) from ${config.dataDir}`,
+    `restored ${restoreReport.restored.length} session(s) from ${persistence.location}`,
   );
 
   const restored = manager.connectRestored().catch((error) => {
@@ -210,12 +177,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cluster: {
       nodeId: config.cluster.nodeId,
       owners: new LeaseOwnerDirectory({
-        lock,
-        registry,
+        lock: leases,
+        registry: nodes,
         holds: (id) => manager.ownership.holds(id),
         exists: async (id) => (await store.get(id)) !== undefined,
       }),
-      overview: () => clusterOverview(lock, registry),
+      overview: () => clusterOverview(leases, nodes),
       forwardTimeoutMs: config.cluster.forwardTimeoutMs,
       retryAfterSeconds: Math.max(1, Math.ceil(config.cluster.leaseTtlMs / 4_000)),
       onForward: clusterMetrics.recordForward,
@@ -235,7 +202,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info(
     {
       url: `http://${address.hostname}:${address.port}`,
-      dataDir: config.dataDir,
+      store: persistence.kind,
+      node: config.cluster.nodeId,
+      ...(persistence.kind === "file" ? { dataDir: config.dataDir } : {}),
       sessionsRestored: restoreReport.restored.length,
       // Where the key is, never the key: API_KEY, API_KEY_FILE or the data directory's file.
       apiKeySource: apiKey.source,
@@ -251,33 +220,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stopping ??= (async () => {
       closing.abort(); // live event streams end, or they would hold up the drain
       await server.shutdown();
+      // Closes this node's sockets, then releases their leases so other nodes take them.
       await manager.shutdown();
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       clearInterval(pruneTimer);
       await messages.close();
       await store.close();
+      await persistence.close();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
 
-const DAY_MS = 86_400_000;
 /** How often the message retention is enforced (also once at startup). */
 const PRUNE_INTERVAL_MS = 3_600_000;
-
-/**
- * With a key configured: auth files encrypted, and the secrets and message bodies kept in the
- * metadata and the webhook outbox sealed. Without one, everything is stored as it is.
- */
-async function encryptionAtRest(
-  config: Config,
-  logger: Logger,
-): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
-  const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
-  if (!key) return { codec: plainCodec };
-  logger.info(
-    "auth files, webhook secrets, queued events and stored messages are encrypted at rest (AES-256-GCM)",
-  );
-  return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
-}

@@ -3,7 +3,11 @@
  * Run with `deno task start`.
  */
 import { ConfigError, loadConfig } from "./config.ts";
-import { DataDirectoryLockedError, EncryptionKeyError } from "./domain/errors.ts";
+import {
+  DatabaseUnavailableError,
+  DataDirectoryLockedError,
+  EncryptionKeyError,
+} from "./domain/errors.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
 import { createLogger } from "./logger.ts";
 import type { ConnectionFactory } from "./domain/connection.ts";
@@ -12,6 +16,13 @@ import type { Config } from "./config.ts";
 import type { WhatsAppSettings } from "./whatsapp/baileys_connection_factory.ts";
 import { WorkerConnectionFactory } from "./whatsapp/worker_pool/worker_connection_factory.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
+import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts";
+import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
+import { filePersistence } from "./persistence/file_persistence.ts";
+import type { Persistence } from "./persistence/persistence.ts";
+import { postgresPersistence } from "./persistence/postgres/postgres_persistence.ts";
+import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
+import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -26,7 +37,10 @@ async function main(): Promise<number> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
-  const permissionProblem = await dataDirPermissionProblem(config.dataDir);
+  // With STORE=postgres nothing is kept in the data directory.
+  const permissionProblem = config.store.kind === "file"
+    ? await dataDirPermissionProblem(config.dataDir)
+    : null;
   if (permissionProblem) {
     logger.fatal(permissionProblem);
     return 2;
@@ -82,14 +96,18 @@ async function main(): Promise<number> {
           "WA_WS_URL / WA_TEST_ROOT_PUBKEY are set: connecting to a test server, not WhatsApp",
         );
       }
-      gateway = await startGateway({ config, logger, connections, metrics });
+      const persistence = await openPersistence(config, logger);
+      gateway = await startGateway({ config, logger, persistence, connections, metrics });
     } catch (error) {
       if (error instanceof DataDirectoryLockedError) {
         logger.fatal(error.message);
         return 1;
       }
-      if (error instanceof ConfigError || error instanceof EncryptionKeyError) {
-        // Both are about keys: their messages name the setting and never contain a key.
+      if (
+        error instanceof ConfigError || error instanceof EncryptionKeyError ||
+        error instanceof DatabaseUnavailableError
+      ) {
+        // About keys or the database: their messages name the setting, never a key or password.
         logger.fatal({ code: (error as { code?: string }).code }, error.message);
         return 2;
       }
@@ -101,6 +119,38 @@ async function main(): Promise<number> {
   const failed = await Promise.race([started, drained.promise.then(() => null)]);
   if (failed !== null) return failed;
   return await drained.promise;
+}
+
+/**
+ * The persistence `STORE` picks: the data directory (default) or the PostgreSQL database at
+ * `DATABASE_URL`, each with auth files encrypted and secrets sealed when a key is configured.
+ * Throws `DatabaseUnavailableError` when the database cannot be used.
+ *
+ * @example
+ * ```ts
+ * const gateway = await startGateway({ config, logger, persistence: await openPersistence(config, logger) });
+ * ```
+ */
+export async function openPersistence(config: Config, logger: Logger): Promise<Persistence> {
+  const atRest = await encryptionAtRest(config, logger);
+  const options = { config, logger, ...atRest };
+  return config.store.kind === "postgres"
+    ? await postgresPersistence(options, config.store.databaseUrl)
+    : filePersistence(options);
+}
+
+/**
+ * With a key configured: auth files encrypted, and the secrets and message bodies kept in the
+ * metadata and the webhook outbox sealed. Without one, everything is stored as it is.
+ */
+async function encryptionAtRest(
+  config: Config,
+  logger: Logger,
+): Promise<{ codec: AuthFileCodec; sealer?: ValueSealer }> {
+  const key = await resolveEncryptionKey(config.encryptionKey, "SESSIONS_ENCRYPTION_KEY", logger);
+  if (!key) return { codec: plainCodec };
+  logger.info("auth files, webhook secrets and queued events are encrypted at rest (AES-256-GCM)");
+  return { codec: await createAesGcmCodec(key), sealer: createValueSealer(key) };
 }
 
 /**

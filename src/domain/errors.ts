@@ -163,3 +163,12 @@ export class MessageNotFoundError extends GatewayError {
     super(`Message '${messageId}' is not in the message store`);
   }
 }
+
+/**
+ * The database of `STORE=postgres` cannot be used: unreachable, refusing the credentials, or
+ * missing. The message names the problem and where (host, port, database, user), never the
+ * password. Raised at startup.
+ */
+export class DatabaseUnavailableError extends GatewayError {
+  readonly code = "database_unavailable";
+}

@@ -1,23 +1,37 @@
 /**
  * The durable queue of webhook deliveries. An event is in the outbox before any attempt to
  * deliver it, and leaves only once delivered (or, after its last failed attempt, for the dead
- * letters). The file implementation is `src/persistence/file_webhook_outbox.ts`; a Postgres one
- * would be two tables (`outbox_entries`, `dead_letters`) keyed by entry id, under the same
- * contract:
+ * letters). Implementations: `src/persistence/file_webhook_outbox.ts` (two JSONL logs, one
+ * process) and `src/persistence/postgres/postgres_webhook_outbox.ts` (tables shared by several
+ * nodes). Contract, for every implementation (tested in `tests/support/webhook_outbox_contract.ts`):
  * - every method that resolves has made its change durable;
- * - `open` returns every entry appended and not removed or dead-lettered, in `seq` order;
  * - an entry is in exactly one of pending or dead letters after any crash;
- * - only one process uses an outbox at a time (the file one lives in the locked data directory).
+ * - entries of one queue (`queueKey`: endpoint and session) are handed out in `seq` order;
+ * - one deliverer per queue: `claim` gives each queue with pending entries to one node at a time
+ *   (a single-process outbox holds every queue), until that node releases it or stops renewing
+ *   its claim for `ttlMs`; a claim that lapsed is taken by the next node that claims. A node that
+ *   died with a queue claimed therefore delays it by at most the TTL, and its last attempt may be
+ *   repeated by the next node (at least once: receivers deduplicate by `X-Webhook-Id`).
  */
 export interface WebhookOutbox {
-  /** Loads what a previous run left. Must be called once, before anything else. */
+  /** Loads or checks what a previous run left. Must be called once, before anything else. */
   open(): Promise<OutboxLoadReport>;
 
   /**
    * Adds deliveries; gives each its `seq` (increasing in call order) and resolves with them once
-   * they are durable.
+   * they are durable. Queues of these entries that nobody holds are claimed for this node.
    */
   append(entries: readonly NewOutboxEntry[]): Promise<OutboxEntry[]>;
+
+  /**
+   * Claims, for `ttlMs`, every queue with pending entries that is unclaimed, lapsed or already
+   * this node's (renewing those), and resolves with the pending entries of every queue this node
+   * now holds, in `seq` order. A queue held before and not returned is held no more.
+   */
+  claim(ttlMs: number): Promise<OutboxEntry[]>;
+
+  /** Gives up every queue this node holds, so that another node takes them at once. */
+  release(): Promise<void>;
 
   /** Removes delivered entries; resolves once that is durable. Unknown ids are ignored. */
   remove(ids: readonly string[]): Promise<void>;
@@ -25,11 +39,11 @@ export interface WebhookOutbox {
   /** Moves a pending entry to the dead letters (its last attempt failed); durable on resolve. */
   deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter>;
 
-  /** Every entry waiting for delivery, in `seq` order. */
-  pending(): OutboxEntry[];
-
   /** Every dead letter, oldest first. */
-  deadLetters(): DeadLetter[];
+  deadLetters(): Promise<DeadLetter[]>;
+
+  /** How many dead letters there are. */
+  deadLetterCount(): Promise<number>;
 
   /**
    * Moves a dead letter back to the pending entries (a new `seq`, so it goes to the end of its
@@ -43,7 +57,7 @@ export interface WebhookOutbox {
   /** Waits for every change accepted so far to be durable. */
   flush(): Promise<void>;
 
-  /** Flushes and releases the outbox. */
+  /** Flushes and releases the outbox (and the queues this node holds). */
   close(): Promise<void>;
 }
 
@@ -110,4 +124,21 @@ export interface OutboxLoadReport {
  */
 export function queueKey(entry: Pick<NewOutboxEntry, "endpoint" | "sessionId">): string {
   return `${entry.endpoint.scope} ${entry.endpoint.url} ${entry.sessionId}`;
+}
+
+/**
+ * The dead letter an entry becomes after its last failed attempt, at `at`.
+ *
+ * @example
+ * ```ts
+ * const letter = deadLetterOf(entry, { attempts: 10, lastError: "HTTP 500" }, new Date());
+ * ```
+ */
+export function deadLetterOf(entry: OutboxEntry, failure: DeliveryFailure, at: Date): DeadLetter {
+  return {
+    entry,
+    attempts: failure.attempts,
+    lastError: failure.lastError,
+    deadAt: at.toISOString(),
+  };
 }

@@ -185,6 +185,11 @@ export class FileSessionStore implements SessionStore {
     return Promise.resolve(this.#records.get(this.#checkId(id)));
   }
 
+  /** Whether a session exists (synchronously: this process holds every record). */
+  has(id: SessionId): boolean {
+    return this.#records.has(id);
+  }
+
   /** Every session's record. */
   list(): Promise<SessionRecord[]> {
     this.#assertUsable();

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { PersistenceError } from "../domain/errors.ts";
-import type {
-  DeadLetter,
-  DeliveryFailure,
-  NewOutboxEntry,
-  OutboxEntry,
-  OutboxLoadReport,
-  WebhookOutbox,
+import {
+  type DeadLetter,
+  deadLetterOf,
+  type DeliveryFailure,
+  type NewOutboxEntry,
+  type OutboxEntry,
+  type OutboxLoadReport,
+  type WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
@@ -40,8 +41,16 @@ const EntrySchema = z.object({
 /** What an entry's sealed fields are bound to: the entry, and which field. */
 const sealContext = (id: string, field: "secret" | "body") => `webhook-outbox:${id}:${field}`;
 
-/** An entry as written: its endpoint's secret and its body (message texts) sealed. */
-function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): OutboxEntry {
+/**
+ * An entry as stored (here and in the database): its endpoint's secret and its body (message
+ * texts) sealed.
+ *
+ * @example
+ * ```ts
+ * const stored = sealedEntry(entry, sealer);
+ * ```
+ */
+export function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): OutboxEntry {
   if (!sealer) return entry;
   return {
     ...entry,
@@ -56,8 +65,13 @@ function sealedEntry(entry: OutboxEntry, sealer: ValueSealer | undefined): Outbo
 /**
  * The schema of a stored entry, opening sealed fields with `open` (a line whose fields do not
  * open is invalid, and kept aside with the log's copy like any other invalid line).
+ *
+ * @example
+ * ```ts
+ * const schema = entrySchema((sealed, context) => sealer.open(sealed, context));
+ * ```
  */
-function entrySchema(open: (sealed: string, context: string) => string | null) {
+export function entrySchema(open: (sealed: string, context: string) => string | null) {
   return EntrySchema.transform((entry, ctx) => {
     const fields = { secret: entry.endpoint.secret, body: entry.body };
     for (const field of ["secret", "body"] as const) {
@@ -73,7 +87,15 @@ function entrySchema(open: (sealed: string, context: string) => string | null) {
   });
 }
 
-function deadLetterSchema(entry: ReturnType<typeof entrySchema>) {
+/**
+ * The schema of a stored dead letter, its entry checked with `entry`.
+ *
+ * @example
+ * ```ts
+ * const letter = deadLetterSchema(entrySchema(open)).parse(value);
+ * ```
+ */
+export function deadLetterSchema(entry: ReturnType<typeof entrySchema>) {
   return z.object({
     entry,
     attempts: z.number().int().nonnegative(),
@@ -232,12 +254,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
     this.#assertOpen();
-    const letter: DeadLetter = {
-      entry,
-      attempts: failure.attempts,
-      lastError: failure.lastError,
-      deadAt: this.#clock().toISOString(),
-    };
+    const letter = deadLetterOf(entry, failure, this.#clock());
     this.#dead.set(entry.id, letter);
     await this.#deadLog.append([this.#deadRecord(letter)]);
     // Only now may it leave the pending log (a compaction in between would otherwise drop it).
@@ -245,12 +262,33 @@ export class FileWebhookOutbox implements WebhookOutbox {
     return letter;
   }
 
+  /** Every entry waiting for delivery, in `seq` order (synchronously: they are in memory). */
   pending(): OutboxEntry[] {
     return [...this.#pending.values()];
   }
 
-  deadLetters(): DeadLetter[] {
+  /** One process holds every queue: every pending entry is this node's. */
+  claim(_ttlMs: number): Promise<OutboxEntry[]> {
+    this.#assertOpen();
+    return Promise.resolve(this.pending());
+  }
+
+  /** Nothing to give up: no other node can take the queues of a locked data directory. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  deadLetters(): Promise<DeadLetter[]> {
+    return Promise.resolve(this.deadLettersNow());
+  }
+
+  /** Every dead letter, oldest first (synchronously: they are in memory). */
+  deadLettersNow(): DeadLetter[] {
     return [...this.#dead.values()];
+  }
+
+  deadLetterCount(): Promise<number> {
+    return Promise.resolve(this.#dead.size);
   }
 
   async requeue(id: string): Promise<OutboxEntry | undefined> {

@@ -53,7 +53,7 @@ export function parseMetadata(bytes: Uint8Array, sealer?: ValueSealer): ParsedMe
   const rejected: RejectedEntry[] = [];
   const secrets = { plaintext: 0 };
   for (const [key, value] of Object.entries(document)) {
-    const checked = checkEntry(key, value, sealer, secrets);
+    const checked = checkStoredRecord(key, value, sealer, secrets);
     if ("reason" in checked) rejected.push({ key, reason: checked.reason, value });
     else records.push(checked.record);
   }
@@ -81,11 +81,22 @@ function readDocument(
   return { document: document as Record<string, unknown> };
 }
 
-function checkEntry(
+/**
+ * Validates one stored record (a metadata file's entry, a database row) under its key: the key
+ * must be a valid id equal to the record's, sealed webhook secrets must open, and the record must
+ * pass `SessionRecordSchema`. Counts the plaintext secrets it met in `secrets`.
+ *
+ * @example
+ * ```ts
+ * const checked = checkStoredRecord("shop-1", value, sealer, { plaintext: 0 });
+ * if ("reason" in checked) report(checked.reason);
+ * ```
+ */
+export function checkStoredRecord(
   key: string,
   value: unknown,
   sealer: ValueSealer | undefined,
-  secrets: { plaintext: number },
+  secrets: { plaintext: number } = { plaintext: 0 },
 ): { record: SessionRecord } | { reason: string } {
   if (!isSessionId(key)) return { reason: "key is not a valid session id" };
   const opened = openWebhookSecrets(key, value, sealer, secrets);
@@ -135,8 +146,18 @@ function openWebhookSecrets(
   return { value: { ...(value as object), webhooks: opened } };
 }
 
-/** The record as written to disk: webhook secrets sealed when there is a sealer. */
-function storedRecord(record: SessionRecord, sealer: ValueSealer | undefined): SessionRecord {
+/**
+ * The record as stored: webhook secrets sealed when there is a sealer.
+ *
+ * @example
+ * ```ts
+ * const stored = storedRecord(record, sealer);
+ * ```
+ */
+export function storedRecord(
+  record: SessionRecord,
+  sealer: ValueSealer | undefined,
+): SessionRecord {
   if (!sealer || !record.webhooks?.length) return record;
   return {
     ...record,

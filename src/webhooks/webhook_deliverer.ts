@@ -25,11 +25,20 @@ export interface WebhookDelivererOptions {
   now?: () => number;
   /** Told the outcome of every POST (for metrics). */
   onAttempt?: (ok: boolean) => void;
+  /** Told of every entry that went to the dead letters. */
+  onDeadLettered?: () => void;
   /**
    * The only hosts deliveries may go to (`WEBHOOK_ALLOWED_HOSTS`); empty allows any. An entry for
    * another host (queued before the list changed) is dead-lettered without a request.
    */
   allowedHosts?: readonly string[];
+  /**
+   * How long this node's claim on a queue lasts unless renewed (default 30 s): after a node dies,
+   * another takes its queues once this has passed.
+   */
+  claimTtlMs?: number;
+  /** How often claims are renewed and queues of other nodes looked for (default 2 s). */
+  claimIntervalMs?: number;
 }
 
 /** Counters since start, for logs, tests and benchmarks. */
@@ -47,6 +56,8 @@ interface Queue {
   /** Failed attempts of the head entry. */
   attempts: number;
   running: boolean;
+  /** The claim on it was lost (another node delivers it now): stop at the next entry. */
+  lost?: boolean;
   retryTimer?: ReturnType<typeof setTimeout>;
   wake?: () => void;
 }
@@ -88,6 +99,17 @@ export class WebhookDeliverer {
   #active = 0;
   #started = false;
   #stopped = false;
+  readonly #claimTtlMs: number;
+  readonly #claimIntervalMs: number;
+  #claimTimer: ReturnType<typeof setTimeout> | undefined;
+  #claiming: Promise<void> | null = null;
+  #claimAgain = false;
+  /**
+   * Ids delivered or dead-lettered here, with the tick their removal was durable at (0 while in
+   * flight): a claim that read the outbox before that must not queue them again.
+   */
+  readonly #done = new Map<string, number>();
+  #tick = 0;
   readonly #stats = { delivered: 0, failedAttempts: 0, deadLettered: 0 };
 
   constructor(options: WebhookDelivererOptions) {
@@ -96,6 +118,9 @@ export class WebhookDeliverer {
     this.#options = { ...options, maxAttempts: Math.max(1, options.maxAttempts) };
     this.#maxConcurrent = Math.max(1, options.maxConcurrent ?? 64);
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.#claimTtlMs = options.claimTtlMs ?? 30_000;
+    this.#claimIntervalMs = options.claimIntervalMs ??
+      Math.max(10, Math.min(2_000, Math.floor(this.#claimTtlMs / 3)));
   }
 
   /** Counters since start. */
@@ -103,26 +128,34 @@ export class WebhookDeliverer {
     return { ...this.#stats, queued: this.#queued.size };
   }
 
-  /** Queues everything the outbox holds (left by an earlier run) and starts delivering. */
-  start(): void {
+  /**
+   * Claims the queues this node may deliver (those left by an earlier run, or by a node that
+   * died), queues their entries and starts delivering; then renews its claims and looks for
+   * more every `claimIntervalMs`.
+   */
+  async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const pending = this.#outbox.pending();
-    if (pending.length > 0) {
-      this.#logger.info({ pending: pending.length }, "delivering webhook events left pending");
-    }
-    this.enqueue(pending);
+    await this.#claim(true);
   }
 
-  /** Queues entries that are durable in the outbox. Ids already queued are ignored. */
-  enqueue(entries: readonly OutboxEntry[]): void {
+  /**
+   * Tells the deliverer that entries were appended: it claims at once, and delivers those whose
+   * queue it then holds (the others are delivered by the node that holds their queue). Only
+   * what a claim returns is delivered, so that no two nodes ever work one queue.
+   */
+  enqueue(_entries: readonly OutboxEntry[]): void {
     if (this.#stopped) return;
+    this.#claimSoon();
+  }
+
+  #enqueueHeld(entries: readonly OutboxEntry[]): void {
     for (const entry of entries) {
-      if (this.#queued.has(entry.id)) continue;
+      if (this.#queued.has(entry.id) || this.#done.has(entry.id)) continue;
       this.#queued.add(entry.id);
       const key = queueKey(entry);
       let queue = this.#queues.get(key);
-      if (!queue) {
+      if (!queue || queue.lost) {
         queue = { key, entries: [], attempts: 0, running: false };
         this.#queues.set(key, queue);
       }
@@ -134,7 +167,10 @@ export class WebhookDeliverer {
   /** Sends a dead letter back for delivery (at the end of its queue); `undefined` if unknown. */
   async retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
     const entry = await this.#outbox.requeue(id);
-    if (entry) this.enqueue([entry]);
+    if (entry) {
+      this.#done.delete(id);
+      this.enqueue([entry]);
+    }
     return entry;
   }
 
@@ -145,6 +181,8 @@ export class WebhookDeliverer {
    */
   async stop(graceMs = this.#options.timeoutMs): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#claimTimer);
+    await this.#claiming?.catch(() => {});
     for (const queue of this.#queues.values()) {
       clearTimeout(queue.retryTimer);
       queue.wake?.();
@@ -176,16 +214,74 @@ export class WebhookDeliverer {
     }).finally(() => {
       queue.running = false;
       this.#workers.delete(worker);
-      if (queue.entries.length === 0) this.#queues.delete(queue.key);
-      else if (this.#stopped) return;
+      if (queue.lost) {
+        for (const entry of queue.entries) this.#queued.delete(entry.id);
+        queue.entries.length = 0;
+      }
+      if (queue.entries.length === 0) {
+        if (this.#queues.get(queue.key) === queue) this.#queues.delete(queue.key);
+      } else if (this.#stopped) return;
       else if (failed) queue.retryTimer = setTimeout(() => this.#run(queue), 1_000);
       else this.#run(queue);
     });
     this.#workers.add(worker);
   }
 
+  /** Claims and queues what this node holds now; schedules the next claim. */
+  #claim(first = false): Promise<void> {
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return this.#claiming;
+    }
+    clearTimeout(this.#claimTimer);
+    const startTick = this.#tick;
+    this.#claiming = this.#outbox.claim(this.#claimTtlMs).then((entries) => {
+      if (this.#stopped) return;
+      if (first && entries.length > 0) {
+        this.#logger.info({ pending: entries.length }, "delivering webhook events left pending");
+      }
+      const held = new Set(entries.map(queueKey));
+      for (const queue of this.#queues.values()) {
+        if (held.has(queue.key) || queue.entries.length === 0) continue;
+        // Another node holds it now: drop what is queued here (it delivers them).
+        queue.lost = true;
+        for (const entry of queue.entries.slice(queue.running ? 1 : 0)) {
+          this.#queued.delete(entry.id);
+        }
+        queue.entries.splice(queue.running ? 1 : 0);
+        if (!queue.running) this.#queues.delete(queue.key);
+      }
+      this.#enqueueHeld(entries);
+      // What was removed before this claim read the outbox cannot come back any more.
+      for (const [id, tick] of this.#done) if (tick > 0 && tick <= startTick) this.#done.delete(id);
+    }, (error) => {
+      this.#logger.error({ err: error }, "claiming webhook queues failed; will retry");
+    }).finally(() => {
+      this.#claiming = null;
+      if (this.#stopped) return;
+      if (this.#claimAgain) {
+        this.#claimAgain = false;
+        void this.#claim();
+      } else {
+        this.#claimTimer = setTimeout(() => void this.#claim(), this.#claimIntervalMs);
+      }
+    });
+    return this.#claiming;
+  }
+
+  /** Claims at once (an entry of a queue this node did not hold was appended). */
+  #claimSoon(): void {
+    void this.#claim();
+  }
+
+  /** Notes an entry whose removal from the pending entries is under way (`removed` settles it). */
+  #markDone(id: string, removed: Promise<unknown>): void {
+    this.#done.set(id, 0);
+    removed.then(() => this.#done.set(id, ++this.#tick), () => {});
+  }
+
   async #work(queue: Queue): Promise<void> {
-    while (queue.entries.length > 0 && !this.#stopped) {
+    while (queue.entries.length > 0 && !this.#stopped && !queue.lost) {
       const entry = queue.entries[0];
       await this.#acquireSlot();
       if (this.#stopped) {
@@ -203,9 +299,11 @@ export class WebhookDeliverer {
       }
       this.#options.onAttempt?.(result.ok);
       if (result.ok) {
+        const removed = this.#outbox.remove([entry.id]);
+        this.#markDone(entry.id, removed);
         this.#finish(queue, entry);
         this.#stats.delivered++;
-        this.#outbox.remove([entry.id]).catch((error) => {
+        removed.catch((error) => {
           this.#logger.error({ err: error, deliveryId: entry.id }, "outbox removal failed");
         });
         continue;
@@ -214,16 +312,19 @@ export class WebhookDeliverer {
       this.#stats.failedAttempts++;
       const log = { deliveryId: entry.id, eventId: entry.eventId, url: entry.endpoint.url };
       if (queue.attempts >= this.#options.maxAttempts || result.final) {
-        const letter: DeadLetter = await this.#outbox.deadLetter(entry, {
+        const moving = this.#outbox.deadLetter(entry, {
           attempts: queue.attempts,
           lastError: result.error,
         });
+        this.#markDone(entry.id, moving);
+        const letter: DeadLetter = await moving;
         this.#logger.error(
           { ...log, attempts: letter.attempts, lastError: letter.lastError },
           "webhook delivery failed for good: dead-lettered",
         );
         this.#finish(queue, entry);
         this.#stats.deadLettered++;
+        this.#options.onDeadLettered?.();
         continue;
       }
       const delay = Math.max(

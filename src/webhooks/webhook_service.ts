@@ -22,6 +22,8 @@ export interface WebhookServiceOptions {
   sessionWebhooks: (sessionId: SessionId) => readonly Webhook[];
   /** Told the outcome of every delivery attempt (for metrics). */
   onDeliveryAttempt?: (ok: boolean) => void;
+  /** How long this node's claim on a delivery queue lasts unless renewed (see the deliverer). */
+  claimTtlMs?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export class WebhookService {
   readonly #dispatcher: WebhookDispatcher;
   /** What the outbox held at start. */
   readonly loadReport: OutboxLoadReport;
+  #deadLetterCount = 0;
   #closing?: Promise<void>;
 
   private constructor(
@@ -60,6 +63,8 @@ export class WebhookService {
       maxConcurrent: settings.concurrency,
       allowedHosts: settings.allowedHosts,
       onAttempt: options.onDeliveryAttempt,
+      onDeadLettered: () => this.#refreshDeadLetterCount(),
+      claimTtlMs: options.claimTtlMs,
       backoff: {
         initialDelayMs: settings.retryInitialDelayMs,
         maxDelayMs: settings.retryMaxDelayMs,
@@ -79,7 +84,8 @@ export class WebhookService {
   static async open(options: WebhookServiceOptions): Promise<WebhookService> {
     const loadReport = await options.outbox.open();
     const service = new WebhookService(options, loadReport);
-    service.#deliverer.start();
+    service.#deadLetterCount = await options.outbox.deadLetterCount();
+    await service.#deliverer.start();
     service.#dispatcher.start();
     return service;
   }
@@ -90,18 +96,36 @@ export class WebhookService {
   }
 
   /** Every dead letter, oldest first. */
-  deadLetters(): DeadLetter[] {
-    return this.#outbox.deadLetters();
+  async deadLetters(): Promise<DeadLetter[]> {
+    const letters = await this.#outbox.deadLetters();
+    this.#deadLetterCount = letters.length;
+    return letters;
+  }
+
+  /**
+   * How many dead letters there were when last looked (at start, and after each change): for the
+   * metrics gauge, read synchronously.
+   */
+  get deadLetterCount(): number {
+    return this.#deadLetterCount;
   }
 
   /** Sends a dead letter back for delivery; `undefined` for an unknown id. */
-  retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
-    return this.#deliverer.retryDeadLetter(id);
+  async retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
+    const entry = await this.#deliverer.retryDeadLetter(id);
+    this.#refreshDeadLetterCount();
+    return entry;
   }
 
   /** Deletes a dead letter; whether there was one. */
-  discardDeadLetter(id: string): Promise<boolean> {
-    return this.#outbox.discard(id);
+  async discardDeadLetter(id: string): Promise<boolean> {
+    const discarded = await this.#outbox.discard(id);
+    this.#refreshDeadLetterCount();
+    return discarded;
+  }
+
+  #refreshDeadLetterCount(): void {
+    this.#outbox.deadLetterCount().then((count) => this.#deadLetterCount = count, () => {});
   }
 
   /**

@@ -5,6 +5,7 @@ import type { IncomingMessage, SentMessage } from "../../src/domain/message.ts";
 import type { PublicSessionRecord, SessionRecord } from "../../src/domain/session.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
 import { startGateway } from "../../src/gateway.ts";
+import { openPersistence } from "../../src/main.ts";
 import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import { openCoreApp, requestJson } from "../support/core_app.ts";
 import { testLogger } from "../support/logger.ts";
@@ -184,7 +185,9 @@ Deno.test("wa_session_reconnects_total counts each entry into reconnecting", () 
 Deno.test("a running gateway times its persistence writes and serves /metrics", async () => {
   await withTempDir(async (dataDir) => {
     const config = loadConfig({ PORT: "0", SESSIONS_DATA_PATH: dataDir });
-    const gateway = await startGateway({ config, logger: testLogger() });
+    const logger = testLogger();
+    const persistence = await openPersistence(config, logger);
+    const gateway = await startGateway({ config, logger, persistence });
     try {
       const url = `http://${gateway.address.hostname}:${gateway.address.port}`;
       // Through the manager rather than the API, which needs a key once API keys are in.
@@ -209,7 +212,9 @@ Deno.test("a running gateway times its persistence writes and serves /metrics", 
 Deno.test("METRICS_ENABLED=false removes /metrics", async () => {
   await withTempDir(async (dataDir) => {
     const config = loadConfig({ PORT: "0", SESSIONS_DATA_PATH: dataDir, METRICS_ENABLED: "false" });
-    const gateway = await startGateway({ config, logger: testLogger() });
+    const logger = testLogger();
+    const persistence = await openPersistence(config, logger);
+    const gateway = await startGateway({ config, logger, persistence });
     try {
       const url = `http://${gateway.address.hostname}:${gateway.address.port}`;
       const response = await fetch(`${url}/metrics`);

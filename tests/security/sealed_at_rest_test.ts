@@ -214,7 +214,7 @@ Deno.test("queued events and their endpoint's secret are encrypted in the outbox
     assert.equal(pending.length, 1);
     assert.equal(pending[0].body, queued(2).body);
     assert.equal(pending[0].endpoint.secret, SECRET);
-    const [letter] = reopened.deadLetters();
+    const [letter] = reopened.deadLettersNow();
     assert.equal(letter.entry.body, queued(1).body);
     assert.equal(letter.entry.endpoint.secret, SECRET);
     // Compaction on open wrote the state back sealed.
@@ -236,7 +236,7 @@ Deno.test("a key rotation moves the outbox to the new key; the old key no longer
     const rotated = await openOutbox(dataDir, OTHER_KEY);
     assert.deepEqual(rotated.report.repairs, []);
     assert.deepEqual(rotated.pending().map((e) => e.body), [queued(2).body]);
-    assert.deepEqual(rotated.deadLetters().map((l) => l.entry.body), [queued(1).body]);
+    assert.deepEqual(rotated.deadLettersNow().map((l) => l.entry.body), [queued(1).body]);
     await rotated.close();
 
     await rotate(dataDir, OTHER_KEY, undefined);

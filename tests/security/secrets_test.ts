@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { loadConfig } from "../../src/config.ts";
 import { startGateway } from "../../src/gateway.ts";
+import { openPersistence } from "../../src/main.ts";
 import { writeFakeCreds } from "../support/core_app.ts";
 import { spawnGateway } from "../support/gateway_process.ts";
 import { captureLogger } from "../support/persistence_fixtures.ts";
@@ -32,7 +33,8 @@ Deno.test("neither the API key nor the encryption key appears in logs or respons
       SESSIONS_ENCRYPTION_KEY: base64(encryptionKey),
     });
     await writeFakeCreds(dir, "legacy"); // a plaintext folder: migration logs too
-    const gateway = await startGateway({ config, logger });
+    const persistence = await openPersistence(config, logger);
+    const gateway = await startGateway({ config, logger, persistence });
     const responses: string[] = [];
     let apiKey = "";
     try {

@@ -115,7 +115,7 @@ export async function openCoreApp(
     sessionWebhooks: (id) => manager.webhooksOf(id),
     onDeliveryAttempt: metrics.recordWebhookAttempt,
   });
-  metrics.trackDeadLetters(() => webhooks.deadLetters().length);
+  metrics.trackDeadLetters(() => webhooks.deadLetterCount);
   await manager.connectRestored();
   const streams = new AbortController();
   const app = createApp({

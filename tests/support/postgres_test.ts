@@ -22,7 +22,8 @@ export const postgresAvailable = binaries.length > 0;
 let warned = false;
 
 /**
- * Registers a test that gets its own throwaway server, removed afterwards even when it fails.
+ * Registers a test that gets a fresh database on a throwaway server (its own server with
+ * `ownServer`), removed afterwards even when it fails.
  *
  * @example
  * ```ts
@@ -32,8 +33,12 @@ let warned = false;
 export function postgresTest(
   name: string,
   fn: (pg: TestPostgres) => Promise<void>,
-  options: Omit<Deno.TestDefinition, "name" | "fn" | "ignore"> = {},
+  options: Omit<Deno.TestDefinition, "name" | "fn" | "ignore"> & {
+    /** A server of its own rather than a database on the file's shared server (to restart it). */
+    ownServer?: boolean;
+  } = {},
 ): void {
+  const { ownServer: own = false, ...definition } = options;
   if (!postgresAvailable) {
     if (Deno.env.get("CI") === "true") {
       Deno.test({
@@ -59,18 +64,45 @@ export function postgresTest(
     });
     return;
   }
+  if (!own) registered++;
   Deno.test({
-    ...options,
+    ...definition,
     name,
     fn: async () => {
-      const pg = await startTestPostgres(binaries[0]);
+      if (own) {
+        const pg = await startTestPostgres(binaries[0]);
+        try {
+          await fn(pg);
+        } finally {
+          await pg.stop();
+        }
+        return;
+      }
       try {
-        await fn(pg);
+        const server = await sharedServer();
+        const url = await server.createDatabase(`test_${++databases}`);
+        await fn({ ...server, url, stop: () => Promise.resolve() });
       } finally {
-        await pg.stop();
+        if (--registered === 0) await shared?.then((server) => server.stop(), () => {});
       }
     },
   });
+}
+
+let shared: Promise<TestPostgres> | undefined;
+/** Tests registered on the shared server and not yet finished: the last one stops it. */
+let registered = 0;
+let databases = 0;
+
+/**
+ * One server for the tests of a test file, each with a database of its own: starting a server
+ * per test would cost a second each. Stopped after the last test registered on it, or (when a
+ * filter ran only some) as the process ends.
+ */
+function sharedServer(): Promise<TestPostgres> {
+  // Stopped at the end like every test server, if no test got to stop it.
+  shared ??= startTestPostgres(binaries[0]);
+  return shared;
 }
 
 /** Every set of server binaries found (Debian's, the npm package's…), for tests of each. */

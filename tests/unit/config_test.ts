@@ -192,3 +192,39 @@ Deno.test("cluster settings: NODE_ID defaults to the host name, lease and forwar
     );
   }
 });
+
+const NODE_URL = "http://10.0.0.1:3000";
+
+Deno.test("STORE: file by default, postgres with a DATABASE_URL and a NODE_URL", () => {
+  assert.deepEqual(loadConfig({}).store, { kind: "file" });
+  const url = "postgres://app:pw@db.internal:5432/wa";
+  assert.deepEqual(loadConfig({ STORE: "postgres", DATABASE_URL: url, NODE_URL }).store, {
+    kind: "postgres",
+    databaseUrl: url,
+  });
+  assert.equal(
+    (loadConfig({ STORE: "postgres", DATABASE_URL: "postgresql://db/wa", NODE_URL }).store as {
+      databaseUrl: string;
+    }).databaseUrl,
+    "postgresql://db/wa",
+  );
+});
+
+Deno.test("STORE/DATABASE_URL problems are listed without echoing the URL", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ STORE: "postgres" }, /DATABASE_URL: required when STORE=postgres/],
+    [{ STORE: "mysql" }, /STORE/],
+    [{ STORE: "postgres", DATABASE_URL: "mysql://u:s3cr3t-pw@db/wa" }, /DATABASE_URL: must be/],
+    [{ STORE: "postgres", DATABASE_URL: "not a url s3cr3t-pw" }, /DATABASE_URL: must be/],
+    [{ DATABASE_URL: "postgres://u:s3cr3t-pw@db/wa" }, /STORE is file/],
+    [{ STORE: "postgres", DATABASE_URL: "postgres://u:s3cr3t-pw@db/wa" }, /NODE_URL: required/],
+  ];
+  for (const [env, expected] of cases) {
+    assert.throws(() => loadConfig(env), (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, expected);
+      assert.ok(!error.message.includes("s3cr3t-pw"), error.message);
+      return true;
+    });
+  }
+});

@@ -6,7 +6,7 @@ import { ErrorSchema } from "../schemas.ts";
 
 /** What the dead-letter routes need (the gateway's `WebhookService`). */
 export interface DeadLetterAdmin {
-  deadLetters(): DeadLetter[];
+  deadLetters(): Promise<DeadLetter[]>;
   retryDeadLetter(id: string): Promise<OutboxEntry | undefined>;
   discardDeadLetter(id: string): Promise<boolean>;
 }
@@ -94,9 +94,11 @@ const deleteDeadLetter = createRoute({
 
 /** Registers the dead-letter routes. */
 export function registerWebhookRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): void {
-  app.openapi(listDeadLetters, (c) => {
+  app.openapi(listDeadLetters, async (c) => {
     const session = c.req.valid("query").session;
-    const letters = admin.deadLetters().filter((l) => !session || l.entry.sessionId === session);
+    const letters = (await admin.deadLetters()).filter((l) =>
+      !session || l.entry.sessionId === session
+    );
     return c.json({ deadLetters: letters.map(toView) }, 200);
   });
 

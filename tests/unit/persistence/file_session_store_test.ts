@@ -68,21 +68,6 @@ Deno.test("open() restricts an existing data directory to its owner", async () =
   });
 });
 
-Deno.test("a saved record is loaded by a new store instance", async () => {
-  await withTempDir(async (dataDir) => {
-    const record = sessionRecord("shop-1", { name: "Shop", status: "connected" });
-    const first = newStore(dataDir);
-    await first.open();
-    await first.create(record);
-    await first.close();
-
-    const second = newStore(dataDir);
-    const report = await second.open();
-    await second.close();
-    assert.deepEqual(report.sessions, [record]);
-  });
-});
-
 Deno.test("report() changes the record with the same id in the file", async () => {
   await withTempDir(async (dataDir) => {
     const store = newStore(dataDir);
@@ -107,19 +92,6 @@ Deno.test("create() rejects a record that would fail validation when loaded", as
     } finally {
       await store.close();
     }
-  });
-});
-
-Deno.test("remove() deletes the record durably, and removing an unknown id is a no-op", async () => {
-  await withTempDir(async (dataDir) => {
-    const store = newStore(dataDir);
-    await store.open();
-    await store.create(sessionRecord("a"));
-    await store.create(sessionRecord("b"));
-    await store.remove("a" as SessionId);
-    await store.remove("never-existed" as SessionId);
-    assert.deepEqual(Object.keys(await readMetadata(dataDir)), ["b"]);
-    await store.close();
   });
 });
 

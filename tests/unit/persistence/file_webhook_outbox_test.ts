@@ -1,18 +1,10 @@
 import { strict as assert } from "node:assert";
-import type { NewOutboxEntry } from "../../../src/domain/webhook_outbox.ts";
 import { FileWebhookOutbox } from "../../../src/persistence/file_webhook_outbox.ts";
 import { testLogger } from "../../support/logger.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { outboxEntry } from "../../support/webhook_outbox_contract.ts";
 
-const entry = (n: number, sessionId = "shop-1"): NewOutboxEntry => ({
-  id: `dlv_${n}`,
-  eventId: `evt_${n}`,
-  eventType: "message.received",
-  sessionId,
-  endpoint: { scope: "global", url: "http://127.0.0.1:1/hook", secret: "s".repeat(16) },
-  body: JSON.stringify({ id: `evt_${n}`, n }),
-  createdAt: new Date(0).toISOString(),
-});
+const entry = outboxEntry;
 
 async function open(dataDir: string, compactAfterBytes?: number) {
   const outbox = new FileWebhookOutbox({ dataDir, logger: testLogger(), compactAfterBytes });
@@ -94,7 +86,7 @@ Deno.test("FileWebhookOutbox moves entries to the dead letters and back, durably
 
     const second = await open(dir);
     assert.deepEqual(second.outbox.pending(), []);
-    const letters = second.outbox.deadLetters();
+    const letters = second.outbox.deadLettersNow();
     assert.deepEqual(letters.map((l) => [l.entry.id, l.attempts, l.lastError]), [
       ["dlv_1", 3, "HTTP 500"],
       ["dlv_2", 3, "timeout"],
@@ -108,7 +100,7 @@ Deno.test("FileWebhookOutbox moves entries to the dead letters and back, durably
 
     const third = await open(dir);
     assert.deepEqual(third.outbox.pending().map((e) => [e.id, e.generation]), [["dlv_1", 1]]);
-    assert.deepEqual(third.outbox.deadLetters(), []);
+    assert.deepEqual(third.outbox.deadLettersNow(), []);
     for (const { outbox } of [first, second, third]) await outbox.close();
   });
 });
@@ -134,7 +126,7 @@ Deno.test("FileWebhookOutbox resolves an entry caught in both logs by a crash: t
     );
     const { outbox } = await open(dir);
     assert.deepEqual(outbox.pending().map((e) => [e.id, e.generation]), [["dlv_2", 1]]);
-    assert.deepEqual(outbox.deadLetters().map((l) => l.entry.id), ["dlv_1"]);
+    assert.deepEqual(outbox.deadLettersNow().map((l) => l.entry.id), ["dlv_1"]);
     await outbox.close();
   });
 });

@@ -66,13 +66,15 @@ Deno.test("startTestPostgres() removes its directory when the server cannot star
   const [binaries] = postgresBinaries;
   if (!binaries) return;
   const before = new Set(
-    (await Array.fromAsync(Deno.readDir("/tmp"))).map((entry) => entry.name),
+    (await Array.fromAsync(Deno.readDir(Deno.env.get("TMPDIR") ?? "/tmp"))).map((entry) =>
+      entry.name
+    ),
   );
   await assert.rejects(
     startTestPostgres({ ...binaries, binDir: "/nonexistent/bin" }),
     /could not start a test PostgreSQL/,
   );
-  const left = (await Array.fromAsync(Deno.readDir("/tmp")))
+  const left = (await Array.fromAsync(Deno.readDir(Deno.env.get("TMPDIR") ?? "/tmp")))
     .map((entry) => entry.name)
     .filter((name) =>
       name.startsWith("wa-gateway-pg-") && !before.has(name) && !name.includes("libs")
