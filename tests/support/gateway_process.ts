@@ -1,9 +1,10 @@
 /**
- * Runs the gateway as a real `deno run` child process, with the same permission flags as
- * `deno task start` (read from deno.json) but pointed at a test data directory.
+ * Runs the gateway as a real `deno run` child process, with the permission flags that
+ * `deno task start` gives it, for a test data directory.
  */
 
 import { dirname } from "node:path";
+import { type LaunchCommand, launchPlan } from "../../src/launch/launch_plan.ts";
 import { TEST_API_KEY } from "./core_app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -30,28 +31,18 @@ export interface GatewayProcess {
   dispose(): Promise<void>;
 }
 
-/** The `deno run` flags of `deno task start`, with the data directory swapped for `dataDir`. */
+/** The `deno run` flags of `deno task start`, for the data directory `dataDir`. */
 export function startTaskFlags(dataDir: string): Promise<string[]> {
   return taskFlags("start", dataDir);
 }
 
 /**
- * The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir` and
- * other permitted paths made absolute.
+ * The `deno` flags that the launcher gives a task (`src/launch/launch_plan.ts`), for the data
+ * directory `dataDir` and no key files.
  */
-export async function taskFlags(name: string, dataDir: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const task: string = config.tasks[name];
-  const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
-  return flags.map((flag) => {
-    const paths = flag.match(/^(--allow-(?:read|write))=(.+)$/);
-    if (!paths) return flag;
-    // `sessions_data` becomes the test's directory; other paths (`src`) are the checkout's.
-    const resolved = paths[2].split(",").map((path) =>
-      path === "sessions_data" ? dataDir : `${ROOT}${path}`
-    );
-    return `${paths[1]}=${resolved.join(",")}`;
-  });
+export function taskFlags(name: LaunchCommand, dataDir: string): Promise<string[]> {
+  const plan = launchPlan(name, [], { SESSIONS_DATA_PATH: dataDir });
+  return Promise.resolve(plan.filter((arg) => arg.startsWith("--")));
 }
 
 export interface SpawnOptions {
