@@ -11,6 +11,8 @@ import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { FileSessionStore } from "./persistence/file_session_store.ts";
+import { probeFreeSpace } from "./persistence/space_probe.ts";
+import { FullDiskStore } from "./storage/full_disk_store.ts";
 import { FileWebhookOutbox } from "./persistence/file_webhook_outbox.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
@@ -59,7 +61,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const configured = await configuredApiKey(config.apiKey, logger);
   const metrics = options.metrics ?? new GatewayMetrics();
   const atRest = await encryptionAtRest(config, logger);
-  const store = new TimedSessionStore(
+  // A full disk answers 507 and keeps failed auth writes for later; the probe tells when the
+  // file store's disk takes writes again (another store is probed by retrying its writes).
+  const storage = new FullDiskStore(
     options.store ??
       new FileSessionStore({
         dataDir: config.dataDir,
@@ -67,8 +71,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         codec: atRest.codec,
         sealer: atRest.sealer,
       }),
-    metrics.recordPersistenceWrite,
+    {
+      logger: logger.child({ component: "storage" }),
+      probe: options.store ? () => Promise.resolve() : () => probeFreeSpace(config.dataDir),
+      onChange: metrics.recordStorageWritable,
+    },
   );
+  const store = new TimedSessionStore(storage, metrics.recordPersistenceWrite);
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
   );
@@ -79,6 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: options.connections,
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
+    storage,
   });
   metrics.trackSessions(() => manager.list());
   metrics.observe(events);

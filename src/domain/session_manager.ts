@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
 import type { ConnectionFactory, ConnectionStatusUpdate, SessionConnection } from "./connection.ts";
 import {
+  InsufficientStorageError,
   InvalidSessionIdError,
   QrNotAvailableError,
   SessionAlreadyExistsError,
@@ -28,6 +29,8 @@ import type {
   StoreLoadReport,
 } from "./session_store.ts";
 import { type Fence, singleOwnerFence } from "./fence.ts";
+import type { StorageHealth, StorageProblem } from "./storage_health.ts";
+import { type StatusChange, StatusHistory } from "./status_history.ts";
 import { MASKED_SECRET, type Webhook, webhookHostProblem } from "./webhook.ts";
 
 export interface SessionManagerOptions {
@@ -44,6 +47,10 @@ export interface SessionManagerOptions {
   restoreSettleTimeoutMs?: number;
   /** How many sent messages' statuses are remembered (in memory) to match receipts. */
   trackedMessages?: number;
+  /** Whether the store can write (a full disk); without it, it is assumed to. */
+  storage?: StorageHealth;
+  /** How many status changes are kept per session for `live()` (in memory). */
+  statusHistoryLength?: number;
   clock?: () => Date;
   newId?: () => string;
   /**
@@ -79,12 +86,22 @@ export interface RestoreReport {
   adopted: SessionId[];
 }
 
-/** Restore progress, as `/ready` reports it. */
+/** Restore progress and the store's health, as `/ready` reports them. */
 export interface Readiness {
   ready: boolean;
   restoreStarted: boolean;
   total: number;
   settled: number;
+  /** False while the store cannot write (a full disk): not ready then either. */
+  storageWritable: boolean;
+}
+
+/** What the manager knows of a session beyond its record: recent changes, storage trouble. */
+export interface SessionLiveState {
+  /** The latest status changes, oldest first. */
+  statusHistory: StatusChange[];
+  /** Set while the store cannot write; `unwrittenAuthFiles` wait in memory for space. */
+  storageProblem: (StorageProblem & { unwrittenAuthFiles: number }) | null;
 }
 
 /** Statuses after which a restored session no longer holds up readiness. */
@@ -113,6 +130,8 @@ export class SessionManager {
   readonly #restoreSettleTimeoutMs: number;
   readonly #webhookAllowedHosts: readonly string[];
   readonly #fenceOf: (id: SessionId) => Fence;
+  readonly #storage?: StorageHealth;
+  readonly #statusHistory: StatusHistory;
 
   readonly #records = new Map<SessionId, SessionRecord>();
   readonly #live = new Map<SessionId, SessionConnection>();
@@ -138,6 +157,8 @@ export class SessionManager {
     this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
     this.#messageStatus = new MessageStatusTracker(options.trackedMessages ?? 10_000);
     this.#fenceOf = options.fenceOf ?? singleOwnerFence;
+    this.#storage = options.storage;
+    this.#statusHistory = new StatusHistory(options.statusHistoryLength ?? 20);
   }
 
   /**
@@ -219,11 +240,25 @@ export class SessionManager {
   /** Whether restore has finished and every restored session has settled. */
   get readiness(): Readiness {
     const r = this.#restore;
+    const storageWritable = !this.#storage?.problem;
     return {
-      ready: r.started && r.finished && !this.#shuttingDown,
+      ready: r.started && r.finished && !this.#shuttingDown && storageWritable,
       restoreStarted: r.started,
       total: r.total,
       settled: r.settled,
+      storageWritable,
+    };
+  }
+
+  /** A session's recent status changes and storage trouble; throws like `get`. */
+  live(id: string): SessionLiveState {
+    const record = this.#require(id);
+    const problem = this.#storage?.problem ?? null;
+    return {
+      statusHistory: this.#statusHistory.of(record.id),
+      storageProblem: problem
+        ? { ...problem, unwrittenAuthFiles: this.#storage!.unwrittenAuthFiles(record.id) }
+        : null,
     };
   }
 
@@ -249,7 +284,11 @@ export class SessionManager {
         ...this.#newRecord(id, input.name ?? null, this.#now()),
         webhooks: this.#allowedWebhooks(withSecrets(input.webhooks ?? [], [])),
       };
-      await this.#store.create(record);
+      await this.#store.create(record).catch(async (error) => {
+        // The store keeps a failed change in memory for its next write: take it back out.
+        await this.#store.remove(id).catch(() => {});
+        throw error;
+      });
       this.#records.set(id, record);
       this.#logger.info({ sessionId: id }, "session created");
       this.#publishStatus(record, null);
@@ -298,6 +337,7 @@ export class SessionManager {
       // the session's own webhooks one last time.
       this.#events.publish({ type: "session.deleted", sessionId: record.id, at: this.#now() });
       this.#records.delete(record.id);
+      this.#statusHistory.forget(record.id);
       this.#messageStatus.forgetSession(record.id);
     });
   }
@@ -428,6 +468,9 @@ export class SessionManager {
    */
   async sendMessage(id: string, to: string, message: OutgoingMessage): Promise<SentMessage> {
     const { record, connection } = this.#connected(id, "send messages");
+    // A send changes encryption state that must be stored: refuse before anything goes out.
+    const problem = this.#storage?.problem;
+    if (problem) throw new InsufficientStorageError(`Not sent: ${problem.message}`);
     const sent = await connection.sendMessage(to, message);
     this.#messageStatus.sent(record.id, sent);
     this.#events.publish({
@@ -625,7 +668,10 @@ export class SessionManager {
     try {
       await this.#store.report(this.#fenceOf(id), fields);
     } catch (error) {
-      this.#logger.error({ sessionId: id, err: error }, "persisting session failed");
+      // A full disk is logged once for all writes, when it starts and ends; the change stays
+      // in memory and goes out with the next write.
+      const level = error instanceof InsufficientStorageError ? "debug" : "error";
+      this.#logger[level]({ sessionId: id, err: error }, "persisting session failed");
       throw error;
     }
   }
@@ -635,7 +681,14 @@ export class SessionManager {
     id: SessionId,
     change: (current: SessionRecord) => SessionSpecChange,
   ): Promise<SessionRecord> {
-    const stored = await this.#store.updateSpec(id, change);
+    const before = this.#records.get(id)!;
+    const stored = await this.#store.updateSpec(id, change).catch(async (error) => {
+      // The store keeps a failed change in memory for its next write: put the spec back.
+      const { name, webhooks, desiredState, updatedAt } = before;
+      await this.#store.updateSpec(id, () => ({ name, webhooks, desiredState, updatedAt }))
+        .catch(() => {});
+      throw error;
+    });
     const next: SessionRecord = {
       ...this.#records.get(id)!,
       name: stored.name,
@@ -648,6 +701,7 @@ export class SessionManager {
   }
 
   #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {
+    this.#statusHistory.record(record, previousStatus, this.#now());
     this.#logger.info(
       { sessionId: record.id, status: record.status, previousStatus },
       "session status changed",

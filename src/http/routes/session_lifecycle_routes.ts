@@ -140,16 +140,16 @@ const pairingCodeRoute = createRoute({
 /** Registers start/stop/restart/logout, the QR code and the pairing code routes. */
 export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: SessionManager): void {
   app.openapi(startRoute, async (c) => {
-    return c.json(toView(await manager.start(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.start(c.req.valid("param").id)), 200);
   });
   app.openapi(stopRoute, async (c) => {
-    return c.json(toView(await manager.stop(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.stop(c.req.valid("param").id)), 200);
   });
   app.openapi(restartRoute, async (c) => {
-    return c.json(toView(await manager.restart(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.restart(c.req.valid("param").id)), 200);
   });
   app.openapi(logoutRoute, async (c) => {
-    return c.json(toView(await manager.logout(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.logout(c.req.valid("param").id)), 200);
   });
   app.openapi(qrRoute, async (c) => {
     const qr = manager.qr(c.req.valid("param").id);

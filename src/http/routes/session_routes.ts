@@ -78,12 +78,18 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
       name: body.name ?? null,
       webhooks: toWebhooks(body.webhooks),
     });
-    return c.json(toView(record), 201);
+    return c.json(toView(manager, record), 201);
   });
 
-  app.openapi(listSessions, (c) => c.json({ sessions: manager.list().map(toView) }, 200));
+  app.openapi(
+    listSessions,
+    (c) => c.json({ sessions: manager.list().map((record) => toView(manager, record)) }, 200),
+  );
 
-  app.openapi(getSession, (c) => c.json(toView(manager.get(c.req.valid("param").id)), 200));
+  app.openapi(
+    getSession,
+    (c) => c.json(toView(manager, manager.get(c.req.valid("param").id)), 200),
+  );
 
   app.openapi(updateSession, async (c) => {
     const body = c.req.valid("json");
@@ -91,7 +97,7 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
       name: body.name,
       webhooks: toWebhooks(body.webhooks),
     });
-    return c.json(toView(record), 200);
+    return c.json(toView(manager, record), 200);
   });
 
   app.openapi(deleteSession, async (c) => {
@@ -100,9 +106,12 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
   });
 }
 
-/** The API representation of a session: webhook secrets masked. */
-export function toView(record: SessionRecord) {
-  return publicSession(record);
+/**
+ * The API representation of a session: webhook secrets masked, with what the manager knows of
+ * it beyond the record (recent status changes, storage trouble).
+ */
+export function toView(manager: SessionManager, record: SessionRecord) {
+  return { ...publicSession(record), ...manager.live(record.id) };
 }
 
 function toWebhooks(

@@ -6,6 +6,7 @@
 import type { ConnectionStatusUpdate } from "../../domain/connection.ts";
 import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.ts";
 import {
+  InsufficientStorageError,
   QrNotAvailableError,
   SessionStateError,
   ValidationError,
@@ -104,6 +105,8 @@ export function reviveError(error: SerializedError): Error {
       return new WhatsAppRequestError(error.message);
     case "invalid_input":
       return new ValidationError(error.message);
+    case "insufficient_storage":
+      return new InsufficientStorageError(error.message);
     case "session_not_connected":
     case "session_state_conflict":
       return new SessionStateError(error.message, error.code);
