@@ -17,6 +17,7 @@ const ReadinessSchema = z
 const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
   tags: ["Health"],
   summary: "Liveness: the process is up and serving HTTP",
   responses: {
@@ -27,6 +28,7 @@ const health = createRoute({
 const ready = createRoute({
   method: "get",
   path: "/ready",
+  operationId: "getReadiness",
   tags: ["Health"],
   summary:
     "Readiness: sessions are restored, every restored session has settled, and the store writes",

@@ -20,6 +20,7 @@ function lifecycleRoute(action: string, summary: string, description: string) {
   return createRoute({
     method: "post",
     path: `/api/sessions/{id}/${action}`,
+    operationId: `${action}Session`,
     tags: ["Session lifecycle"],
     summary,
     description,
@@ -56,6 +57,7 @@ const logoutRoute = lifecycleRoute(
 const qrRoute = createRoute({
   method: "get",
   path: "/api/sessions/{id}/qr",
+  operationId: "getSessionQr",
   tags: ["Session lifecycle"],
   summary: "The QR code to link a session",
   description: "PNG by default; `?format=svg` for SVG, `?format=raw` for the string Baileys " +
@@ -103,6 +105,7 @@ const PairingCodeBodySchema = z
 const pairingCodeRoute = createRoute({
   method: "post",
   path: "/api/sessions/{id}/pairing-code",
+  operationId: "requestPairingCode",
   tags: ["Session lifecycle"],
   summary: "A pairing code to link a session without scanning",
   description: "While the QR code is pending, asks WhatsApp for an 8-character code to type " +

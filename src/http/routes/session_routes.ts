@@ -20,6 +20,7 @@ const json = <T>(schema: T, description: string) => ({
 const createSession = createRoute({
   method: "post",
   path: "/api/sessions",
+  operationId: "createSession",
   tags: ["Sessions"],
   summary: "Create a session and start linking it",
   request: {
@@ -31,6 +32,7 @@ const createSession = createRoute({
 const listSessions = createRoute({
   method: "get",
   path: "/api/sessions",
+  operationId: "listSessions",
   tags: ["Sessions"],
   summary: "List every session",
   responses: { 200: json(SessionListSchema, "All sessions, oldest first") },
@@ -39,6 +41,7 @@ const listSessions = createRoute({
 const getSession = createRoute({
   method: "get",
   path: "/api/sessions/{id}",
+  operationId: "getSession",
   tags: ["Sessions"],
   summary: "Get one session",
   request: { params: SessionIdParamsSchema },
@@ -48,6 +51,7 @@ const getSession = createRoute({
 const updateSession = createRoute({
   method: "patch",
   path: "/api/sessions/{id}",
+  operationId: "updateSession",
   tags: ["Sessions"],
   summary: "Rename a session or replace its webhooks",
   request: {
@@ -60,6 +64,7 @@ const updateSession = createRoute({
 const deleteSession = createRoute({
   method: "delete",
   path: "/api/sessions/{id}",
+  operationId: "deleteSession",
   tags: ["Sessions"],
   summary: "Delete a session",
   description:
