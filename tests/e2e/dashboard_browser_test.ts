@@ -5,62 +5,12 @@
  * Screenshots are left in `test-artifacts/`.
  */
 import { strict as assert } from "node:assert";
-import type { Page } from "playwright-core";
-import {
-  ARTIFACTS_DIR,
-  type ChromiumBuild,
-  chromiumRequirement,
-  launchChromium,
-} from "../support/browser.ts";
-import { startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
-import type { FakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import type { GatewayClient } from "../support/gateway_client.ts";
-import type { GatewayProcess } from "../support/gateway_process.ts";
+import { ARTIFACTS_DIR, chromiumRequirement } from "../support/browser.ts";
+import { signIn, withDashboard } from "../support/dashboard_page.ts";
 import { testsRequiring } from "../support/test_requirements.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const browserTest = await testsRequiring(chromiumRequirement);
-
-interface Dashboard {
-  fake: FakeWhatsApp;
-  gateway: GatewayProcess;
-  client: GatewayClient;
-  /** The dashboard, loaded and not signed in; confirmation dialogs are accepted. */
-  page: Page;
-  /** Script errors and console errors the page reported. */
-  problems: string[];
-}
-
-/** A gateway on the fake server, and its dashboard open in headless Chromium. */
-function withDashboard(
-  build: ChromiumBuild,
-  fn: (dashboard: Dashboard) => Promise<void>,
-): Promise<void> {
-  return withFakeServer(async (fake, dataDir) => {
-    const { gateway, client } = await startFakeGateway(fake, dataDir);
-    const browser = await launchChromium(build);
-    try {
-      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-      const problems: string[] = [];
-      page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`console: ${message.text()}`);
-      });
-      page.on("dialog", (dialog) => dialog.accept());
-      const response = await page.goto(`${gateway.url}/`);
-      assert.equal(response?.status(), 200);
-      await fn({ fake, gateway, client, page, problems });
-    } finally {
-      await browser.close();
-      await gateway.dispose();
-    }
-  });
-}
-
-async function signIn(page: Page, apiKey: string): Promise<void> {
-  await page.fill("#api-key", apiKey);
-  await page.click("#login-form button[type=submit]");
-}
 
 browserTest(
   "the dashboard links a phone: API key, create, QR rendered, scanned, connected, deleted",

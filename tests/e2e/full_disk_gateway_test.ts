@@ -83,10 +83,7 @@ tmpfsTest(
             await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: "hello while full" });
             const session = await client.session("shop-1");
             assert.equal(session?.status, "connected");
-            assert.equal(
-              (session as { storageProblem?: { code: string } }).storageProblem?.code,
-              "insufficient_storage",
-            );
+            assert.equal(session?.storageProblem?.code, "insufficient_storage");
             assert.equal((await client.json("GET", "/api/sessions")).status, 200);
 
             await disk.free();
@@ -101,7 +98,7 @@ tmpfsTest(
             // The refused create changed nothing, then or now.
             assert.equal((await client.json("GET", "/api/sessions/shop-2")).status, 404);
             const after = await client.session("shop-1");
-            assert.equal((after as { storageProblem?: unknown }).storageProblem, null);
+            assert.equal(after?.storageProblem, null);
             const ok = await client.json("POST", "/api/sessions/shop-1/messages", {
               type: "text",
               to: `+${CONTACT}`,

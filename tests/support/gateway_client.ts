@@ -14,6 +14,16 @@ export interface SessionView {
   createdAt: string;
   connectedAt: string | null;
   lastDisconnect: { code: number | null; reason: string } | null;
+  webhooks: { url: string; events: string[]; secret: string }[];
+  statusHistory: {
+    status: string;
+    previousStatus: string | null;
+    at: string;
+    reason: string | null;
+  }[];
+  storageProblem:
+    | { code: string; message: string; since: string; unwrittenAuthFiles: number }
+    | null;
 }
 
 export class GatewayClient {
