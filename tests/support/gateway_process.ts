@@ -21,7 +21,10 @@ export interface GatewayProcess {
   logs: Record<string, unknown>[];
   /** Resolves with the exit status once the child has exited. */
   exited: Promise<Deno.CommandStatus>;
-  /** Waits for a log line matching `predicate`. */
+  /**
+   * Waits for a log line matching `predicate`. `timeoutMs` is how long the child may stay
+   * silent: a gateway that keeps logging (replaying journals on a loaded machine) is waited for.
+   */
   waitForLog(
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
@@ -110,13 +113,16 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs = 15_000,
   ) => {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     let seen = 0;
     while (true) {
+      if (seen < logs.length) deadline = Date.now() + timeoutMs; // it is making progress
       for (; seen < logs.length; seen++) if (predicate(logs[seen])) return logs[seen];
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new Error(`timed out waiting for a log line; got:\n${rawLines.join("\n")}`);
+        throw new Error(
+          `no matching log line, and none at all for ${timeoutMs} ms; got:\n${rawLines.join("\n")}`,
+        );
       }
       let finished = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
