@@ -1,13 +1,7 @@
 import type { Fence } from "../domain/fence.ts";
-import type { SessionRecord } from "../domain/session.ts";
+import { ForwardingSessionStore, type StoreWriteKind } from "../domain/forwarding_session_store.ts";
 import type { SessionId } from "../domain/session_id.ts";
-import type {
-  AuthFiles,
-  SessionReportChange,
-  SessionSpecChange,
-  SessionStore,
-  StoreLoadReport,
-} from "../domain/session_store.ts";
+import type { AuthFiles, SessionStore } from "../domain/session_store.ts";
 import type { StorageHealth, StorageProblem } from "../domain/storage_health.ts";
 import type { Logger } from "../logger.ts";
 import { isNoSpaceError, noSpaceError } from "./no_space.ts";
@@ -38,15 +32,14 @@ export interface FullDiskStoreOptions {
  * });
  * ```
  */
-export class FullDiskStore implements SessionStore, StorageHealth {
-  readonly #inner: SessionStore;
+export class FullDiskStore extends ForwardingSessionStore implements StorageHealth {
   readonly #logger: Logger;
   readonly #monitor: StorageMonitor;
-  /** By session and fence epoch: what one owner could not write is never written under another. */
-  readonly #auth = new Map<string, { sessionId: SessionId; files: RetainingAuthFiles }>();
+  /** Every session's (and fence's) auth files handed out, to retry and count what waits. */
+  readonly #retaining: { sessionId: SessionId; files: RetainingAuthFiles }[] = [];
 
   constructor(inner: SessionStore, options: FullDiskStoreOptions) {
-    this.#inner = inner;
+    super(inner);
     this.#logger = options.logger;
     this.#monitor = new StorageMonitor({
       logger: options.logger,
@@ -64,69 +57,25 @@ export class FullDiskStore implements SessionStore, StorageHealth {
 
   unwrittenAuthFiles(id: SessionId): number {
     let count = 0;
-    for (const { sessionId, files } of this.#auth.values()) {
+    for (const { sessionId, files } of this.#retaining) {
       if (sessionId === id) count += files.unwritten;
     }
     return count;
   }
 
-  open(): Promise<StoreLoadReport> {
-    return this.#inner.open();
+  /** Removes the session; what its auth files kept in memory goes too, never to be written. */
+  override remove(id: SessionId): Promise<void> {
+    for (const { sessionId, files } of this.#retaining) if (sessionId === id) files.forget();
+    return super.remove(id);
   }
 
-  create(record: SessionRecord): Promise<void> {
-    return this.#guard("Creating the session", () => this.#inner.create(record));
+  override flush(): Promise<void> {
+    return this.around("metadata", "Flushing the store", () => this.inner.flush());
   }
 
-  get(id: SessionId): Promise<SessionRecord | undefined> {
-    return this.#inner.get(id);
-  }
-
-  list(): Promise<SessionRecord[]> {
-    return this.#inner.list();
-  }
-
-  updateSpec(
-    id: SessionId,
-    change: (current: SessionRecord) => SessionSpecChange,
-  ): Promise<SessionRecord> {
-    return this.#guard("Saving the session", () => this.#inner.updateSpec(id, change));
-  }
-
-  report(fence: Fence, fields: SessionReportChange): Promise<SessionRecord> {
-    return this.#guard("Saving the session's status", () => this.#inner.report(fence, fields));
-  }
-
-  async remove(id: SessionId): Promise<void> {
-    for (const [key, entry] of this.#auth) if (entry.sessionId === id) this.#auth.delete(key);
-    await this.#guard("Removing the session", () => this.#inner.remove(id));
-  }
-
-  auth(fence: Fence): AuthFiles {
-    const key = `${fence.sessionId}#${fence.epoch}`;
-    let entry = this.#auth.get(key);
-    if (!entry) {
-      const files = new RetainingAuthFiles(
-        this.#inner.auth(fence),
-        (what, write) => this.#guard(what, write),
-      );
-      entry = { sessionId: fence.sessionId, files };
-      this.#auth.set(key, entry);
-    }
-    return entry.files;
-  }
-
-  listAuth(): Promise<SessionId[]> {
-    return this.#inner.listAuth();
-  }
-
-  flush(): Promise<void> {
-    return this.#guard("Flushing the store", () => this.#inner.flush());
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#monitor.close();
-    for (const { sessionId, files } of this.#auth.values()) {
+    for (const { sessionId, files } of this.#retaining) {
       if (files.unwritten === 0) continue;
       await files.retry().catch(() => {});
       if (files.unwritten > 0) {
@@ -137,11 +86,25 @@ export class FullDiskStore implements SessionStore, StorageHealth {
         );
       }
     }
-    await this.#inner.close();
+    await this.inner.close();
+  }
+
+  /** Auth files that keep what could not be written (per fence: never written under another). */
+  protected override wrapAuth(files: AuthFiles, fence: Fence): AuthFiles {
+    const retaining = new RetainingAuthFiles(
+      files,
+      (what, write) => this.around("auth", what, write),
+    );
+    this.#retaining.push({ sessionId: fence.sessionId, files: retaining });
+    return retaining;
   }
 
   /** Runs a write; no space turns into `InsufficientStorageError` and the monitor hears of it. */
-  async #guard<T>(what: string, write: () => Promise<T>): Promise<T> {
+  protected async around<T>(
+    _kind: StoreWriteKind,
+    what: string,
+    write: () => Promise<T>,
+  ): Promise<T> {
     let result: T;
     try {
       result = await write();
@@ -156,8 +119,8 @@ export class FullDiskStore implements SessionStore, StorageHealth {
 
   /** Once space is back: the kept auth changes first, then metadata held in memory. */
   async #catchUp(): Promise<void> {
-    for (const { files } of this.#auth.values()) await files.retry();
-    await this.#inner.flush();
+    for (const { files } of this.#retaining) await files.retry();
+    await this.inner.flush();
   }
 }
 
@@ -231,6 +194,12 @@ class RetainingAuthFiles implements AuthFiles {
       this.#failed = false;
       await this.#guard("Deleting the session's auth files", () => this.#inner.delete());
     });
+  }
+
+  /** Drops the kept changes (the session was removed). */
+  forget(): void {
+    this.#kept = new Map();
+    this.#failed = false;
   }
 
   /** Writes the kept changes, if any; rejects while that still fails. */
