@@ -15,6 +15,7 @@
  *   .webhook-outbox/pending.jsonl           webhook deliveries not yet made (append-only log)
  *   .webhook-outbox/dead-letters.jsonl      deliveries whose every attempt failed
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
+ *   .tmp-space-probe-<uuid>                 written and removed while the disk is full (probe)
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
  *
