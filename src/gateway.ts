@@ -13,7 +13,9 @@ import { TimedSessionStore } from "./observability/timed_session_store.ts";
 import { clusterOverview } from "./ownership/cluster_overview.ts";
 import { LeaseOwnerDirectory } from "./ownership/lease_owner_directory.ts";
 import type { Persistence } from "./persistence/persistence.ts";
+import { probeFreeSpace } from "./persistence/space_probe.ts";
 import { configuredApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
+import { FullDiskStore } from "./storage/full_disk_store.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 
 export interface GatewayOptions {
@@ -63,7 +65,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const metrics = options.metrics ?? new GatewayMetrics();
   const clusterMetrics = new ClusterMetrics(metrics.registry);
-  const store = new TimedSessionStore(persistence.store, metrics.recordPersistenceWrite);
+  // A full disk answers 507 and keeps failed auth writes for later; the probe tells when the
+  // data directory's disk takes writes again (a database is probed by retrying its writes).
+  const storage = new FullDiskStore(persistence.store, {
+    logger: logger.child({ component: "storage" }),
+    probe: persistence.kind === "file"
+      ? () => probeFreeSpace(config.dataDir)
+      : () => Promise.resolve(),
+    onChange: metrics.recordStorageWritable,
+  });
+  const store = new TimedSessionStore(storage, metrics.recordPersistenceWrite);
   const { messages, leases, nodes } = persistence;
   const events = new EventBus((error, event) =>
     logger.error({ err: error, eventType: event.type }, "event listener failed")
@@ -87,6 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     exclusiveStore: persistence.kind === "file",
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
+    storage,
   });
   metrics.trackSessions(() => manager.runningHere());
   clusterMetrics.trackLeasesHeld(() => manager.ownership.heldSessions.length);

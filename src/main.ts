@@ -198,8 +198,11 @@ async function dataDirPermissionProblem(dataDir: string): Promise<string | null>
     const status = await Deno.permissions.query({ name, path: dataDir });
     if (status.state !== "granted") {
       return `No ${name} permission for SESSIONS_DATA_PATH=${dataDir}. ` +
-        `Run with --allow-read=${dataDir} --allow-write=${dataDir} ` +
-        "(deno task start only grants ./sessions_data).";
+        (Deno.build.standalone
+          ? "This executable was built for another data directory: build it again with " +
+            `SESSIONS_DATA_PATH=${dataDir} deno task compile.`
+          : "Start it with deno task start, which grants that directory, or run with " +
+            `--allow-read=${dataDir} --allow-write=${dataDir}.`);
     }
   }
   return null;

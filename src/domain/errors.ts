@@ -95,6 +95,15 @@ export class PersistenceError extends GatewayError {
   readonly code = "persistence_error";
 }
 
+/**
+ * A write failed because the disk that holds the data has no space left (ENOSPC, or a quota).
+ * Nothing acknowledged is lost: the change was not made, or is kept in memory and written once
+ * space is back.
+ */
+export class InsufficientStorageError extends GatewayError {
+  readonly code = "insufficient_storage";
+}
+
 /** The request carries no API key, or a wrong one. */
 export class UnauthorizedError extends GatewayError {
   readonly code = "unauthorized";

@@ -13,6 +13,7 @@ import type { ConnectionFactory, SendOptions, SessionConnection } from "./connec
 import {
   InvalidSessionIdError,
   OwnerUnavailableError,
+  SessionAlreadyExistsError,
   SessionNotFoundError,
   ShuttingDownError,
 } from "./errors.ts";
@@ -30,6 +31,8 @@ import type {
 import { publicSession, type SessionRecord } from "./session.ts";
 import { isSessionId, type SessionId } from "./session_id.ts";
 import { SessionRuntime } from "./session_runtime.ts";
+import { type StatusChange, StatusHistory } from "./status_history.ts";
+import type { StorageHealth, StorageProblem } from "./storage_health.ts";
 import type { SessionStore, StoreLoadReport } from "./session_store.ts";
 import { webhooksToStore } from "./session_webhooks.ts";
 import type { Webhook } from "./webhook.ts";
@@ -84,6 +87,10 @@ export interface SessionManagerOptions {
   restoreSettleTimeoutMs?: number;
   /** How many sent messages' statuses are remembered (in memory) to match receipts. */
   trackedMessages?: number;
+  /** Whether the store can write (a full disk); without it, it is assumed to. */
+  storage?: StorageHealth;
+  /** How many status changes are kept per session for `live()` (in memory). */
+  statusHistoryLength?: number;
   clock?: () => Date;
   newId?: () => string;
 }
@@ -120,12 +127,22 @@ export interface RestoreReport {
   adopted: SessionId[];
 }
 
-/** Restore progress, as `/ready` reports it. */
+/** Restore progress and the store's health, as `/ready` reports them. */
 export interface Readiness {
   ready: boolean;
   restoreStarted: boolean;
   total: number;
   settled: number;
+  /** False while the store cannot write (a full disk): not ready then either. */
+  storageWritable: boolean;
+}
+
+/** What this node knows of a session beyond its record: recent changes, storage trouble. */
+export interface SessionLiveState {
+  /** The latest status changes this node saw, oldest first. */
+  statusHistory: StatusChange[];
+  /** Set while the store cannot write; `unwrittenAuthFiles` wait in memory for space. */
+  storageProblem: (StorageProblem & { unwrittenAuthFiles: number }) | null;
 }
 
 /** How many sessions' webhooks created here are remembered until their owner runs them. */
@@ -147,6 +164,8 @@ export class SessionManager {
   readonly #webhookAllowedHosts: readonly string[];
   readonly #exclusiveStore: boolean;
   readonly #messages?: MessageStore;
+  readonly #storage?: StorageHealth;
+  readonly #statusHistory: StatusHistory;
   readonly #hasConnections: boolean;
   readonly #lock: LeaseLock;
   readonly #registry: NodeRegistry;
@@ -168,6 +187,8 @@ export class SessionManager {
     this.#webhookAllowedHosts = options.webhookAllowedHosts ?? [];
     this.#exclusiveStore = options.exclusiveStore ?? true;
     this.#messages = options.messages;
+    this.#storage = options.storage;
+    this.#statusHistory = new StatusHistory(options.statusHistoryLength ?? 20);
     this.#hasConnections = options.connections !== undefined;
     const settings = options.ownership ?? localOwnership();
     const observer = options.ownershipObserver ?? {};
@@ -187,6 +208,8 @@ export class SessionManager {
       startConcurrency: options.restoreConcurrency ?? 16,
       settleTimeoutMs: options.restoreSettleTimeoutMs ?? 30_000,
       trackedMessages: options.trackedMessages ?? 10_000,
+      storage: options.storage,
+      statusHistory: this.#statusHistory,
       now: () => this.#now(),
     });
     this.#ownership = new SessionOwnership({
@@ -280,11 +303,25 @@ export class SessionManager {
   /** Whether the first ownership pass is done and every session it took has settled. */
   get readiness(): Readiness {
     const progress = this.#runtime.startProgress;
+    const storageWritable = !this.#storage?.problem;
     return {
-      ready: this.#restore.started && this.#restore.finished && !this.#shuttingDown,
+      ready: this.#restore.started && this.#restore.finished && !this.#shuttingDown &&
+        storageWritable,
       restoreStarted: this.#restore.started,
       total: progress.total,
       settled: progress.settled,
+      storageWritable,
+    };
+  }
+
+  /** What this node knows of a session beyond its record (recent changes, storage trouble). */
+  live(id: SessionId): SessionLiveState {
+    const problem = this.#storage?.problem ?? null;
+    return {
+      statusHistory: this.#statusHistory.of(id),
+      storageProblem: problem
+        ? { ...problem, unwrittenAuthFiles: this.#storage!.unwrittenAuthFiles(id) }
+        : null,
     };
   }
 
@@ -333,9 +370,14 @@ export class SessionManager {
       await this.#store.create(record);
     } catch (error) {
       this.#runtime.forgetFresh(id);
+      if (!(error instanceof SessionAlreadyExistsError)) {
+        // The store keeps a failed change in memory for its next write: take it back out.
+        await this.#store.remove(id).catch(() => {});
+      }
       throw error;
     }
     this.#remember(id, record.webhooks ?? []);
+    this.#statusHistory.record(record, null, record.createdAt);
     this.#logger.info({ sessionId: id }, "session created");
     this.#events.publish({
       type: "session.status",

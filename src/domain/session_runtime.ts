@@ -10,6 +10,7 @@ import type {
 } from "./connection.ts";
 import {
   FencedOutError,
+  InsufficientStorageError,
   OwnerUnavailableError,
   QrNotAvailableError,
   SessionStateError,
@@ -32,6 +33,8 @@ import type { SessionId } from "./session_id.ts";
 import { reduceStatus, SETTLED_STATUSES } from "./session_status.ts";
 import type { SessionReportChange, SessionSpecChange, SessionStore } from "./session_store.ts";
 import { StartQueue } from "./start_queue.ts";
+import type { StatusHistory } from "./status_history.ts";
+import type { StorageHealth } from "./storage_health.ts";
 
 export interface SessionRuntimeOptions {
   store: SessionStore;
@@ -51,6 +54,10 @@ export interface SessionRuntimeOptions {
   settleTimeoutMs: number;
   /** How many sent messages' statuses are remembered (in memory) to match receipts. */
   trackedMessages: number;
+  /** Whether the store can write (a full disk); without it, it is assumed to. */
+  storage?: StorageHealth;
+  /** Where status changes are noted for operators (`GET /api/sessions/{id}`). */
+  statusHistory: StatusHistory;
   now: () => string;
 }
 
@@ -74,6 +81,8 @@ export class SessionRuntime implements OwnershipListener {
   readonly #onFenced: (fence: Fence) => void;
   readonly #settleTimeoutMs: number;
   readonly #now: () => string;
+  readonly #storage?: StorageHealth;
+  readonly #statusHistory: StatusHistory;
 
   readonly #records = new Map<SessionId, SessionRecord>();
   readonly #live = new Map<SessionId, SessionConnection>();
@@ -96,6 +105,8 @@ export class SessionRuntime implements OwnershipListener {
     this.#onFenced = options.onFenced;
     this.#settleTimeoutMs = options.settleTimeoutMs;
     this.#now = options.now;
+    this.#storage = options.storage;
+    this.#statusHistory = options.statusHistory;
     this.#starts = new StartQueue(options.startConcurrency);
     this.#messageStatus = new MessageStatusTracker(options.trackedMessages);
   }
@@ -272,6 +283,7 @@ export class SessionRuntime implements OwnershipListener {
       this.#logger.info({ sessionId: id }, "session deleted");
       this.#events.publish({ type: "session.deleted", sessionId: id, at: this.#now() });
       this.#records.delete(id);
+      this.#statusHistory.forget(id);
       this.#messageStatus.forgetSession(id);
     });
   }
@@ -310,6 +322,9 @@ export class SessionRuntime implements OwnershipListener {
     options?: SendOptions,
   ): Promise<SentMessage> {
     const connection = this.#connected(id, "send messages");
+    // A send changes encryption state that must be stored: refuse before anything goes out.
+    const problem = this.#storage?.problem;
+    if (problem) throw new InsufficientStorageError(`Not sent: ${problem.message}`);
     const sent = await connection.sendMessage(to, message, options);
     this.#messageStatus.sent(id, sent);
     await this.#patchStatus(id, sent.id, sent.status);
@@ -533,7 +548,10 @@ export class SessionRuntime implements OwnershipListener {
       if (error instanceof FencedOutError) {
         this.#onFenced(fence);
       } else {
-        this.#logger.error({ sessionId: id, err: error }, "persisting session failed");
+        // A full disk is logged once for all writes, when it starts and ends; the change stays
+        // in memory and goes out with the next write.
+        const level = error instanceof InsufficientStorageError ? "debug" : "error";
+        this.#logger[level]({ sessionId: id, err: error }, "persisting session failed");
       }
       throw error;
     }
@@ -544,10 +562,19 @@ export class SessionRuntime implements OwnershipListener {
     id: SessionId,
     change: (current: SessionRecord) => SessionSpecChange,
   ): Promise<void> {
-    this.specChanged(await this.#store.updateSpec(id, change));
+    const before = this.#records.get(id)!;
+    const stored = await this.#store.updateSpec(id, change).catch(async (error) => {
+      // The store keeps a failed change in memory for its next write: put the spec back.
+      const { name, webhooks, desiredState, updatedAt } = before;
+      await this.#store.updateSpec(id, () => ({ name, webhooks, desiredState, updatedAt }))
+        .catch(() => {});
+      throw error;
+    });
+    this.specChanged(stored);
   }
 
   #publishStatus(record: SessionRecord, previousStatus: SessionStatus | null): void {
+    this.#statusHistory.record(record, previousStatus, this.#now());
     this.#logger.info(
       { sessionId: record.id, status: record.status, previousStatus },
       "session status changed",

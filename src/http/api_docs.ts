@@ -35,16 +35,25 @@ export const SECURITY_SCHEMES = {
 const INFO = {
   title: "WA Gateway",
   version: "1.0.0",
+  // No license file in the repository: all rights reserved until its owner picks one.
+  license: { name: "All rights reserved", identifier: "LicenseRef-All-Rights-Reserved" },
   description: "A multi-session WhatsApp gateway. Every `/api/*` route requires the API key, " +
     "as `X-Api-Key` or `Authorization: Bearer`. Errors are `{error: {code, message, details?}}`.",
 };
+
+/**
+ * Relative to the document, so it names whichever gateway serves it (behind a proxy's path
+ * prefix too); generated clients take the real base URL anyway.
+ */
+const SERVERS = [{ url: "/", description: "The gateway that serves this document" }];
 
 /** The OpenAPI document as served at `/openapi.json`. */
 export type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
 /**
  * Generates the OpenAPI 3.1 document of every route registered with `app.openapi`, and marks
- * every `/api/*` operation as requiring the API key (with its 401 response).
+ * every `/api/*` operation as requiring the API key (with its 401 response) and every other one
+ * as open (`security: []`).
  *
  * @example
  * ```ts
@@ -53,7 +62,7 @@ export type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
  * ```
  */
 export function openApiDocument(app: OpenAPIHono): OpenApiDocument {
-  const spec = app.getOpenAPI31Document({ openapi: "3.1.0", info: INFO });
+  const spec = app.getOpenAPI31Document({ openapi: "3.1.0", info: INFO, servers: SERVERS });
   const components = spec.components ??= {};
   components.securitySchemes = { ...components.securitySchemes, ...SECURITY_SCHEMES };
   // Error is registered by every API route's error responses.
@@ -62,9 +71,13 @@ export function openApiDocument(app: OpenAPIHono): OpenApiDocument {
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   };
   for (const [path, item] of Object.entries(spec.paths ?? {})) {
-    if (!path.startsWith(PROTECTED_PREFIX)) continue;
+    const isProtected = path.startsWith(PROTECTED_PREFIX);
     for (const operation of Object.values(item ?? {})) {
       if (typeof operation !== "object" || operation === null || !("responses" in operation)) {
+        continue;
+      }
+      if (!isProtected) {
+        operation.security = [];
         continue;
       }
       operation.security = [{ ApiKey: [] }, { Bearer: [] }];

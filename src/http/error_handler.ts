@@ -8,6 +8,7 @@ import {
   GatewayError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
+  InsufficientStorageError,
   InvalidSessionIdError,
   MessageNotFoundError,
   OwnerUnavailableError,
@@ -45,6 +46,7 @@ export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof IdempotencyKeyReusedError) return 422;
   if (error instanceof WhatsAppRequestError) return 502;
   if (error instanceof ShuttingDownError || error instanceof OwnerUnavailableError) return 503;
+  if (error instanceof InsufficientStorageError) return 507;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;
   return 500;
 }
@@ -64,7 +66,8 @@ const HTTP_EXCEPTION_CODES: Record<number, string> = {
 export function errorResponse(error: unknown, c: Context, logger: Logger): Response {
   if (error instanceof GatewayError) {
     const status = statusOf(error);
-    if (status >= 500) logger.error({ err: error }, "request failed");
+    // A full disk is logged once when it starts and once when it ends, not per request.
+    if (status >= 500 && status !== 507) logger.error({ err: error }, "request failed");
     const details = error instanceof ValidationError ? error.details : undefined;
     if (error instanceof UnauthorizedError) c.header("WWW-Authenticate", "Bearer");
     if (error instanceof OwnerUnavailableError) {

@@ -100,6 +100,27 @@ export const SessionSchema = z
       description: "The node running the session (its `NODE_ID`); null while none does",
       example: "gw-1",
     }),
+    statusHistory: z
+      .array(
+        z.object({
+          status: SessionStatusSchema,
+          previousStatus: SessionStatusSchema.nullable(),
+          at: z.string(),
+          reason: z.string().nullable().openapi({ description: "Why the connection ended" }),
+        }),
+      )
+      .openapi({ description: "The latest status changes, oldest first (since the last start)" }),
+    storageProblem: z
+      .object({
+        code: z.literal("insufficient_storage"),
+        message: z.string(),
+        since: z.string(),
+        unwrittenAuthFiles: z.number().int().openapi({
+          description: "This session's auth file changes waiting in memory to be written",
+        }),
+      })
+      .nullable()
+      .openapi({ description: "Set while the data directory's disk is full" }),
   })
   .openapi("Session");
 

@@ -31,7 +31,8 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
  * time; reconnects, received messages and message status updates come from the event bus
  * and sent messages come from the event bus (`observe`); persistence latency from the store
  * decorator (`recordPersistenceWrite`); HTTP requests from a middleware; webhook attempts from
- * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`; the
+ * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`; a full
+ * disk from the store (`recordStorageWritable`); the
  * connection workers from the pool (`trackConnectionWorkers`, `recordConnectionWorkerFailure`).
  *
  * @example
@@ -114,6 +115,15 @@ export class GatewayMetrics {
     }),
   );
 
+  /** Times the data directory's disk became full (`recordStorageWritable(false)`). */
+  readonly storageFull = this.registry.register(
+    new Counter({
+      name: "wa_storage_full_total",
+      help: "Times writes to the data directory started failing for lack of space.",
+    }),
+  );
+
+  #storageWritable = true;
   #sessions: () => Iterable<{ status: SessionStatus }> = () => [];
   #deadLetters: () => number = () => 0;
   #connectionWorkers: () => number = () => 0;
@@ -131,6 +141,13 @@ export class GatewayMetrics {
         name: "wa_connection_workers",
         help: "Worker threads running WhatsApp connections (0: they run on the main thread).",
         collect: () => [[{}, this.#connectionWorkers()]],
+      }),
+    );
+    this.registry.register(
+      new Gauge({
+        name: "wa_storage_writable",
+        help: "1 while the store writes, 0 while its disk is full (writes answer 507).",
+        collect: () => [[{}, this.#storageWritable ? 1 : 0]],
       }),
     );
     this.registry.register(
@@ -161,6 +178,12 @@ export class GatewayMetrics {
   /** The connection worker pool's `onWorkerFailure` hook. */
   readonly recordConnectionWorkerFailure = (): void => {
     this.connectionWorkerFailures.inc();
+  };
+
+  /** The full-disk store's `onChange` hook: writes failing for lack of space, or not. */
+  readonly recordStorageWritable = (writable: boolean): void => {
+    if (!writable && this.#storageWritable) this.storageFull.inc();
+    this.#storageWritable = writable;
   };
 
   /** The deliverer's `onDeliveryAttempt` hook. */

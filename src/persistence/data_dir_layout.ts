@@ -19,6 +19,7 @@
  *                                           `message_store/file_message_store.ts`)
  *   .message-store/.trash-<uuid>/           a deleted session's messages; removed on open
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
+ *   .tmp-space-probe-<uuid>                 written and removed while the disk is full (probe)
  *   .trash-<uuid>/                          a deleted session folder; removed on open
  * ```
  *

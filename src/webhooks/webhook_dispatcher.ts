@@ -4,6 +4,7 @@ import { wantsEvent, type Webhook } from "../domain/webhook.ts";
 import type { NewOutboxEntry, WebhookEndpoint, WebhookOutbox } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
 import type { WebhookDeliverer } from "./webhook_deliverer.ts";
+import { isNoSpaceError } from "../storage/no_space.ts";
 
 /** Options of {@linkcode WebhookDispatcher}. */
 export interface WebhookDispatcherOptions {
@@ -71,8 +72,9 @@ export class WebhookDispatcher {
     const appending = this.#options.outbox.append(entries).then(
       (added) => this.#options.deliverer.enqueue(added),
       (error) => {
-        // Still in the outbox's memory: the next successful write or a restart delivers it.
-        this.#options.logger.error(
+        // Still in the outbox's memory: the next successful write or a restart delivers it. A
+        // full disk is logged once by the store, not once per event.
+        this.#options.logger[isNoSpaceError(error) ? "debug" : "error"](
           { err: error, eventId: event.id, eventType: event.type },
           "could not make a webhook event durable; it is delivered after the next restart",
         );

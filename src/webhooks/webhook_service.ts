@@ -11,6 +11,14 @@ import type {
 import type { Logger } from "../logger.ts";
 import { type DeliveryStats, WebhookDeliverer } from "./webhook_deliverer.ts";
 import { WebhookDispatcher } from "./webhook_dispatcher.ts";
+import { isNoSpaceError, noSpaceError } from "../storage/no_space.ts";
+
+/** A `catch` handler: a write that failed for lack of space becomes the typed error (507). */
+function rethrowNoSpace(what: string): (error: unknown) => never {
+  return (error) => {
+    throw isNoSpaceError(error) ? noSpaceError(error, what) : error;
+  };
+}
 
 /** Options of {@linkcode WebhookService.open}. */
 export interface WebhookServiceOptions {
@@ -112,14 +120,18 @@ export class WebhookService {
 
   /** Sends a dead letter back for delivery; `undefined` for an unknown id. */
   async retryDeadLetter(id: string): Promise<OutboxEntry | undefined> {
-    const entry = await this.#deliverer.retryDeadLetter(id);
+    const entry = await this.#deliverer.retryDeadLetter(id).catch(
+      rethrowNoSpace("Retrying the dead letter"),
+    );
     this.#refreshDeadLetterCount();
     return entry;
   }
 
   /** Deletes a dead letter; whether there was one. */
   async discardDeadLetter(id: string): Promise<boolean> {
-    const discarded = await this.#outbox.discard(id);
+    const discarded = await this.#outbox.discard(id).catch(
+      rethrowNoSpace("Discarding the dead letter"),
+    );
     this.#refreshDeadLetterCount();
     return discarded;
   }

@@ -15,6 +15,7 @@ import type {
   SessionConnection,
 } from "../domain/connection.ts";
 import {
+  InsufficientStorageError,
   QrNotAvailableError,
   SessionStateError,
   ValidationError,
@@ -353,7 +354,9 @@ export class BaileysConnection implements SessionConnection {
 
     socket.ev.on("creds.update", (update) => {
       authState.saveCreds().catch((error) => {
-        this.#logger.error({ err: error }, "saving credentials failed");
+        // A full disk is logged once by the store; the credentials are kept and written later.
+        const level = error instanceof InsufficientStorageError ? "debug" : "error";
+        this.#logger[level]({ err: error }, "saving credentials failed");
       });
       if (update.me?.name && this.#socket === socket && !this.#qr) {
         this.#report({ status: "connected", account: this.#account(socket) });

@@ -5,58 +5,18 @@
  * Screenshots are left in `test-artifacts/`.
  */
 import { strict as assert } from "node:assert";
-import type { Page } from "playwright-core";
-import { ARTIFACTS_DIR, launchChromium } from "../support/browser.ts";
-import { startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
-import type { FakeWhatsApp } from "../support/fake_whatsapp/server.ts";
-import type { GatewayClient } from "../support/gateway_client.ts";
-import type { GatewayProcess } from "../support/gateway_process.ts";
+import { ARTIFACTS_DIR, chromiumRequirement } from "../support/browser.ts";
+import { signIn, withDashboard } from "../support/dashboard_page.ts";
+import { testsRequiring } from "../support/test_requirements.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
+const browserTest = await testsRequiring(chromiumRequirement);
 
-interface Dashboard {
-  fake: FakeWhatsApp;
-  gateway: GatewayProcess;
-  client: GatewayClient;
-  /** The dashboard, loaded and not signed in; confirmation dialogs are accepted. */
-  page: Page;
-  /** Script errors and console errors the page reported. */
-  problems: string[];
-}
-
-/** A gateway on the fake server, and its dashboard open in headless Chromium. */
-function withDashboard(fn: (dashboard: Dashboard) => Promise<void>): Promise<void> {
-  return withFakeServer(async (fake, dataDir) => {
-    const { gateway, client } = await startFakeGateway(fake, dataDir);
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-      const problems: string[] = [];
-      page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`console: ${message.text()}`);
-      });
-      page.on("dialog", (dialog) => dialog.accept());
-      const response = await page.goto(`${gateway.url}/`);
-      assert.equal(response?.status(), 200);
-      await fn({ fake, gateway, client, page, problems });
-    } finally {
-      await browser.close();
-      await gateway.dispose();
-    }
-  });
-}
-
-async function signIn(page: Page, apiKey: string): Promise<void> {
-  await page.fill("#api-key", apiKey);
-  await page.click("#login-form button[type=submit]");
-}
-
-Deno.test(
+browserTest(
   "the dashboard links a phone: API key, create, QR rendered, scanned, connected, deleted",
   e2e,
-  () =>
-    withDashboard(async ({ fake, gateway, client, page, problems }) => {
+  (chromium) =>
+    withDashboard(chromium, async ({ fake, gateway, client, page, problems }) => {
       // A wrong key is refused with a message, and the key is asked for again.
       await signIn(page, "not-the-key-0123456789");
       await page.waitForSelector("#error:has-text('API key was refused')");
@@ -119,11 +79,11 @@ Deno.test(
     }),
 );
 
-Deno.test(
+browserTest(
   "the dashboard links a phone with a pairing code instead of the QR code",
   e2e,
-  () =>
-    withDashboard(async ({ fake, gateway, page, problems }) => {
+  (chromium) =>
+    withDashboard(chromium, async ({ fake, gateway, page, problems }) => {
       await signIn(page, gateway.apiKey!);
       await page.fill("#new-id", "kiosk-2");
       await page.click("#create-form button[type=submit]");
@@ -156,11 +116,11 @@ Deno.test(
     }),
 );
 
-Deno.test(
+browserTest(
   "the dashboard shows changes made elsewhere as they happen, from the event stream",
   e2e,
-  () =>
-    withDashboard(async ({ fake, gateway, client, page, problems }) => {
+  (chromium) =>
+    withDashboard(chromium, async ({ fake, gateway, client, page, problems }) => {
       await signIn(page, gateway.apiKey!);
       await page.waitForSelector("body[data-live='true'] #live:not([hidden])");
 

@@ -20,7 +20,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000) {
+/** Polls a condition on disk (no event tells it); the timeout is a safety net for loaded machines. */
+async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

@@ -38,6 +38,10 @@ Deno.test("the dashboard's assets are served with their types; the page holds no
       const types: Record<string, RegExp> = {
         "/": /^text\/html/,
         "/dashboard/dashboard.js": /^text\/javascript/,
+        "/dashboard/api.js": /^text\/javascript/,
+        "/dashboard/session_detail.js": /^text\/javascript/,
+        "/dashboard/event_log.js": /^text\/javascript/,
+        "/dashboard/dead_letters.js": /^text\/javascript/,
         "/dashboard/dashboard.css": /^text\/css/,
         "/dashboard/favicon.svg": /^image\/svg\+xml/,
       };

@@ -36,11 +36,14 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_webhook_deliveries_total: "counter",
         wa_connection_worker_failures_total: "counter",
         wa_connection_workers: "gauge",
+        wa_storage_full_total: "counter",
+        wa_storage_writable: "gauge",
         wa_sessions: "gauge",
       });
       for (const family of families.values()) assert.ok(family.help.length > 0, family.name);
       assert.equal(sampleValue(families, "wa_webhook_deliveries_total", { result: "failure" }), 0);
       assert.equal(sampleValue(families, "wa_sessions", { status: "connected" }), 0);
+      assert.equal(sampleValue(families, "wa_storage_writable"), 1);
     } finally {
       await core.close();
     }

@@ -104,7 +104,7 @@ Deno.test("every $ref in the spec resolves", async () => {
   });
 });
 
-Deno.test("the spec requires the API key on /api routes only, with a 401 response", async () => {
+Deno.test("the spec requires the API key on /api routes only, with a 401 response; the rest are open", async () => {
   await withApp((_core, spec) => {
     assert.deepEqual(Object.keys(spec.components?.securitySchemes ?? {}).sort(), [
       "ApiKey",
@@ -117,8 +117,9 @@ Deno.test("the spec requires the API key on /api routes only, with a 401 respons
         assert.deepEqual(op.security, [{ ApiKey: [] }, { Bearer: [] }], operation);
         assert.ok(op.responses?.["401"], `${operation} declares 401`);
       } else {
-        assert.equal(op.security, undefined, operation);
+        assert.deepEqual(op.security, [], operation);
       }
+      assert.match(op.operationId ?? "", /^[a-z][A-Za-z]+$/, `${operation} has an operationId`);
     }
     return Promise.resolve();
   });

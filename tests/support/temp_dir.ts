@@ -1,5 +1,10 @@
+/** The prefix of every test's temporary directory. */
+export const TEMP_DIR_PREFIX = "wa-gateway-test-";
+
 /**
- * Runs `fn` with a fresh temporary directory and removes it afterwards, whatever happens.
+ * Runs `fn` with a fresh temporary directory and removes it afterwards, whatever happens. A
+ * test that still has a writer in it (Baileys writes a key or two after `end()`) gets its
+ * removal retried until the writer is done; a directory that cannot be removed fails the test.
  *
  * @example
  * ```ts
@@ -7,11 +12,39 @@
  * ```
  */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "wa-gateway-test-" });
+  const dir = await Deno.makeTempDir({ prefix: TEMP_DIR_PREFIX });
+  let failed = false;
   try {
     return await fn(dir);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    // On a failed test the test's own error is the one to see; the folder is still removed.
+    await removeTree(dir).catch((error) => {
+      if (!failed) throw error;
+    });
+  }
+}
+
+/**
+ * Removes `dir` and everything in it, retrying while something is still writing into it (a
+ * removal then fails with ENOTEMPTY) for up to `timeoutMs`.
+ */
+export async function removeTree(dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0;; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      if (Date.now() > deadline) {
+        throw new Error(`could not remove the test directory ${dir}: ${error}`);
+      }
+      // Each retry removes what the late writer added since; it finishes within milliseconds.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * 2 ** attempt, 500)));
+    }
   }
 }
 

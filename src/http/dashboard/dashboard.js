@@ -1,19 +1,23 @@
-// The dashboard's browser code: plain ES module, no build step. Everything it shows comes from
+// The dashboard's browser code: plain ES modules, no build step. Everything it shows comes from
 // the authenticated REST API; the page itself holds no data. Values from the API are only ever
 // set as text (never as HTML), so a session name cannot inject markup.
-
-const KEY_STORAGE = "wa-gateway-api-key";
+import { $, api, button, currentKey, errorMessage, setKey, Unauthorized } from "./api.js";
+import { initDeadLetters, refreshDeadLetters } from "./dead_letters.js";
+import { initEventLog, logEvent } from "./event_log.js";
+import {
+  closeSessionDetail,
+  initSessionDetail,
+  openSessionDetail,
+  refreshSessionDetail,
+  sessionInDetail,
+} from "./session_detail.js";
 /** How often the list is read while the event stream is down. */
 const POLL_MS = 2000;
 /** How often it is read anyway while the stream is up, in case something was missed. */
 const RESYNC_MS = 30000;
 /** Wait before opening the event stream again after it ended. */
 const STREAM_RETRY_MS = 3000;
-const STREAMED_TYPES = "session.status,session.qr,session.deleted";
 
-const $ = (id) => document.getElementById(id);
-
-let apiKey = sessionStorage.getItem(KEY_STORAGE);
 let listTimer;
 let qrTimer;
 let qrSession;
@@ -21,32 +25,6 @@ let qrObjectUrl;
 /** Aborts the event stream (on logout). */
 let streamController;
 let refreshTimer;
-
-/** The API refused the key: forget it and ask again. */
-class Unauthorized extends Error {}
-
-async function api(method, path, body) {
-  const headers = { "x-api-key": apiKey ?? "" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401) throw new Unauthorized("The API key was refused.");
-  return response;
-}
-
-async function errorMessage(response) {
-  try {
-    const { error } = await response.json();
-    if (!error?.message) return `HTTP ${response.status}`;
-    // The code is what an operator can search the docs and logs for.
-    return error.code ? `${error.message} (${error.code})` : error.message;
-  } catch {
-    return `HTTP ${response.status}`;
-  }
-}
 
 function showError(message) {
   const box = $("error");
@@ -62,27 +40,30 @@ function handle(error) {
   }
 }
 
+/** The sections shown once signed in. */
+const SIGNED_IN = ["sessions", "events", "dead-letters"];
+
 function logout(message) {
-  apiKey = null;
-  sessionStorage.removeItem(KEY_STORAGE);
+  setKey(null);
   clearInterval(listTimer);
   streamController?.abort();
   setLive(false);
   closeQr();
-  $("sessions").hidden = true;
+  closeSessionDetail();
+  for (const id of SIGNED_IN) $(id).hidden = true;
   $("forget-key").hidden = true;
   $("login").hidden = false;
   showError(message);
 }
 
 function login(key) {
-  apiKey = key;
-  sessionStorage.setItem(KEY_STORAGE, key);
+  setKey(key);
   $("login").hidden = true;
   $("forget-key").hidden = false;
-  $("sessions").hidden = false;
+  for (const id of SIGNED_IN) $(id).hidden = false;
   showError(null);
   refreshList();
+  refreshDeadLetters();
   setLive(false);
   followEvents();
 }
@@ -92,7 +73,12 @@ function setLive(live) {
   document.body.dataset.live = String(live);
   $("live").hidden = !live;
   clearInterval(listTimer);
-  if (apiKey) listTimer = setInterval(refreshList, live ? RESYNC_MS : POLL_MS);
+  if (currentKey()) {
+    listTimer = setInterval(() => {
+      refreshList();
+      refreshDeadLetters();
+    }, live ? RESYNC_MS : POLL_MS);
+  }
 }
 
 /**
@@ -105,11 +91,8 @@ async function followEvents() {
   streamController = controller;
   while (!controller.signal.aborted) {
     try {
-      const response = await fetch(`/api/events?types=${STREAMED_TYPES}`, {
-        headers: { "x-api-key": apiKey ?? "" },
-        signal: controller.signal,
-      });
-      if (response.status === 401) throw new Unauthorized("The API key was refused.");
+      // Every type: the event log shows them all; the list follows the session ones.
+      const response = await api("GET", "/api/events", undefined, { signal: controller.signal });
       if (!response.ok || !response.body) throw new Error(await errorMessage(response));
       setLive(true);
       refreshList(); // what changed before the stream opened
@@ -147,17 +130,24 @@ function onStreamFrame(frame) {
     else if (line.startsWith("data:")) data += line.slice(5).trim();
   }
   if (!type || type === "error") return; // comments (keep-alives); `error` ends the stream
-  let sessionId;
+  let payload;
   try {
-    sessionId = JSON.parse(data).sessionId;
+    payload = JSON.parse(data);
   } catch {
     // refresh the list anyway
   }
+  logEvent(type, payload);
+  if (!type.startsWith("session.")) return;
+  const sessionId = payload?.sessionId;
   // Events come in bursts (a restore, a QR rotation): one refresh per burst.
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => {
     refreshList();
     if (sessionId !== undefined && sessionId === qrSession) refreshQr();
+    if (sessionId !== undefined && sessionId === sessionInDetail()) {
+      if (type === "session.deleted") closeSessionDetail();
+      else refreshSessionDetail();
+    }
   }, 100);
 }
 
@@ -195,6 +185,7 @@ function sessionRow(session) {
 
   const actions = document.createElement("td");
   actions.className = "actions";
+  actions.append(button("Details", () => openSessionDetail(session.id)));
   if (session.status === "qr") actions.append(button("Show QR", () => openQr(session.id)));
   if (["disconnected", "failed", "logged_out"].includes(session.status)) {
     actions.append(button("Start", () => act("POST", `/api/sessions/${session.id}/start`)));
@@ -220,14 +211,6 @@ function sessionRow(session) {
   return row;
 }
 
-function button(label, onClick) {
-  const element = document.createElement("button");
-  element.type = "button";
-  element.textContent = label;
-  element.addEventListener("click", onClick);
-  return element;
-}
-
 async function act(method, path) {
   try {
     const response = await api(method, path);
@@ -237,6 +220,7 @@ async function act(method, path) {
     handle(error);
   }
   await refreshList();
+  await refreshSessionDetail();
 }
 
 async function createSession(event) {
@@ -348,6 +332,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("create-form").addEventListener("submit", createSession);
   $("qr-close").addEventListener("click", closeQr);
   $("pairing-form").addEventListener("submit", requestPairingCode);
-  if (apiKey) login(apiKey);
+  initSessionDetail({
+    errors: (error) => (error ? handle(error) : showError(null)),
+    changed: refreshList,
+  });
+  initEventLog();
+  initDeadLetters({ errors: (error) => (error ? handle(error) : showError(null)) });
+  const key = currentKey();
+  if (key) login(key);
   else logout(null);
 });

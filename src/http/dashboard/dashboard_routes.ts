@@ -7,14 +7,24 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import page from "./index.html" with { type: "text" };
 import script from "./dashboard.js" with { type: "text" };
+import apiScript from "./api.js" with { type: "text" };
+import deadLettersScript from "./dead_letters.js" with { type: "text" };
+import eventLogScript from "./event_log.js" with { type: "text" };
+import sessionDetailScript from "./session_detail.js" with { type: "text" };
 import styles from "./dashboard.css" with { type: "text" };
 import favicon from "./favicon.svg" with { type: "text" };
 
 /** Where the dashboard is served. */
 export const DASHBOARD_PATH = "/";
 
+const JAVASCRIPT = "text/javascript; charset=utf-8";
+
 const ASSETS: Record<string, { body: string; type: string }> = {
-  "/dashboard/dashboard.js": { body: script, type: "text/javascript; charset=utf-8" },
+  "/dashboard/dashboard.js": { body: script, type: JAVASCRIPT },
+  "/dashboard/api.js": { body: apiScript, type: JAVASCRIPT },
+  "/dashboard/session_detail.js": { body: sessionDetailScript, type: JAVASCRIPT },
+  "/dashboard/event_log.js": { body: eventLogScript, type: JAVASCRIPT },
+  "/dashboard/dead_letters.js": { body: deadLettersScript, type: JAVASCRIPT },
   "/dashboard/dashboard.css": { body: styles, type: "text/css; charset=utf-8" },
   "/dashboard/favicon.svg": { body: favicon, type: "image/svg+xml" },
 };

@@ -26,6 +26,7 @@ const typesField = z
 const streamEvents = createRoute({
   method: "get",
   path: "/api/events",
+  operationId: "streamEvents",
   tags: ["Events"],
   summary: "A live stream of events (Server-Sent Events)",
   description: "Each event is sent as `event: <type>`, `id: <event id>` and `data: <JSON>` (the " +

@@ -8,12 +8,16 @@ const ReadinessSchema = z
     restoreStarted: z.boolean(),
     total: z.number().int(),
     settled: z.number().int(),
+    storageWritable: z.boolean().openapi({
+      description: "False while the data directory's disk is full (then not ready either)",
+    }),
   })
   .openapi("Readiness");
 
 const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
   tags: ["Health"],
   summary: "Liveness: the process is up and serving HTTP",
   responses: {
@@ -24,12 +28,14 @@ const health = createRoute({
 const ready = createRoute({
   method: "get",
   path: "/ready",
+  operationId: "getReadiness",
   tags: ["Health"],
-  summary: "Readiness: sessions are restored and every restored session has settled",
+  summary:
+    "Readiness: sessions are restored, every restored session has settled, and the store writes",
   responses: {
     200: { description: "Ready", content: { "application/json": { schema: ReadinessSchema } } },
     503: {
-      description: "Still restoring, or shutting down",
+      description: "Still restoring, shutting down, or the store cannot write (disk full)",
       content: { "application/json": { schema: ReadinessSchema } },
     },
   },

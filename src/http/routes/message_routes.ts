@@ -19,6 +19,7 @@ import { bodyErrorResponses, SessionIdParamsSchema } from "../schemas.ts";
 const sendMessage = createRoute({
   method: "post",
   path: "/api/sessions/{id}/messages",
+  operationId: "sendMessage",
   tags: ["Messages"],
   summary: "Send a message",
   description: "Sends a text (optionally as a reply), a location or a reaction from a connected " +
@@ -43,6 +44,7 @@ const sendMessage = createRoute({
 const checkNumbers = createRoute({
   method: "post",
   path: "/api/sessions/{id}/check-numbers",
+  operationId: "checkNumbers",
   tags: ["Messages"],
   summary: "Check which phone numbers have WhatsApp",
   request: {

@@ -7,6 +7,7 @@ import {
 const metricsRoute = createRoute({
   method: "get",
   path: "/metrics",
+  operationId: "getMetrics",
   tags: ["Health"],
   summary: "Metrics in the Prometheus text format",
   description: "Sessions by status, reconnects, HTTP requests, persistence write latency, " +

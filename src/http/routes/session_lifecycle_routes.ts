@@ -20,6 +20,7 @@ function lifecycleRoute(action: string, summary: string, description: string) {
   return createRoute({
     method: "post",
     path: `/api/sessions/{id}/${action}`,
+    operationId: `${action}Session`,
     tags: ["Session lifecycle"],
     summary,
     description,
@@ -56,6 +57,7 @@ const logoutRoute = lifecycleRoute(
 const qrRoute = createRoute({
   method: "get",
   path: "/api/sessions/{id}/qr",
+  operationId: "getSessionQr",
   tags: ["Session lifecycle"],
   summary: "The QR code to link a session",
   description: "PNG by default; `?format=svg` for SVG, `?format=raw` for the string Baileys " +
@@ -103,6 +105,7 @@ const PairingCodeBodySchema = z
 const pairingCodeRoute = createRoute({
   method: "post",
   path: "/api/sessions/{id}/pairing-code",
+  operationId: "requestPairingCode",
   tags: ["Session lifecycle"],
   summary: "A pairing code to link a session without scanning",
   description: "While the QR code is pending, asks WhatsApp for an 8-character code to type " +
@@ -140,16 +143,16 @@ const pairingCodeRoute = createRoute({
 /** Registers start/stop/restart/logout, the QR code and the pairing code routes. */
 export function registerSessionLifecycleRoutes(app: OpenAPIHono, manager: SessionManager): void {
   app.openapi(startRoute, async (c) => {
-    return c.json(toView(await manager.start(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.start(c.req.valid("param").id)), 200);
   });
   app.openapi(stopRoute, async (c) => {
-    return c.json(toView(await manager.stop(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.stop(c.req.valid("param").id)), 200);
   });
   app.openapi(restartRoute, async (c) => {
-    return c.json(toView(await manager.restart(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.restart(c.req.valid("param").id)), 200);
   });
   app.openapi(logoutRoute, async (c) => {
-    return c.json(toView(await manager.logout(c.req.valid("param").id)), 200);
+    return c.json(toView(manager, await manager.logout(c.req.valid("param").id)), 200);
   });
   app.openapi(qrRoute, async (c) => {
     const qr = await manager.qr(c.req.valid("param").id);

@@ -20,6 +20,7 @@ const json = <T>(schema: T, description: string) => ({
 const createSession = createRoute({
   method: "post",
   path: "/api/sessions",
+  operationId: "createSession",
   tags: ["Sessions"],
   summary: "Create a session and start linking it",
   request: {
@@ -31,6 +32,7 @@ const createSession = createRoute({
 const listSessions = createRoute({
   method: "get",
   path: "/api/sessions",
+  operationId: "listSessions",
   tags: ["Sessions"],
   summary: "List every session",
   responses: { 200: json(SessionListSchema, "All sessions, oldest first") },
@@ -39,6 +41,7 @@ const listSessions = createRoute({
 const getSession = createRoute({
   method: "get",
   path: "/api/sessions/{id}",
+  operationId: "getSession",
   tags: ["Sessions"],
   summary: "Get one session",
   request: { params: SessionIdParamsSchema },
@@ -48,6 +51,7 @@ const getSession = createRoute({
 const updateSession = createRoute({
   method: "patch",
   path: "/api/sessions/{id}",
+  operationId: "updateSession",
   tags: ["Sessions"],
   summary: "Rename a session or replace its webhooks",
   request: {
@@ -60,6 +64,7 @@ const updateSession = createRoute({
 const deleteSession = createRoute({
   method: "delete",
   path: "/api/sessions/{id}",
+  operationId: "deleteSession",
   tags: ["Sessions"],
   summary: "Delete a session",
   description:
@@ -78,17 +83,18 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
       name: body.name ?? null,
       webhooks: toWebhooks(body.webhooks),
     });
-    return c.json(toView(record), 201);
+    return c.json(toView(manager, record), 201);
   });
 
   app.openapi(
     listSessions,
-    async (c) => c.json({ sessions: (await manager.list()).map(toView) }, 200),
+    async (c) =>
+      c.json({ sessions: (await manager.list()).map((session) => toView(manager, session)) }, 200),
   );
 
   app.openapi(
     getSession,
-    async (c) => c.json(toView(await manager.get(c.req.valid("param").id)), 200),
+    async (c) => c.json(toView(manager, await manager.get(c.req.valid("param").id)), 200),
   );
 
   app.openapi(updateSession, async (c) => {
@@ -97,7 +103,7 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
       name: body.name,
       webhooks: toWebhooks(body.webhooks),
     });
-    return c.json(toView(record), 200);
+    return c.json(toView(manager, record), 200);
   });
 
   app.openapi(deleteSession, async (c) => {
@@ -106,9 +112,12 @@ export function registerSessionRoutes(app: OpenAPIHono, manager: SessionManager)
   });
 }
 
-/** The API representation of a session: webhook secrets masked, and the node that runs it. */
-export function toView(session: SessionView) {
-  return { ...publicSession(session), node: session.node };
+/**
+ * The API representation of a session: webhook secrets masked, the node that runs it, and what
+ * this node knows of it beyond the record (recent status changes, storage trouble).
+ */
+export function toView(manager: SessionManager, session: SessionView) {
+  return { ...publicSession(session), node: session.node, ...manager.live(session.id) };
 }
 
 function toWebhooks(

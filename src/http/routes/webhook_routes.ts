@@ -45,6 +45,7 @@ const notFound = {
 const listDeadLetters = createRoute({
   method: "get",
   path: "/api/webhooks/dead-letters",
+  operationId: "listDeadLetters",
   tags: ["Webhooks"],
   summary: "Webhook deliveries that exhausted their retries",
   request: {
@@ -65,6 +66,7 @@ const listDeadLetters = createRoute({
 const retryDeadLetter = createRoute({
   method: "post",
   path: "/api/webhooks/dead-letters/{id}/retry",
+  operationId: "retryDeadLetter",
   tags: ["Webhooks"],
   summary: "Deliver a dead letter again",
   description: "Moves it back to the outbox, at the end of its session's queue for its endpoint, " +
@@ -86,6 +88,7 @@ const retryDeadLetter = createRoute({
 const deleteDeadLetter = createRoute({
   method: "delete",
   path: "/api/webhooks/dead-letters/{id}",
+  operationId: "discardDeadLetter",
   tags: ["Webhooks"],
   summary: "Delete a dead letter",
   request: { params: idParams },

@@ -8,6 +8,7 @@ import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.
 import type { MessagePatch, StoredMessage } from "../../domain/message_store.ts";
 import type { MessageAction, MessageActivity } from "../../domain/message_activity.ts";
 import {
+  InsufficientStorageError,
   QrNotAvailableError,
   SessionStateError,
   ValidationError,
@@ -127,6 +128,8 @@ export function reviveError(error: SerializedError): Error {
       return new WhatsAppRequestError(error.message);
     case "invalid_input":
       return new ValidationError(error.message);
+    case "insufficient_storage":
+      return new InsufficientStorageError(error.message);
     case "session_not_connected":
     case "session_state_conflict":
       return new SessionStateError(error.message, error.code);
