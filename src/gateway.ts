@@ -99,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     restoreConcurrency: config.restoreConcurrency,
     webhookAllowedHosts: config.webhooks.allowedHosts,
     storage,
+    signals: persistence.signals,
   });
   metrics.trackSessions(() => manager.runningHere());
   clusterMetrics.trackLeasesHeld(() => manager.ownership.heldSessions.length);
@@ -165,6 +166,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     `restored ${restoreReport.restored.length} session(s) from ${persistence.location}`,
   );
 
+  // The live stream shows this node's events and, through the relay, every other node's; webhooks
+  // and metrics see this node's only (each event is queued and counted where it happened).
+  const stream = new EventBus((error, event) =>
+    logger.error({ err: error, eventType: event.type }, "event stream listener failed")
+  );
+  const { relay, signals } = persistence;
+  events.subscribe((event) => {
+    stream.deliver(event);
+    relay?.send(event);
+  });
+  await relay?.start((event) => stream.deliver(event));
+  await signals?.start(
+    (signal) => {
+      if (signal.kind === "placement") manager.ownership.wake();
+      else void manager.reloadSpec(signal.sessionId);
+    },
+    () => manager.ownership.wake(),
+  );
+
   const restored = manager.connectRestored().catch((error) => {
     logger.error({ err: error }, "reconnecting restored sessions failed");
   });
@@ -172,7 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const closing = new AbortController();
   const app = createApp({
     manager,
-    events,
+    events: stream,
     closing: closing.signal,
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -237,6 +257,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       clearInterval(pruneTimer);
+      await relay?.close();
+      await signals?.close();
       await messages.close();
       await store.close();
       await persistence.close();

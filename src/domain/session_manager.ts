@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import type { LeaseLock } from "../ownership/lease_lock.ts";
 import { LocalLeaseTable } from "../ownership/local_lease_lock.ts";
 import type { NodeRegistry } from "../ownership/node_registry.ts";
+import type { ClusterSignals } from "../ownership/cluster_signals.ts";
 import type { Lease } from "../ownership/lease_lock.ts";
 import {
   type LossReason,
@@ -73,6 +74,8 @@ export interface SessionManagerOptions {
   ownership?: OwnershipSettings;
   /** Told what ownership does (metrics). */
   ownershipObserver?: OwnershipObserver;
+  /** Tells the other nodes of a store shared by several what changed (none for the file store). */
+  signals?: ClusterSignals;
   /**
    * Whether only this process uses the store (the file store, behind its lock): restore then
    * repairs what a crash can leave (records without credentials, credentials without a record).
@@ -171,6 +174,7 @@ export class SessionManager {
   readonly #registry: NodeRegistry;
   readonly #ownership: SessionOwnership;
   readonly #runtime: SessionRuntime;
+  readonly #signals?: ClusterSignals;
   /** Webhooks of sessions created or edited here, for events published before an owner runs them. */
   readonly #knownWebhooks = new Map<SessionId, readonly Webhook[]>();
 
@@ -192,6 +196,7 @@ export class SessionManager {
     this.#hasConnections = options.connections !== undefined;
     const settings = options.ownership ?? localOwnership();
     const observer = options.ownershipObserver ?? {};
+    this.#signals = options.signals;
     this.#lock = settings.lock;
     this.#registry = settings.registry;
     this.#runtime = new SessionRuntime({
@@ -204,6 +209,9 @@ export class SessionManager {
       onFenced: (fence) => {
         observer.onFenced?.(fence);
         void this.#ownership.lost(fence, "fenced");
+      },
+      onDeleted: (id) => {
+        void this.#ownership.forget(id).then(() => this.#signals?.send({ kind: "placement" }));
       },
       startConcurrency: options.restoreConcurrency ?? 16,
       settleTimeoutMs: options.restoreSettleTimeoutMs ?? 30_000,
@@ -218,7 +226,12 @@ export class SessionManager {
       node: settings.node,
       ttlMs: settings.ttlMs,
       renewIntervalMs: settings.renewIntervalMs,
-      sessions: async () => (await this.#store.list()).map((record) => record.id),
+      sessions: async () => {
+        const records = await this.#store.list();
+        // Every pass catches up with edits made on other nodes, signalled or not.
+        for (const record of records) this.#runtime.specChanged(record);
+        return records.map((record) => record.id);
+      },
       listener: {
         onAcquired: (lease) => {
           observer.onAcquired?.(lease);
@@ -230,8 +243,16 @@ export class SessionManager {
         },
       },
       onPass: observer.onPass,
+      onReleased: () => this.#signals?.send({ kind: "placement" }),
       logger: options.logger.child({ component: "ownership" }),
     });
+  }
+
+  /** Reloads a session's spec from the store, if this node runs it (another node edited it). */
+  async reloadSpec(id: SessionId): Promise<void> {
+    if (!this.#runtime.holds(id)) return;
+    const record = await this.#store.get(id);
+    if (record) this.#runtime.specChanged(record);
   }
 
   /** The ownership loop of this node (for metrics, the cluster API and request forwarding). */
@@ -376,6 +397,7 @@ export class SessionManager {
       }
       throw error;
     }
+    this.#signals?.send({ kind: "placement" });
     this.#remember(id, record.webhooks ?? []);
     this.#statusHistory.record(record, null, record.createdAt);
     this.#logger.info({ sessionId: id }, "session created");
@@ -416,6 +438,7 @@ export class SessionManager {
     }));
     this.#remember(sessionId, record.webhooks ?? []);
     this.#runtime.specChanged(record);
+    if (!this.#runtime.holds(sessionId)) this.#signals?.send({ kind: "spec", sessionId });
     return await this.get(sessionId);
   }
 

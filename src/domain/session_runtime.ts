@@ -48,6 +48,8 @@ export interface SessionRuntimeOptions {
   fenceOf: (id: SessionId) => Fence | undefined;
   /** A write was refused under `fence`: the ownership loop then closes the session here. */
   onFenced: (fence: Fence) => void;
+  /** The session was deleted here: the ownership loop lets its lease go. */
+  onDeleted: (id: SessionId) => void;
   /** How many sessions may be logging in at once (`RESTORE_CONCURRENCY`). */
   startConcurrency: number;
   /** How long one start may take to settle before its slot is freed. */
@@ -79,6 +81,7 @@ export class SessionRuntime implements OwnershipListener {
   readonly #messages?: MessageStore;
   readonly #fenceOf: (id: SessionId) => Fence | undefined;
   readonly #onFenced: (fence: Fence) => void;
+  readonly #onDeleted: (id: SessionId) => void;
   readonly #settleTimeoutMs: number;
   readonly #now: () => string;
   readonly #storage?: StorageHealth;
@@ -103,6 +106,7 @@ export class SessionRuntime implements OwnershipListener {
     this.#messages = options.messages;
     this.#fenceOf = options.fenceOf;
     this.#onFenced = options.onFenced;
+    this.#onDeleted = options.onDeleted;
     this.#settleTimeoutMs = options.settleTimeoutMs;
     this.#now = options.now;
     this.#storage = options.storage;
@@ -285,6 +289,7 @@ export class SessionRuntime implements OwnershipListener {
       this.#records.delete(id);
       this.#statusHistory.forget(id);
       this.#messageStatus.forgetSession(id);
+      this.#onDeleted(id);
     });
   }
 
@@ -364,6 +369,10 @@ export class SessionRuntime implements OwnershipListener {
   specChanged(record: SessionRecord): void {
     const held = this.#records.get(record.id);
     if (!held) return;
+    if (
+      held.name === record.name && held.desiredState === record.desiredState &&
+      JSON.stringify(held.webhooks ?? []) === JSON.stringify(record.webhooks ?? [])
+    ) return;
     this.#records.set(record.id, {
       ...held,
       name: record.name,
@@ -397,11 +406,10 @@ export class SessionRuntime implements OwnershipListener {
         if (!stored || this.#fenceOf(id)?.epoch !== epoch) return this.#settle(id);
         const runs = stored.desiredState === "running" && stored.status !== "logged_out" &&
           this.#connections !== undefined;
-        // What a previous owner reported no longer holds: nothing runs it until we do.
+        // What a previous owner (or run) reported no longer holds: nothing runs the session until
+        // this node's connection says so.
         const status: SessionStatus = stored.status === "logged_out"
           ? "logged_out"
-          : runs
-          ? stored.status
           : "disconnected";
         this.#records.set(id, { ...stored, status });
         if (runs) {

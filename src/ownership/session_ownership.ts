@@ -52,6 +52,8 @@ export interface SessionOwnershipOptions {
   now?: () => number;
   /** Called with the outcome of every pass (metrics). */
   onPass?: (outcome: PassOutcome) => void;
+  /** Called after this node released leases (drain, rebalance): others may take them now. */
+  onReleased?: () => void;
 }
 
 /** What one pass did. */
@@ -184,6 +186,19 @@ export class SessionOwnership {
   }
 
   /**
+   * Gives up a session that is gone (deleted here): its lease is released without `onLost`, since
+   * there is nothing left to close.
+   */
+  async forget(id: SessionId): Promise<void> {
+    const held = this.#held.get(id);
+    if (!held) return;
+    this.#held.delete(id);
+    await this.#lock.release([held.lease]).catch((error) => {
+      this.#logger.debug({ err: error, sessionId: id }, "releasing a deleted session's lease");
+    });
+  }
+
+  /**
    * One pass: heartbeat, renew, place. Passes never overlap; a pass asked for while one runs
    * runs once more after it.
    */
@@ -247,6 +262,7 @@ export class SessionOwnership {
     try {
       if (held.length) await this.#lock.release(held);
       await this.#options.registry.leave(this.#options.node.id);
+      this.#options.onReleased?.();
       this.#logger.info({ released: held.length }, "session leases released");
     } catch (error) {
       // The leases lapse after their TTL instead; nothing runs here any more either way.
@@ -370,6 +386,7 @@ export class SessionOwnership {
     }
     if (released.length) {
       await this.#lock.release(released);
+      this.#options.onReleased?.();
       this.#logger.info(
         { sessionIds: released.map((l) => l.sessionId) },
         "sessions given up to even out the load",

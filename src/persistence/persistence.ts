@@ -1,5 +1,7 @@
 import type { Config } from "../config.ts";
+import type { EventRelay } from "../domain/event_relay.ts";
 import type { MessageStore } from "../domain/message_store.ts";
+import type { ClusterSignals } from "../ownership/cluster_signals.ts";
 import type { SessionStore } from "../domain/session_store.ts";
 import type { WebhookOutbox } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
@@ -25,6 +27,10 @@ export interface Persistence {
   /** This node's session leases. */
   leases: LeaseLock;
   nodes: NodeRegistry;
+  /** Nudges between nodes (only where there are several). */
+  signals?: ClusterSignals;
+  /** The live stream's events between nodes (only where there are several). */
+  relay?: EventRelay;
   /**
    * The generated API key, for when neither `API_KEY` nor `API_KEY_FILE` is set. Call it after
    * the store is open (it lives beside the data: under the lock, or in the database).

@@ -20,3 +20,25 @@ export async function sleepUntilWoken(waiters: Set<() => void>, timeoutMs: numbe
   });
   clearTimeout(timer);
 }
+
+/**
+ * Polls `condition` every 10 ms until it holds; throws after `timeoutMs` saying what was awaited.
+ *
+ * @example
+ * ```ts
+ * await waitUntil(() => seen.length === 2, 5_000, "both events");
+ * ```
+ */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "the condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -14,6 +14,7 @@ import { errorResponses, SessionIdParamsSchema } from "../schemas.ts";
 const listChats = createRoute({
   method: "get",
   path: "/api/sessions/{id}/chats",
+  operationId: "listChats",
   tags: ["Chats"],
   summary: "List chats",
   description: "The session's chats in the message store, the most recently active first, " +
@@ -31,6 +32,7 @@ const listChats = createRoute({
 const chatHistory = createRoute({
   method: "get",
   path: "/api/sessions/{id}/chats/{jid}/messages",
+  operationId: "listChatMessages",
   tags: ["Chats"],
   summary: "A chat's message history",
   description: "Stored messages of one chat, newest first, sent and received, within the " +

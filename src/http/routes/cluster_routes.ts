@@ -17,6 +17,7 @@ const NodeSchema = z
 const listNodes = createRoute({
   method: "get",
   path: "/api/cluster/nodes",
+  operationId: "listClusterNodes",
   tags: ["Cluster"],
   summary: "The gateway nodes sharing this store",
   description: "Every registered node with its URL, last heartbeat and the number of sessions " +

@@ -19,6 +19,7 @@ const messageIds = z.array(z.string().regex(/^[A-Za-z0-9_-]{1,128}$/)).min(1).ma
 const getMessage = createRoute({
   method: "get",
   path: "/api/sessions/{id}/messages/{messageId}",
+  operationId: "getStoredMessage",
   tags: ["Messages"],
   summary: "One stored message",
   request: { params: MessageParamsSchema },
@@ -31,6 +32,7 @@ const getMessage = createRoute({
 const editMessage = createRoute({
   method: "patch",
   path: "/api/sessions/{id}/messages/{messageId}",
+  operationId: "editMessage",
   tags: ["Messages"],
   summary: "Edit a sent text",
   description: "Replaces the text of a text message this session sent (WhatsApp allows it for " +
@@ -52,6 +54,7 @@ const editMessage = createRoute({
 const deleteMessage = createRoute({
   method: "delete",
   path: "/api/sessions/{id}/messages/{messageId}",
+  operationId: "deleteMessage",
   tags: ["Messages"],
   summary: "Delete a sent message for everyone",
   description: "Revokes a message this session sent; publishes `message.deleted`.",
@@ -62,6 +65,7 @@ const deleteMessage = createRoute({
 const markRead = createRoute({
   method: "post",
   path: "/api/sessions/{id}/chats/{jid}/read",
+  operationId: "markChatRead",
   tags: ["Chats"],
   summary: "Mark messages read",
   description: "Sends read receipts for the chat's unread received messages (the listed ones, " +
@@ -85,6 +89,7 @@ const markRead = createRoute({
 const presence = createRoute({
   method: "post",
   path: "/api/sessions/{id}/chats/{jid}/presence",
+  operationId: "setChatPresence",
   tags: ["Chats"],
   summary: "Show typing or recording",
   description: "Shows the chat that this account is `typing` or `recording` a voice note, or " +

@@ -22,6 +22,8 @@ export interface Migration {
  * - `webhook_outbox`, `webhook_queue_claims`, `webhook_dead_letters`: deliveries not yet made
  *   (as the file outbox stores them, sealed fields and all), which node delivers each
  *   (endpoint, session) queue, and the deliveries that failed for good.
+ * - `cluster_events`: the last minutes of every node's events, so that each node's live stream
+ *   shows all sessions (rows are read by `(origin, seq)` once NOTIFY says there are new ones).
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -90,6 +92,21 @@ export const MIGRATIONS: readonly Migration[] = [
         id text NOT NULL UNIQUE,
         letter jsonb NOT NULL
       );
+    `,
+  },
+  {
+    version: 3,
+    name: "cluster events",
+    sql: `
+      CREATE TABLE cluster_events (
+        origin text NOT NULL,
+        seq bigint NOT NULL,
+        node text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (origin, seq)
+      );
+      CREATE INDEX cluster_events_created ON cluster_events (created_at);
     `,
   },
 ];

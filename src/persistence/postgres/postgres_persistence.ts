@@ -4,6 +4,8 @@ import type { Logger } from "../../logger.ts";
 import { FileMessageStore } from "../message_store/file_message_store.ts";
 import { messageRetention, type Persistence, type PersistenceOptions } from "../persistence.ts";
 import { databaseApiKey } from "./postgres_api_key.ts";
+import { PostgresClusterSignals } from "./postgres_cluster_signals.ts";
+import { PostgresEventRelay } from "./postgres_event_relay.ts";
 import { PostgresLeaseLock } from "./postgres_lease_lock.ts";
 import { PostgresNodeRegistry } from "./postgres_node_registry.ts";
 import { PostgresSessionStore } from "./postgres_session_store.ts";
@@ -61,6 +63,17 @@ export async function postgresPersistence(
       sealer,
     }),
     leases: new PostgresLeaseLock(sql, nodeId),
+    signals: new PostgresClusterSignals({
+      sql,
+      databaseUrl,
+      logger: logger.child({ component: "cluster-signals" }),
+    }),
+    relay: new PostgresEventRelay({
+      sql,
+      databaseUrl,
+      node: nodeId,
+      logger: logger.child({ component: "event-relay" }),
+    }),
     nodes: new PostgresNodeRegistry(sql),
     generatedApiKey: () => databaseApiKey(sql, logger),
     close: () => sql.end({ timeout: 5 }),

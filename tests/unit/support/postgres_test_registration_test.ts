@@ -14,15 +14,16 @@ async function runProbe(env: Record<string, string>) {
 }
 
 Deno.test("without a PostgreSQL server, its tests are ignored with the reason and an install hint", async () => {
-  const { code, text } = await runProbe({ CI: "" });
+  const { code, text } = await runProbe({ TEST_REQUIREMENTS: "" });
   assert.equal(code, 0, text);
-  assert.match(text, /probe needs a server \(ignored: no PostgreSQL; install Debian's postgresql/);
+  assert.match(text, /a PostgreSQL server is missing: no server binaries found/);
+  assert.match(text, /Install Debian's postgresql/);
+  assert.match(text, /ignored: "probe needs a server"/);
   assert.match(text, /1 ignored/);
-  assert.match(text, /PostgreSQL tests are ignored: no server binaries found/);
 });
 
-Deno.test("under CI, a missing PostgreSQL server fails its tests instead", async () => {
-  const { code, text } = await runProbe({ CI: "true" });
+Deno.test("with TEST_REQUIREMENTS=required (CI), a missing PostgreSQL server fails its tests instead", async () => {
+  const { code, text } = await runProbe({ TEST_REQUIREMENTS: "required" });
   assert.notEqual(code, 0, text);
-  assert.match(text, /CI must run the PostgreSQL tests/);
+  assert.match(text, /TEST_REQUIREMENTS=required: missing fails here/);
 });
