@@ -8,7 +8,9 @@ import {
   type SignalDataTypeMap,
 } from "@whiskeysockets/baileys";
 import { z } from "zod";
+import { InsufficientStorageError } from "../domain/errors.ts";
 import type { AuthFiles } from "../domain/session_store.ts";
+import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
 import type { Logger } from "../logger.ts";
 
 /** Baileys' auth state for one session, kept durable through `AuthFiles`. */
@@ -34,7 +36,12 @@ export interface AuthStateOptions {
   logger: Logger;
   /** How many decoded key files to keep in memory (least recently used are dropped). */
   cacheLimit?: number;
+  /** How often a write refused for lack of space is tried again. */
+  noSpaceRetry?: BackoffOptions;
 }
+
+/** A full disk is retried every few seconds at most: the store itself notices space first. */
+const NO_SPACE_RETRY: BackoffOptions = { initialDelayMs: 200, maxDelayMs: 2_000 };
 
 /** The stored credentials could not be read; the session cannot log in until someone looks. */
 export class CredentialsUnreadableError extends Error {
@@ -100,6 +107,9 @@ function decode(data: Uint8Array): unknown {
  * has its folder from the moment it starts. Key reads go through a bounded in-memory cache; key
  * writes are batched: everything Baileys sets while a batch is being written goes out together
  * in the next one, each file atomically, and each `set` resolves once its keys are durable.
+ * A write refused for lack of space (`InsufficientStorageError`) waits and is tried again until
+ * it lands or the state is closed: Baileys then holds the message whose keys these are (not
+ * acknowledged, not failed as undecryptable) until space is back, instead of losing it.
  */
 export async function openAuthState(
   files: AuthFiles,
@@ -107,7 +117,7 @@ export async function openAuthState(
 ): Promise<DurableAuthState> {
   const { logger } = options;
   const cache = new KeyCache(options.cacheLimit ?? 5_000);
-  const writer = new BatchWriter(files);
+  const writer = new BatchWriter(files, options.noSpaceRetry ?? NO_SPACE_RETRY, logger);
   let closed = false;
 
   const creds = await loadCreds(files);
@@ -211,6 +221,7 @@ export async function openAuthState(
     flush: () => writer.flush(),
     async close() {
       closed = true;
+      writer.stopWaitingForSpace();
       await writer.flush();
       cache.clear();
     },
@@ -238,17 +249,25 @@ async function loadCreds(
 
 /**
  * Coalesces writes: while one batch is being written, new changes accumulate (later values of
- * the same file replace earlier ones) and go out together in the next batch.
+ * the same file replace earlier ones) and go out together in the next batch. A batch refused for
+ * lack of space goes back under the newer changes and is tried again after a pause.
  */
 class BatchWriter {
   readonly #files: AuthFiles;
+  readonly #noSpaceRetry: BackoffOptions;
+  readonly #logger: Logger;
   #queued = new Map<string, Uint8Array | null>();
   #waiters: PromiseWithResolvers<void>[] = [];
   #inFlight = new Map<string, Uint8Array | null>();
   #running: Promise<void> | null = null;
+  /** Set by `stopWaitingForSpace`: a refused batch then fails instead of waiting. */
+  #giveUpOnNoSpace = false;
+  #wakePause: (() => void) | null = null;
 
-  constructor(files: AuthFiles) {
+  constructor(files: AuthFiles, noSpaceRetry: BackoffOptions, logger: Logger) {
     this.#files = files;
+    this.#noSpaceRetry = noSpaceRetry;
+    this.#logger = logger;
   }
 
   write(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void> {
@@ -269,7 +288,14 @@ class BatchWriter {
     while (this.#running) await this.#running;
   }
 
+  /** A write refused for lack of space is tried once more, then fails (the state is closing). */
+  stopWaitingForSpace(): void {
+    this.#giveUpOnNoSpace = true;
+    this.#wakePause?.();
+  }
+
   async #drain(): Promise<void> {
+    let refused = 0;
     while (this.#queued.size) {
       const batch = this.#queued;
       const waiters = this.#waiters;
@@ -279,13 +305,37 @@ class BatchWriter {
       try {
         await this.#files.write(batch);
         for (const w of waiters) w.resolve();
+        refused = 0;
       } catch (error) {
+        if (error instanceof InsufficientStorageError && !this.#giveUpOnNoSpace) {
+          // Older than what was queued meanwhile: newer values of the same file win.
+          for (const [name, data] of this.#queued) batch.set(name, data);
+          this.#queued = batch;
+          this.#waiters = [...waiters, ...this.#waiters];
+          refused++;
+          if (refused === 1) {
+            this.#logger.warn({ files: batch.size }, "auth write waits for disk space");
+          }
+          await this.#pause(backoffDelay(refused, this.#noSpaceRetry));
+          continue;
+        }
         for (const w of waiters) w.reject(error);
       } finally {
         this.#inFlight = new Map();
       }
     }
     this.#running = null;
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#wakePause?.(), ms);
+      this.#wakePause = () => {
+        this.#wakePause = null;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 

@@ -13,6 +13,9 @@ import {
 import { testLogger } from "../../support/logger.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 import { singleOwnerFence } from "../../../src/domain/fence.ts";
+import { InsufficientStorageError } from "../../../src/domain/errors.ts";
+import { FullDiskStore } from "../../../src/storage/full_disk_store.ts";
+import { NoSpaceInjector } from "../../support/no_space_injector.ts";
 
 const logger = testLogger();
 const ID = SessionIdSchema.parse("s1");
@@ -255,5 +258,76 @@ Deno.test("a link begun with a pairing code is not linked until pair-success, an
     auth.discardUnfinishedLink();
     assert.equal(auth.state.creds.me?.id, "15550001111:1@s.whatsapp.net");
     await auth.close();
+  });
+});
+
+/** The auth state on a disk that can fill: the real file store under the full-disk store. */
+async function withFillableDisk(
+  fn: (disk: NoSpaceInjector, store: FullDiskStore) => Promise<void>,
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const disk = new NoSpaceInjector(new FileSessionStore({ dataDir: dir, logger }));
+    const store = new FullDiskStore(disk, {
+      logger,
+      probe: disk.probe,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
+    await store.open();
+    try {
+      await fn(disk, store);
+    } finally {
+      disk.full = false;
+      await store.close();
+    }
+  });
+}
+
+const settledWithin = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([
+    promise.then(() => true, () => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
+  ]);
+
+Deno.test("a key write refused for lack of space waits and lands once space is back, newest value winning", async () => {
+  await withFillableDisk(async (disk, store) => {
+    const retry = { initialDelayMs: 5, maxDelayMs: 20 };
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), {
+      logger,
+      noSpaceRetry: retry,
+    });
+    disk.full = true;
+    const first = Promise.resolve(
+      auth.state.keys.set({ "identity-key": { "1": new Uint8Array([1]) } }),
+    );
+    const second = Promise.resolve(
+      auth.state.keys.set({ "identity-key": { "1": new Uint8Array([2]) } }),
+    );
+    // Neither fails (Baileys would drop the message these keys decrypt) nor resolves (not durable).
+    assert.equal(await settledWithin(Promise.any([first, second]), 300), false);
+    const seen = await auth.state.keys.get("identity-key", ["1"]);
+    assert.deepEqual([...seen["1"]], [2]);
+
+    disk.full = false;
+    await Promise.all([first, second]);
+    await auth.close();
+    await store.flush();
+    const reopened = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
+    const stored = await reopened.state.keys.get("identity-key", ["1"]);
+    assert.deepEqual([...stored["1"]], [2]);
+    await reopened.close();
+  });
+});
+
+Deno.test("closing the auth state stops a write waiting for space: it fails with the 507 error", async () => {
+  await withFillableDisk(async (disk, store) => {
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), {
+      logger,
+      noSpaceRetry: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    disk.full = true;
+    const waiting = Promise.resolve(auth.state.keys.set({ session: { "1": new Uint8Array([1]) } }));
+    assert.equal(await settledWithin(waiting, 100), false);
+    await auth.close();
+    await assert.rejects(waiting, InsufficientStorageError);
   });
 });
