@@ -4,7 +4,7 @@
  * back into a data directory that is empty or absent. Both verify the copy by reading it back
  * through a freshly opened store, and leave the source as it was. See docs/operations.md.
  */
-import postgres, { type Sql } from "postgres";
+import type { Sql } from "postgres";
 import { join } from "node:path";
 import { apiKeyProblem, ConfigError, loadConfig } from "./config.ts";
 import {
@@ -19,6 +19,7 @@ import { openPersistence } from "./main.ts";
 import { writeFileAtomic } from "./persistence/atomic_write.ts";
 import { API_KEY_FILE_NAME } from "./persistence/data_dir_layout.ts";
 import type { Persistence } from "./persistence/persistence.ts";
+import { openDatabaseClient } from "./persistence/postgres/postgres_client.ts";
 import { PostgresLeaseLock } from "./persistence/postgres/postgres_lease_lock.ts";
 import { readRegularFile } from "./persistence/read_regular_file.ts";
 import {
@@ -224,7 +225,7 @@ async function closeSide(side: Persistence): Promise<void> {
 
 function adminClient(config: Config): Sql {
   if (config.store.kind !== "postgres") throw new Error("no database configured");
-  return postgres(config.store.databaseUrl, { max: 2, onnotice: () => {} });
+  return openDatabaseClient(config.store.databaseUrl, { max: 2 });
 }
 
 async function fileApiKey(dataDir: string): Promise<string | undefined> {

@@ -1,6 +1,7 @@
-import postgres, { type Sql } from "postgres";
+import type { Sql } from "postgres";
 import type { SessionId } from "../../src/domain/session_id.ts";
 import { migrate } from "../../src/persistence/postgres/migrations.ts";
+import { openDatabaseClient } from "../../src/persistence/postgres/postgres_client.ts";
 import { PostgresLeaseLock } from "../../src/persistence/postgres/postgres_lease_lock.ts";
 import { PostgresNodeRegistry } from "../../src/persistence/postgres/postgres_node_registry.ts";
 import type { LeaseBackend } from "./lease_lock_contract.ts";
@@ -13,9 +14,9 @@ export class TestClients {
 
   constructor(readonly url: string) {}
 
-  /** A new client (its own connections, as another node would have). */
+  /** A new client as the gateway opens it (its own connections, as another node would have). */
   open(max = 4): Sql {
-    const sql = postgres(this.url, { max, onnotice: () => {} });
+    const sql = openDatabaseClient(this.url, { max });
     this.#clients.push(sql);
     return sql;
   }

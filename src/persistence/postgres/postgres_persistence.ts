@@ -1,18 +1,16 @@
-import postgres, { type Sql } from "postgres";
+import type { Sql } from "postgres";
 import { DatabaseUnavailableError } from "../../domain/errors.ts";
 import type { Logger } from "../../logger.ts";
 import { FileMessageStore } from "../message_store/file_message_store.ts";
 import { messageRetention, type Persistence, type PersistenceOptions } from "../persistence.ts";
 import { databaseApiKey } from "./postgres_api_key.ts";
+import { CONNECT_TIMEOUT_S, openDatabaseClient } from "./postgres_client.ts";
 import { PostgresClusterSignals } from "./postgres_cluster_signals.ts";
 import { PostgresEventRelay } from "./postgres_event_relay.ts";
 import { PostgresLeaseLock } from "./postgres_lease_lock.ts";
 import { PostgresNodeRegistry } from "./postgres_node_registry.ts";
 import { PostgresSessionStore } from "./postgres_session_store.ts";
 import { PostgresWebhookOutbox } from "./postgres_webhook_outbox.ts";
-
-/** How long a connection attempt may take before the database counts as unreachable. */
-const CONNECT_TIMEOUT_S = 10;
 
 /**
  * Everything in one PostgreSQL database (`DATABASE_URL`), shared by every node. Connects first,
@@ -30,12 +28,11 @@ export async function postgresPersistence(
 ): Promise<Persistence> {
   const { config, logger, codec, sealer } = options;
   const where = describeDatabase(databaseUrl);
-  const sql = postgres(databaseUrl, {
+  const sql = openDatabaseClient(databaseUrl, {
     max: 10,
-    connect_timeout: CONNECT_TIMEOUT_S,
-    onnotice: (notice) => logger.debug({ notice: notice.message }, "database notice"),
+    logger,
     // Connections are recycled; nothing relies on session state (see scale-out notes).
-    max_lifetime: 30 * 60,
+    maxLifetimeS: 30 * 60,
   });
   await checkConnection(sql, where, logger);
   const nodeId = config.cluster.nodeId;

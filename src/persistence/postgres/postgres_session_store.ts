@@ -311,7 +311,7 @@ export class PostgresSessionStore implements SessionStore {
 
   /** Repeats a write while the database is restarting or a connection broke (see there). */
   #retry<T>(what: string, attempt: (attempt: number) => Promise<T>): Promise<T> {
-    return retryTransient(attempt, { logger: this.#logger, what });
+    return retryTransient(attempt, { logger: this.#logger, what, sql: this.#sql });
   }
 
   #track<T>(write: Promise<T>): Promise<T> {

@@ -276,7 +276,11 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
 
   /** Repeats a write while the database restarts or a connection broke; each is idempotent. */
   #retry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-    return retryTransient(attempt, { logger: this.#logger, what: `webhook outbox ${what}` });
+    return retryTransient(attempt, {
+      logger: this.#logger,
+      what: `webhook outbox ${what}`,
+      sql: this.#sql,
+    });
   }
 
   #entryOf(row: { seq: string; entry: unknown }): OutboxEntry | undefined {

@@ -1,4 +1,6 @@
+import type { Sql } from "postgres";
 import type { Logger } from "../../logger.ts";
+import { renewDatabaseClient } from "./postgres_client.ts";
 
 /**
  * Error codes of a connection that broke, a server that is restarting, or a transaction the server
@@ -43,6 +45,8 @@ export interface RetryTransientOptions {
   what: string;
   /** How long to keep trying before the last error is passed on (default 30 s). */
   maxMs?: number;
+  /** The client the write uses: renewed when a connection attempt timed out (see there). */
+  sql?: Sql;
 }
 
 /**
@@ -68,9 +72,11 @@ export async function retryTransient<T>(
       return await attempt(n);
     } catch (error) {
       if (!isTransientDatabaseError(error) || Date.now() + delay > deadline) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (code === "CONNECT_TIMEOUT" && options.sql) renewDatabaseClient(options.sql);
       if (n === 1) {
         options.logger.warn(
-          { what: options.what, code: (error as { code?: unknown }).code },
+          { what: options.what, code },
           "database unavailable; retrying the write",
         );
       }
