@@ -18,6 +18,7 @@ import { IdempotentSends } from "./domain/idempotent_sends.ts";
 import { MessageActions } from "./domain/message_actions.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
+import { MediaIntake } from "./media/media_intake.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
@@ -101,6 +102,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.observe(events);
 
   const restoreReport = await manager.restore();
+  const mediaIntake = new MediaIntake({
+    dataDir: config.dataDir,
+    maxBytes: config.media.maxBytes,
+    urlAllowedHosts: config.media.urlAllowedHosts,
+    urlTimeoutMs: config.media.urlTimeoutMs,
+  });
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
   let messagesOpen = false;
@@ -134,6 +141,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sessionWebhooks: (id) => manager.webhooksOf(id),
       onDeliveryAttempt: metrics.recordWebhookAttempt,
     });
+    // Under the lock too: files a crashed run left staged belong to no request now.
+    const swept = await mediaIntake.sweep();
+    if (swept > 0) logger.info({ swept }, "removed media files left staged by an earlier run");
   } catch (error) {
     await manager.shutdown();
     if (messagesOpen) await messages.close();
@@ -178,6 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       fenceOf: (id) => manager.fenceOf(id),
     }),
     sseKeepAliveMs: config.sseKeepAliveMs,
+    mediaIntake,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(

@@ -17,13 +17,15 @@ import {
 } from "./errors.ts";
 import type { EventBus, NewGatewayEvent } from "./events.ts";
 import type { MessageActivity } from "./message_activity.ts";
-import type {
-  IncomingMessage,
-  MessageStatusUpdate,
-  NumberCheck,
-  OutgoingMessage,
-  SentMessage,
+import {
+  type IncomingMessage,
+  type MessageStatusUpdate,
+  type NumberCheck,
+  type OutgoingMessage,
+  sentContent,
+  type SentMessage,
 } from "./message.ts";
+import { mediaPath } from "./media.ts";
 import { MessageStatusTracker } from "./message_status_tracker.ts";
 import {
   type ChatSummary,
@@ -461,7 +463,7 @@ export class SessionManager {
       type: "message.sent",
       sessionId: record.id,
       message: sent,
-      content: message,
+      content: sentContent(message),
       at: this.#now(),
     });
     return sent;
@@ -498,6 +500,14 @@ export class SessionManager {
   /** The fence this node writes a session's messages and records under. */
   fenceOf(id: SessionId): Fence {
     return this.#fenceOf(id);
+  }
+
+  /**
+   * Throws what `sendMessage` would for a session that cannot send now (unknown, not connected,
+   * shutting down): lets a caller refuse before preparing something costly, such as a file.
+   */
+  assertCanSend(id: string): void {
+    this.#connected(id, "send messages");
   }
 
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
@@ -641,7 +651,10 @@ export class SessionManager {
     if (SETTLED.has(update.status)) this.#settle(id);
   }
 
-  #onMessage(id: SessionId, message: IncomingMessage): void {
+  #onMessage(id: SessionId, received: IncomingMessage): void {
+    const message = received.media
+      ? { ...received, mediaPath: mediaPath(id, received.id) }
+      : received;
     this.#events.publish({ type: "message.received", sessionId: id, message, at: this.#now() });
   }
 

@@ -8,7 +8,7 @@ export type FixtureKind = "image" | "video" | "audio" | "voice" | "document" | "
 
 /** A test file and what the gateway should find in it. */
 export interface MediaFixture {
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   mimetype: string;
   width?: number;
   height?: number;
