@@ -2,7 +2,8 @@
  * Media messages between the gateway's shapes and Baileys' protobufs: the content of a file the
  * gateway uploaded, and what a received media message says about its file.
  */
-import { type proto, type WAMessage } from "@whiskeysockets/baileys";
+import { normalizeMessageContent, proto, type WAMessage } from "@whiskeysockets/baileys";
+import type { MediaReference } from "../media/media_downloads.ts";
 import type { IncomingMedia, MediaKind } from "../domain/media.ts";
 import type { OutgoingMediaMessage } from "../domain/message.ts";
 import type { UploadedMedia } from "./media_upload.ts";
@@ -98,6 +99,42 @@ export function receivedMedia(content: WAMessage["message"]): ReceivedMedia | un
     };
   }
   return undefined;
+}
+
+/**
+ * Where a stored message's file is and how to open it (decoded from the message's
+ * `proto.Message` bytes); `undefined` when it is not a media message or lacks what a download
+ * needs.
+ *
+ * @example
+ * ```ts
+ * const ref = mediaReferenceOf(stored.content); // { kind: "image", directPath, mediaKey, … }
+ * ```
+ */
+export function mediaReferenceOf(encoded: Uint8Array): MediaReference | undefined {
+  let content: proto.IMessage | undefined;
+  try {
+    content = normalizeMessageContent(proto.Message.decode(encoded));
+  } catch {
+    return undefined;
+  }
+  const received = receivedMedia(content);
+  if (!received) return undefined;
+  const fields = content![MEDIA_FIELD[received.kind]] as MediaFields;
+  const { mediaKey, directPath, fileEncSha256, fileSha256 } = fields;
+  if (!mediaKey?.length || !directPath || !fileEncSha256?.length || !fileSha256?.length) {
+    return undefined;
+  }
+  return {
+    kind: received.kind,
+    mediaKey,
+    directPath,
+    fileEncSha256,
+    fileSha256,
+    fileLength: received.media.size,
+    mimetype: received.media.mimetype,
+    ...(received.media.fileName ? { fileName: received.media.fileName } : {}),
+  };
 }
 
 function hex(bytes: Uint8Array): string {
