@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { MEDIA_KINDS } from "../domain/media.ts";
 import { MIMETYPE_PATTERN } from "../media/media_type_rules.ts";
-import { messageIdField } from "./message_schemas.ts";
+import { messageIdField, SendMessageBodySchema } from "./message_schemas.ts";
 import { recipientField } from "./recipient_field.ts";
 
 /** The longest caption WhatsApp shows. */
@@ -101,5 +101,10 @@ export const MediaFieldsSchema = z
   .strict()
   .superRefine(checkFieldsFit);
 
-/** The media part of a JSON body, as the streaming reader leaves it (base64 already staged). */
-export type MediaMessageJson = z.infer<typeof MediaMessageJsonSchema>;
+/**
+ * `POST /api/sessions/{id}/messages` as JSON, any type: what the OpenAPI document shows. Media
+ * bodies are read by `media_message_routes.ts` before the message route sees them.
+ */
+export const SendAnyMessageBodySchema = z
+  .discriminatedUnion("type", [...SendMessageBodySchema.options, MediaMessageJsonSchema])
+  .openapi("SendAnyMessage");

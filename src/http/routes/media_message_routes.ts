@@ -59,8 +59,13 @@ export function registerMediaMessageRoutes(
     const type = c.req.header("content-type") ?? "";
     const body = limitedBody(c.req.raw.body, limit);
     if (MULTIPART_TYPE.test(type)) return await sendMultipart(c, deps, type, body);
-    // Not JSON: the message route answers 415.
-    if (!JSON_TYPE.test(type)) return await next();
+    if (!JSON_TYPE.test(type)) {
+      // Not a body this route reads: the message route answers it (415, or 400 without one).
+      if (Number(c.req.header("content-length")) > deps.maxBodyBytes) {
+        throw tooLarge(deps.maxBodyBytes);
+      }
+      return await next();
+    }
     const parsed = await readJsonMessageBody(body, deps.intake, deps.maxBodyBytes);
     const kind = (parsed.value as { type?: unknown } | null)?.type;
     if (typeof kind !== "string" || !isMediaKind(kind)) {

@@ -11,9 +11,9 @@ import { idempotencyErrorResponses, IdempotencyHeadersSchema } from "../idempote
 import {
   CheckNumbersBodySchema,
   NumberChecksSchema,
-  SendMessageBodySchema,
   SentMessageSchema,
 } from "../message_schemas.ts";
+import { MediaMessageFormSchema, SendAnyMessageBodySchema } from "../media_message_schemas.ts";
 import { bodyErrorResponses, SessionIdParamsSchema } from "../schemas.ts";
 
 const sendMessage = createRoute({
@@ -21,14 +21,19 @@ const sendMessage = createRoute({
   path: "/api/sessions/{id}/messages",
   tags: ["Messages"],
   summary: "Send a message",
-  description: "Sends a text (optionally as a reply), a location or a reaction from a connected " +
-    "session. The recipient is a phone number or a user JID. 409 `session_not_connected` when " +
-    "the session is not connected. Media is not supported yet. With an `Idempotency-Key` " +
-    "header a retry never sends twice (see the header).",
+  description: "Sends a text (optionally as a reply), a location, a reaction, a contact card, a " +
+    "poll, or a file (`image`, `video`, `audio`, `voice`, `document`, `sticker`, with an " +
+    "optional caption, reply and mentions) from a connected session. The recipient is a phone " +
+    "number or a user JID. A file comes as `media.url` (fetched by the gateway), " +
+    "`media.base64`, or as `multipart/form-data` with a `file` part and the other fields as " +
+    "form fields. 413 past `MAX_MEDIA_BYTES`; 415 when the content is not of a type its kind " +
+    "takes or contradicts its mimetype; 400 `media_url_forbidden` for a URL to a loopback, " +
+    "private or link-local address. 409 `session_not_connected` when the session is not " +
+    "connected. With an `Idempotency-Key` header a retry never sends twice (see the header).",
   request: {
     params: SessionIdParamsSchema,
     headers: IdempotencyHeadersSchema,
-    body: { required: true, content: { "application/json": { schema: SendMessageBodySchema } } },
+    body: { required: true, content: { "application/json": { schema: SendAnyMessageBodySchema } } },
   },
   responses: {
     201: {
@@ -64,7 +69,23 @@ export function registerMessageRoutes(
   manager: SessionManager,
   idempotentSends: IdempotentSends,
 ): void {
-  app.openapi(sendMessage, async (c) => {
+  // The document also shows the multipart form, which media_message_routes.ts reads before this
+  // route (declared here, its validator would run on JSON bodies too).
+  app.openAPIRegistry.registerPath({
+    ...sendMessage,
+    request: {
+      ...sendMessage.request,
+      body: {
+        required: true,
+        content: {
+          ...sendMessage.request.body.content,
+          "multipart/form-data": { schema: MediaMessageFormSchema },
+        },
+      },
+    },
+  });
+  app.openapi({ ...sendMessage, hide: true }, async (c) => {
+    // Files never get here: media_message_routes.ts answers those first.
     const body = c.req.valid("json");
     const { to, ...content } = body;
     const sessionId = c.req.valid("param").id;
