@@ -10,8 +10,7 @@ import makeWASocket, {
 import { strict as assert } from "node:assert";
 import pino from "pino";
 import { withFakeServer } from "./fake_gateway.ts";
-import { type FakeWhatsApp, trustFakeRoot } from "./fake_whatsapp/server.ts";
-import { trustFakeMedia } from "./fake_whatsapp/media_server.ts";
+import { type FakeWhatsApp, trustFakeMedia, trustFakeRoot } from "./fake_whatsapp/server.ts";
 
 type Socket = ReturnType<typeof makeWASocket>;
 

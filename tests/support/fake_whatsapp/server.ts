@@ -37,6 +37,7 @@ import {
 
 export type { FakeDevice } from "./devices.ts";
 export type { MediaKind, MediaToSend, ReceivedMedia } from "./contact_media.ts";
+export { trustFakeMedia } from "./media_server.ts";
 
 /** A device as `devices()` reports it. */
 export interface DeviceView {
