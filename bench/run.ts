@@ -13,6 +13,7 @@ const BENCHMARKS = [
   "restore_bench.ts",
   "messaging_bench.ts",
   "message_store_bench.ts",
+  "media_bench.ts",
 ];
 
 for (const name of BENCHMARKS) {
