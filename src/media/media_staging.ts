@@ -7,22 +7,17 @@
 import { createCipheriv, createHash } from "node:crypto";
 import { join } from "node:path";
 import { MediaTooLargeError } from "../domain/errors.ts";
+import type { StagedMedia } from "../domain/media.ts";
 import { MEDIA_DIR_NAME } from "../persistence/data_dir_layout.ts";
 
 /** How much of a file's start is kept in memory for content sniffing. */
 export const HEAD_BYTES = 256 * 1024;
 
-/** A file written to the staging area (see `StagedMedia`, which adds its checked type). */
-export interface StagedFile {
-  dir: string;
-  path: string;
-  key: Uint8Array;
-  iv: Uint8Array;
-  size: number;
-  sha256: Uint8Array;
+/** A file written to the staging area: a `StagedMedia` before its type is checked. */
+export type StagedFile = Omit<StagedMedia, "mimetype" | "width" | "height"> & {
   /** The first `HEAD_BYTES` of the plaintext (all of it for a smaller file). */
   head: Uint8Array;
-}
+};
 
 /** The staging folder of a data directory. */
 export class MediaStaging {

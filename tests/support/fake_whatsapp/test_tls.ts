@@ -3,6 +3,7 @@
  * that it signs: the media server's HTTPS. Only processes told to (`DENO_CERT`, or an HTTP client
  * with `caCerts`) trust it. ECDSA P-256 from WebCrypto; the X.509 structures are DER-encoded here.
  */
+import { concat } from "./noise.ts";
 
 export interface TestTls {
   /** The CA certificate (PEM), to trust. */
@@ -120,29 +121,19 @@ function tlv(tag: number, content: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-const seq = (...items: Uint8Array[]) => tlv(0x30, concat(items));
-const set = (...items: Uint8Array[]) => tlv(0x31, concat(items));
+const seq = (...items: Uint8Array[]) => tlv(0x30, concat(...items));
+const set = (...items: Uint8Array[]) => tlv(0x31, concat(...items));
 const bool = (value: boolean) => tlv(0x01, new Uint8Array([value ? 0xff : 0]));
 const integer = (value: number) => unsignedInteger(new Uint8Array([value]));
 const bitString = (bytes: Uint8Array, unusedBits: number) =>
-  tlv(0x03, concat([new Uint8Array([unusedBits]), bytes]));
+  tlv(0x03, concat(new Uint8Array([unusedBits]), bytes));
 
 function unsignedInteger(bytes: Uint8Array): Uint8Array {
   let start = 0;
   while (start < bytes.length - 1 && bytes[start] === 0) start++;
   const trimmed = bytes.subarray(start);
   // A leading 1 bit would make it negative.
-  return tlv(0x02, trimmed[0] & 0x80 ? concat([new Uint8Array([0]), trimmed]) : trimmed);
+  return tlv(0x02, trimmed[0] & 0x80 ? concat(new Uint8Array([0]), trimmed) : trimmed);
 }
 
 function oid(dotted: string): Uint8Array {
