@@ -39,7 +39,7 @@ Deno.test("fromWAMessage() reports texts, replies, locations and reactions", () 
     reactionMessage: { key: { id: "3EB0OUT" }, text: "👍" },
   }));
   assert.deepEqual(reaction?.reaction, { messageId: "3EB0OUT", emoji: "👍" });
-  assert.equal(fromWAMessage(incoming({ contactMessage: { displayName: "Bob" } }))?.type, "other");
+  assert.equal(fromWAMessage(incoming({ eventMessage: { name: "Launch" } }))?.type, "other");
 });
 
 Deno.test("fromWAMessage() describes a media message's file, not its key", () => {
