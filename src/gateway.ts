@@ -19,6 +19,8 @@ import { MessageActions } from "./domain/message_actions.ts";
 import type { WebhookOutbox } from "./domain/webhook_outbox.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { MediaIntake } from "./media/media_intake.ts";
+import { MediaDownloads } from "./media/media_downloads.ts";
+import { mediaReferenceOf } from "./whatsapp/media_message.ts";
 import { configuredApiKey, dataDirApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 
@@ -102,6 +104,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.observe(events);
 
   const restoreReport = await manager.restore();
+  const mediaDownloads = new MediaDownloads({
+    dataDir: config.dataDir,
+    host: config.media.downloadHost,
+    cacheBytes: config.media.cacheBytes,
+    referenceOf: mediaReferenceOf,
+  });
+  // A deleted session's cached files go with it.
+  events.subscribe((event) => {
+    if (event.type !== "session.deleted") return;
+    mediaDownloads.removeSession(event.sessionId).catch((error) =>
+      logger.warn({ err: error, sessionId: event.sessionId }, "removing cached media failed")
+    );
+  });
   const mediaIntake = new MediaIntake({
     dataDir: config.dataDir,
     maxBytes: config.media.maxBytes,
@@ -189,6 +204,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     sseKeepAliveMs: config.sseKeepAliveMs,
     mediaIntake,
+    mediaDownloads,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(

@@ -19,6 +19,8 @@ import type { MessageActions } from "../domain/message_actions.ts";
 import type { IdempotentSends } from "../domain/idempotent_sends.ts";
 import { registerMediaMessageRoutes, SEND_MESSAGE_PATH } from "./routes/media_message_routes.ts";
 import type { MediaIntake } from "../media/media_intake.ts";
+import type { MediaDownloads } from "../media/media_downloads.ts";
+import { registerMediaDownloadRoutes } from "./routes/media_download_routes.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -49,6 +51,8 @@ export interface AppDependencies {
   sseKeepAliveMs?: number;
   /** Takes in files to send (`MAX_MEDIA_BYTES`, URL fetches). */
   mediaIntake: MediaIntake;
+  /** Downloads received files (`GET …/messages/{messageId}/media`). */
+  mediaDownloads: MediaDownloads;
 }
 
 /**
@@ -103,6 +107,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   });
   registerMessageRoutes(app, deps.manager, deps.idempotentSends);
   registerChatRoutes(app, deps.manager);
+  registerMediaDownloadRoutes(app, deps.manager, deps.mediaDownloads);
   registerMessageActionRoutes(app, deps.manager, deps.messageActions);
   registerEventStreamRoutes(app, {
     events: deps.events,

@@ -39,6 +39,11 @@ export interface MediaDownloadsOptions {
   /** How long one download may take (default 5 minutes). */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Where a stored message's file is: its content (Baileys' `proto.Message` bytes) decoded by the
+   * WhatsApp adapter; `undefined` for a message without a file.
+   */
+  referenceOf: (content: Uint8Array) => MediaReference | undefined;
 }
 
 const CHUNK_BYTES = 256 * 1024;
@@ -56,6 +61,20 @@ export class MediaDownloads {
     this.#options = options;
     this.#cache = new MediaCache(options.dataDir, options.cacheBytes);
     this.#tmp = join(options.dataDir, MEDIA_DIR_NAME, "tmp");
+  }
+
+  /**
+   * The file of a stored message (its content as the message store keeps it), with what it is;
+   * `MediaNotFoundError` when the message has none, else as `open`.
+   */
+  async openMessage(
+    sessionId: string,
+    messageId: string,
+    content: Uint8Array,
+  ): Promise<OpenedMedia & { ref: MediaReference }> {
+    const ref = content.length > 0 ? this.#options.referenceOf(content) : undefined;
+    if (!ref) throw new MediaNotFoundError(`Message '${messageId}' has no file to download`);
+    return { ...await this.open(sessionId, messageId, ref), ref };
   }
 
   /**

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { MediaDownloadError, MediaNotFoundError } from "../../src/domain/errors.ts";
 import { MediaDownloads, type MediaReference } from "../../src/media/media_downloads.ts";
+import { mediaReferenceOf } from "../../src/whatsapp/media_message.ts";
 import { encryptFile } from "../support/fake_whatsapp/media_crypto.ts";
 import { FakeMediaServer } from "../support/fake_whatsapp/media_server.ts";
 import { mediaFixture } from "../support/media_fixtures.ts";
@@ -33,6 +34,7 @@ async function withMedia(fn: (world: World) => Promise<void>) {
             host: media.host,
             cacheBytes,
             fetch: (input, init) => fetch(input, { ...init, client }),
+            referenceOf: mediaReferenceOf,
           }),
         upload: async (size, seed = 1) => {
           const { bytes, mimetype } = mediaFixture("document", size, seed);

@@ -16,6 +16,8 @@ import type { MessageRetention } from "../../src/domain/message_store.ts";
 import { IdempotentSends } from "../../src/domain/idempotent_sends.ts";
 import { MessageActions } from "../../src/domain/message_actions.ts";
 import { MediaIntake } from "../../src/media/media_intake.ts";
+import { MediaDownloads } from "../../src/media/media_downloads.ts";
+import { mediaReferenceOf } from "../../src/whatsapp/media_message.ts";
 import { testLogger } from "./logger.ts";
 
 /** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
@@ -139,6 +141,12 @@ export async function openCoreApp(
     }),
     sseKeepAliveMs: options.sseKeepAliveMs,
     closing: streams.signal,
+    mediaDownloads: new MediaDownloads({
+      dataDir,
+      host: "mmg.whatsapp.net",
+      cacheBytes: 0,
+      referenceOf: mediaReferenceOf,
+    }),
     mediaIntake: new MediaIntake({
       dataDir,
       maxBytes: options.maxMediaBytes ?? 1024 * 1024,
