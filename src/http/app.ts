@@ -103,6 +103,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerMediaMessageRoutes(app, {
     manager: deps.manager,
     intake: deps.mediaIntake,
+    idempotentSends: deps.idempotentSends,
     maxBodyBytes: deps.maxBodyBytes,
   });
   registerMessageRoutes(app, deps.manager, deps.idempotentSends);

@@ -105,3 +105,38 @@ Deno.test("each form hands the connection the exact file, then removes it", asyn
     }
   });
 });
+
+Deno.test("a file sent again with the same Idempotency-Key is answered, not sent twice", async () => {
+  const factory = new ScriptedConnectionFactory();
+  await withTempDir(async (dir) => {
+    const core = await openCoreApp(dir, { connections: factory, maxMediaBytes: 512 * 1024 });
+    try {
+      await requestJson(core.app, "POST", "/api/sessions", { id: "shop-1" });
+      const send = (bytes: Uint8Array<ArrayBuffer>, key: string) => {
+        const form = new FormData();
+        form.set("type", "document");
+        form.set("to", "15550009999");
+        form.set("file", new Blob([bytes], { type: "application/pdf" }), "a.pdf");
+        return core.app.request(PATH, {
+          method: "POST",
+          headers: { "x-api-key": core.apiKey, "idempotency-key": `"${key}"` },
+          body: form,
+        });
+      };
+      const file = mediaFixture("document", 20_000, 1).bytes;
+      const first = await send(file, "order-1");
+      const again = await send(file, "order-1");
+      assert.equal(first.status, 201);
+      assert.equal(again.status, 201);
+      assert.deepEqual(await again.json(), await first.json(), "the first response, replayed");
+      assert.equal(factory.sent.length, 1, "sent once");
+      const other = await send(mediaFixture("document", 20_000, 2).bytes, "order-1");
+      assert.equal(other.status, 422, "the same key with another file");
+      assert.equal((await other.json()).error.code, "idempotency_key_reused");
+      assert.equal(factory.sent.length, 1);
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dir}/.media/tmp`)), []);
+    } finally {
+      await core.close();
+    }
+  });
+});

@@ -9,7 +9,14 @@ import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ValidationError } from "../../domain/errors.ts";
 import { isMediaKind, type MediaKind } from "../../domain/media.ts";
-import { normalizeRecipient, type OutgoingMediaMessage } from "../../domain/message.ts";
+import {
+  normalizeRecipient,
+  type OutgoingMediaMessage,
+  sentContent,
+} from "../../domain/message.ts";
+import type { IdempotentSends } from "../../domain/idempotent_sends.ts";
+import { IdempotencyHeadersSchema } from "../idempotency_key.ts";
+import { sendOnce } from "../idempotent_send.ts";
 import type { SessionManager } from "../../domain/session_manager.ts";
 import type { IncomingFile, MediaIntake } from "../../media/media_intake.ts";
 import { multipartBoundary } from "../../media/multipart_reader.ts";
@@ -24,6 +31,8 @@ import {
 
 export interface MediaMessageRouteDependencies {
   manager: SessionManager;
+  /** Sends with an `Idempotency-Key`, as for every other message. */
+  idempotentSends: IdempotentSends;
   intake: MediaIntake;
   /** `MAX_BODY_BYTES`: what a request may hold besides its file. */
   maxBodyBytes: number;
@@ -145,6 +154,10 @@ async function send(
   file: IncomingFile,
 ): Promise<Response> {
   if (file.file.size === 0) throw new ValidationError("Invalid request: media: the file is empty");
+  const header = IdempotencyHeadersSchema.safeParse({
+    "idempotency-key": c.req.header("idempotency-key"),
+  });
+  if (!header.success) return validationErrorResponse(header.error, c);
   const { to, mimetype, mentions, ...rest } = fields;
   const message: OutgoingMediaMessage = {
     ...rest,
@@ -152,6 +165,15 @@ async function send(
     ...(mentions ? { mentions: mentions.map((m) => normalizeRecipient(m)!) } : {}),
   };
   // The schema has checked the recipient; normalizing cannot fail here.
-  const sent = await deps.manager.sendMessage(c.req.param("id")!, normalizeRecipient(to)!, message);
-  return c.json({ ...sent, type: fields.type }, 201);
+  const jid = normalizeRecipient(to)!;
+  const sessionId = c.req.param("id")!;
+  // A retry with the same key and the same file and fields is answered, not sent again.
+  const answer = await sendOnce(deps, {
+    sessionId,
+    jid,
+    type: fields.type,
+    key: header.data["idempotency-key"],
+    request: { to: jid, ...sentContent(message) },
+  }, (messageId) => deps.manager.sendMessage(sessionId, jid, message, { messageId }));
+  return c.json(answer, 201);
 }

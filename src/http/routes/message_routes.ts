@@ -8,6 +8,7 @@ import type { SessionManager } from "../../domain/session_manager.ts";
 import type { IdempotentSends } from "../../domain/idempotent_sends.ts";
 import type { SentMessage } from "../../domain/message.ts";
 import { idempotencyErrorResponses, IdempotencyHeadersSchema } from "../idempotency_key.ts";
+import { sendOnce } from "../idempotent_send.ts";
 import {
   CheckNumbersBodySchema,
   NumberChecksSchema,
@@ -91,36 +92,18 @@ export function registerMessageRoutes(
     const sessionId = c.req.valid("param").id;
     // The schema has checked the recipient; normalizing cannot fail here.
     const jid = normalizeRecipient(to)!;
-    const send = async (messageId?: string) => {
-      const sent = await manager.sendMessage(sessionId, jid, content as OutgoingMessage, {
-        messageId,
-      });
-      return { ...sent, type: content.type };
-    };
-    const key = c.req.valid("header")["idempotency-key"];
-    if (!key) return c.json(await send(), 201);
-    const session = manager.get(sessionId);
-    const { response } = await idempotentSends.send(
-      session.id,
-      key,
-      body,
-      async (messageId, resumed) => {
-        // A send cut short after WhatsApp took it: answer from the store instead of re-sending.
-        const stored = resumed ? await manager.storedMessage(session.id, messageId) : undefined;
-        if (stored?.fromMe && stored.status && stored.status !== "pending") {
-          const sent: SentMessage = {
-            id: stored.id,
-            to: jid,
-            status: stored.status,
-            timestamp: new Date(stored.timestamp).toISOString(),
-          };
-          return { status: 201, body: { ...sent, type: content.type } };
-        }
-        return { status: 201, body: await send(messageId) };
+    const answer = await sendOnce(
+      { manager, idempotentSends },
+      {
+        sessionId,
+        jid,
+        type: content.type,
+        key: c.req.valid("header")["idempotency-key"],
+        request: body,
       },
+      (messageId) => manager.sendMessage(sessionId, jid, content as OutgoingMessage, { messageId }),
     );
-    // The body is what `send` answered for this key (here or before a restart).
-    return c.json(response.body as unknown as SentMessage & { type: typeof content.type }, 201);
+    return c.json(answer as SentMessage & { type: typeof content.type }, 201);
   });
 
   app.openapi(checkNumbers, async (c) => {
