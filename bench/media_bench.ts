@@ -4,7 +4,9 @@
  * byte for byte by hash). Measured in the gateway process: throughput, and its peak RSS
  * (`VmHWM`, reset through `/proc/<pid>/clear_refs` before each scenario; Linux only).
  *
- * 1. 10 documents of 16 MiB sent at once, as multipart and as JSON base64: MB/s and peak RSS.
+ * 1. 10 documents of 16 MiB sent at once, as multipart and as JSON base64; the same sent by the
+ *    contact and downloaded through the API at once, from WhatsApp and from the cache: MB/s and
+ *    peak RSS.
  * 2. One 1 MiB image, one 64 MiB video and one 256 MiB video, in each form (multipart, JSON
  *    base64, URL): peak RSS above the idle process, each on a fresh gateway process.
  *
@@ -93,8 +95,14 @@ async function sendAll(
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /** A fresh gateway process on `dataDir` (linking the session the first time), idle. */
-async function freshGateway(fake: FakeWhatsApp, dataDir: string, first: boolean) {
+async function freshGateway(
+  fake: FakeWhatsApp,
+  dataDir: string,
+  first: boolean,
+  env: Record<string, string>,
+) {
   const { gateway, client } = await startFakeGateway(fake, dataDir, {
+    ...env,
     CONNECTION_WORKERS: "1",
     MEDIA_URL_ALLOWED_HOSTS: "127.0.0.1",
     // Room for the 256 MiB file that shows where the peak levels off.
@@ -110,8 +118,9 @@ async function freshGateway(fake: FakeWhatsApp, dataDir: string, first: boolean)
 async function onFreshGateway<T>(
   world: { fake: FakeWhatsApp; dataDir: string; files: FileServer; linked: boolean },
   fn: (gateway: GatewayProcess) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
-  const gateway = await freshGateway(world.fake, world.dataDir, !world.linked);
+  const gateway = await freshGateway(world.fake, world.dataDir, !world.linked, env);
   world.linked = true;
   try {
     const warm = mediaFixture("image", 50_000, 99);
@@ -140,6 +149,57 @@ function measure(
     const ms = await sendAll(gateway, world.fake, requests());
     return { ms, idle, peak: (await memory(pid)).peak };
   });
+}
+
+/**
+ * The contact sends `files` to the account; they are downloaded through the API once (so they
+ * are stored, and cached if the cache is on), then again all at once, measured, on a fresh
+ * gateway: elapsed ms of the second pass, idle RSS before the first and peak RSS over both (MiB).
+ * With the cache off both passes come from WhatsApp.
+ */
+function measureDownloads(
+  world: { fake: FakeWhatsApp; dataDir: string; files: FileServer; linked: boolean },
+  files: MediaFixture[],
+  cached: boolean,
+) {
+  return onFreshGateway(world, async (gateway) => {
+    const ids: string[] = [];
+    for (const file of files) {
+      const { id } = await world.fake.deliverMedia({
+        from: CONTACT,
+        to: ACCOUNT,
+        kind: "document",
+        bytes: file.bytes,
+        mimetype: file.mimetype,
+      });
+      ids.push(id);
+    }
+    const fetchAll = () =>
+      Promise.all(ids.map(async (id, i) => {
+        const path = `/api/sessions/bench/messages/${id}/media`;
+        for (let tries = 0;; tries++) {
+          const response = await gateway.fetch(path);
+          if (response.status === 200) {
+            const hash = createHash("sha256");
+            for await (const chunk of response.body!) hash.update(chunk);
+            if (hash.digest("hex") !== sha256(files[i].bytes)) throw new Error("other bytes");
+            return;
+          }
+          const body = await response.text();
+          if (response.status !== 404 || tries > 200) throw new Error(`download failed: ${body}`);
+          await new Promise((resolve) => setTimeout(resolve, 50)); // not stored yet
+        }
+      }));
+    const pid = gateway.child.pid;
+    const idle = (await memory(pid)).rss;
+    await resetPeak(pid);
+    // Every message stored (and cached, unless the cache is off), then the measured pass. The
+    // peak covers both.
+    await fetchAll();
+    const started = performance.now();
+    await fetchAll();
+    return { ms: performance.now() - started, idle, peak: (await memory(pid)).peak };
+  }, cached ? {} : { MEDIA_CACHE_BYTES: "0" });
 }
 
 async function run(runs: number): Promise<string> {
@@ -175,6 +235,14 @@ async function run(runs: number): Promise<string> {
         }
         const rate = median(results.map((x) => (10 * 16 * MIB) / 1e6 / (x.ms / 1000)));
         lines.push(row(`sent, ${form}`, results, fmt(rate, 1)));
+      }
+      for (const source of ["from WhatsApp", "from the cache"] as const) {
+        const results = [];
+        for (let r = 0; r < runs; r++) {
+          results.push(await measureDownloads(world, documents, source === "from the cache"));
+        }
+        const rate = median(results.map((x) => (10 * 16 * MIB) / 1e6 / (x.ms / 1000)));
+        lines.push(row(`downloaded over REST, ${source}`, results, fmt(rate, 1)));
       }
 
       lines.push(
