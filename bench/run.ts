@@ -14,6 +14,7 @@ const BENCHMARKS = [
   "messaging_bench.ts",
   "message_store_bench.ts",
   "postgres_store_bench.ts",
+  "media_bench.ts",
 ];
 
 for (const name of BENCHMARKS) {

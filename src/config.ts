@@ -171,6 +171,22 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().refine((value) => databaseUrlProblem(value) === null, {
     message: "must be a URL like postgres://user:password@host:5432/database",
   }).optional(),
+  /** Largest media file sent or fetched, in bytes. */
+  MAX_MEDIA_BYTES: integer(1024, 2 * 1024 ** 3).default(64 * 1024 * 1024),
+  /** Hosts a media URL may point at even when they resolve to a private address. */
+  MEDIA_URL_ALLOWED_HOSTS: hostPatternList.optional(),
+  /** How long fetching a media URL may take, redirects included. */
+  MEDIA_URL_TIMEOUT_MS: integer(100, 3_600_000).default(60_000),
+  /** Disk space downloaded media may keep in the cache; 0 keeps none. */
+  MEDIA_CACHE_BYTES: integer(0, 1024 ** 4).default(256 * 1024 * 1024),
+  /** Test/staging only: the host (and port) media is downloaded from instead of WhatsApp's. */
+  WA_MEDIA_HOST: z
+    .string()
+    .regex(
+      /^[a-z0-9.-]+(:\d{1,5})?$/i,
+      "must be a host name or IPv4 address, with an optional port",
+    )
+    .optional(),
 });
 
 /**
@@ -207,6 +223,7 @@ export interface Config {
   messageStore: { retentionDays: number; maxBytesPerSession: number };
   /** `STORE` and `DATABASE_URL`. */
   store: StoreSettings;
+  media: MediaSettings;
   whatsapp: {
     wsUrl?: string;
     testRootPublicKey?: Uint8Array;
@@ -237,6 +254,19 @@ export interface ClusterSettings {
   leaseTtlMs: number;
   /** `FORWARD_TIMEOUT_MS`. */
   forwardTimeoutMs: number;
+}
+
+/** Limits of media sent and received. */
+export interface MediaSettings {
+  /** `MAX_MEDIA_BYTES`: the largest file sent, fetched or accepted in a request. */
+  maxBytes: number;
+  /** `MEDIA_URL_ALLOWED_HOSTS`: hosts fetched even when they resolve to private addresses. */
+  urlAllowedHosts: string[];
+  urlTimeoutMs: number;
+  /** `MEDIA_CACHE_BYTES`: the size cap of downloaded media kept on disk; 0 keeps none. */
+  cacheBytes: number;
+  /** `WA_MEDIA_HOST`: where downloads go, WhatsApp's `mmg.whatsapp.net` unless set (tests). */
+  downloadHost: string;
 }
 
 /** How webhooks are delivered, and the global one. */
@@ -346,6 +376,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     messageStore: {
       retentionDays: e.MESSAGE_RETENTION_DAYS,
       maxBytesPerSession: e.MESSAGE_STORE_MAX_BYTES,
+    },
+    media: {
+      maxBytes: e.MAX_MEDIA_BYTES,
+      urlAllowedHosts: e.MEDIA_URL_ALLOWED_HOSTS ?? [],
+      urlTimeoutMs: e.MEDIA_URL_TIMEOUT_MS,
+      cacheBytes: e.MEDIA_CACHE_BYTES,
+      downloadHost: e.WA_MEDIA_HOST ?? "mmg.whatsapp.net",
     },
     whatsapp: {
       wsUrl: e.WA_WS_URL,

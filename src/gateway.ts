@@ -17,6 +17,9 @@ import { probeFreeSpace } from "./persistence/space_probe.ts";
 import { configuredApiKey, type ResolvedApiKey } from "./secrets/api_key.ts";
 import { FullDiskStore } from "./storage/full_disk_store.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
+import { MediaDownloads } from "./media/media_downloads.ts";
+import { MediaIntake } from "./media/media_intake.ts";
+import { mediaReferenceOf } from "./whatsapp/media_message.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -113,6 +116,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await persistence.close();
     throw error;
   }
+  const mediaDownloads = new MediaDownloads({
+    dataDir: persistence.localDir,
+    host: config.media.downloadHost,
+    cacheBytes: config.media.cacheBytes,
+    referenceOf: mediaReferenceOf,
+  });
+  // A deleted session's cached files go with it.
+  events.subscribe((event) => {
+    if (event.type !== "session.deleted") return;
+    mediaDownloads.removeSession(event.sessionId).catch((error) =>
+      logger.warn({ err: error, sessionId: event.sessionId }, "removing cached media failed")
+    );
+  });
+  const mediaIntake = new MediaIntake({
+    dataDir: persistence.localDir,
+    maxBytes: config.media.maxBytes,
+    urlAllowedHosts: config.media.urlAllowedHosts,
+    urlTimeoutMs: config.media.urlTimeoutMs,
+  });
   let apiKey: ResolvedApiKey;
   let webhooks: WebhookService;
   let messagesOpen = false;
@@ -142,6 +164,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onDeliveryAttempt: metrics.recordWebhookAttempt,
       claimTtlMs: config.cluster.leaseTtlMs,
     });
+    // Under the lock too: files a crashed run left staged belong to no request now.
+    const swept = await mediaIntake.sweep();
+    if (swept > 0) logger.info({ swept }, "removed media files left staged by an earlier run");
   } catch (error) {
     await manager.shutdown();
     if (messagesOpen) await messages.close();
@@ -219,6 +244,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       retryAfterSeconds: Math.max(1, Math.ceil(config.cluster.leaseTtlMs / 4_000)),
       onForward: clusterMetrics.recordForward,
     },
+    mediaIntake,
+    mediaDownloads,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(

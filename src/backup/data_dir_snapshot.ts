@@ -3,6 +3,7 @@ import { readRegularFile } from "../persistence/read_regular_file.ts";
 import {
   JOURNAL_FILE_NAME,
   LOCK_FILE_NAME,
+  MEDIA_DIR_NAME,
   TEMP_FILE_PREFIX,
   TRASH_PREFIX,
 } from "../persistence/data_dir_layout.ts";
@@ -155,7 +156,8 @@ function result(
 }
 
 function skipped(name: string): boolean {
-  return name === LOCK_FILE_NAME || name.startsWith(TEMP_FILE_PREFIX) ||
+  // Media files are a cache of what WhatsApp keeps, and files in flight: never worth a backup.
+  return name === LOCK_FILE_NAME || name === MEDIA_DIR_NAME || name.startsWith(TEMP_FILE_PREFIX) ||
     name.startsWith(TRASH_PREFIX);
 }
 

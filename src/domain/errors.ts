@@ -181,3 +181,44 @@ export class MessageNotFoundError extends GatewayError {
 export class DatabaseUnavailableError extends GatewayError {
   readonly code = "database_unavailable";
 }
+
+/** A media file is larger than `MAX_MEDIA_BYTES`; nothing was uploaded or sent. */
+export class MediaTooLargeError extends GatewayError {
+  readonly code = "media_too_large";
+  constructor(readonly maxBytes: number) {
+    super(`The media file exceeds MAX_MEDIA_BYTES (${maxBytes} bytes)`);
+  }
+}
+
+/**
+ * A media file is not of a type its message kind takes, or its declared mimetype is contradicted
+ * by its content.
+ */
+export class UnsupportedMediaError extends GatewayError {
+  readonly code = "unsupported_media_type";
+}
+
+/**
+ * A media URL may not be fetched (`media_url_forbidden`: not http(s), or an address that is
+ * loopback, private or link-local and not allowed) or could not be (`media_url_failed`).
+ */
+export class MediaUrlError extends GatewayError {
+  readonly code: "media_url_forbidden" | "media_url_failed";
+  constructor(code: "media_url_forbidden" | "media_url_failed", message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** No such media: not a stored media message, or WhatsApp no longer has the file (expired). */
+export class MediaNotFoundError extends GatewayError {
+  readonly code = "media_not_found";
+}
+
+/**
+ * WhatsApp's media server answered with something other than the file the message describes
+ * (a hash or MAC mismatch), or failed: nothing of it is passed on.
+ */
+export class MediaDownloadError extends GatewayError {
+  readonly code = "media_download_failed";
+}

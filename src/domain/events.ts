@@ -1,4 +1,4 @@
-import type { IncomingMessage, MessageStatus, OutgoingMessage, SentMessage } from "./message.ts";
+import type { IncomingMessage, MessageStatus, SentContent, SentMessage } from "./message.ts";
 import type { PublicSessionRecord, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 
@@ -56,7 +56,7 @@ export interface MessageReceivedEvent extends EventBase {
 export interface MessageSentEvent extends EventBase {
   type: "message.sent";
   message: SentMessage;
-  content: OutgoingMessage;
+  content: SentContent;
 }
 
 /** A message the session sent was delivered, read or played (a receipt arrived). */

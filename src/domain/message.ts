@@ -1,11 +1,14 @@
+import { type IncomingMedia, isMediaKind, type MediaKind, type StagedMedia } from "./media.ts";
+
 /**
  * Messages as the gateway sees them, independent of Baileys: what a caller asks to send, what a
  * connection reports as received, and the status a sent message goes through.
  */
 
-/** What can be sent. Media is not supported yet (the fake WhatsApp server cannot carry it). */
+/** What can be sent. `mentions` are user JIDs. */
 export type OutgoingMessage =
   | { type: "text"; text: string; quotedMessageId?: string }
+  | OutgoingMediaMessage
   | {
     type: "location";
     latitude: number;
@@ -29,6 +32,42 @@ export type OutgoingMessage =
     /** How many options a voter may pick: 1, up to all of them, or 0 for any number. */
     selectableCount: number;
   };
+
+/** A file to send, staged by the caller, with what goes with it. */
+export interface OutgoingMediaMessage {
+  type: MediaKind;
+  media: StagedMedia;
+  caption?: string;
+  /** The name a document is shown with. */
+  fileName?: string;
+  quotedMessageId?: string;
+  mentions?: string[];
+}
+
+/** What events say was sent: the message, a file by its type, size and hash only. */
+export type SentContent =
+  | Exclude<OutgoingMessage, OutgoingMediaMessage>
+  | (Omit<OutgoingMediaMessage, "media"> & { media: Omit<IncomingMedia, "fileName"> });
+
+/**
+ * The content of a sent message as events report it: a staged file's key and path stay inside.
+ *
+ * @example
+ * ```ts
+ * sentContent({ type: "text", text: "hi" }); // { type: "text", text: "hi" }
+ * ```
+ */
+export function sentContent(message: OutgoingMessage): SentContent {
+  if (!isMediaMessage(message)) return message;
+  const { media, ...rest } = message;
+  const sha256 = Array.from(media.sha256, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return { ...rest, media: { mimetype: media.mimetype, size: media.size, sha256 } };
+}
+
+/** Whether a message to send is a file. */
+export function isMediaMessage(message: OutgoingMessage): message is OutgoingMediaMessage {
+  return isMediaKind(message.type);
+}
 
 /** A contact card shared in a message. */
 export interface SharedContact {
@@ -75,9 +114,15 @@ export interface IncomingMessage {
   pushName: string | null;
   /** ISO timestamp WhatsApp gave the message. */
   timestamp: string;
-  type: "text" | "location" | "reaction" | "contact" | "poll" | "other";
+  type: "text" | "location" | "reaction" | "contact" | "poll" | MediaKind | "other";
   /** The text, for `text` messages (and the caption-less body of replies). */
   text?: string;
+  /** A media message's caption. */
+  caption?: string;
+  /** What a media message's file is; download it from `mediaPath`. */
+  media?: IncomingMedia;
+  /** The API path of a media message's file (`GET`). */
+  mediaPath?: string;
   /** The quoted message's id, when the text is a reply. */
   quotedMessageId?: string;
   location?: { latitude: number; longitude: number; name?: string; address?: string };

@@ -506,6 +506,15 @@ export class SessionManager {
     return await this.#runtime.sendMessage(await this.#runHere(id), to, message, options);
   }
 
+  /**
+   * Throws what `sendMessage` would for a session that cannot send now (unknown, run by another
+   * node, not connected, disk full, shutting down): lets a caller refuse before preparing
+   * something costly, such as a file.
+   */
+  async assertCanSend(id: string): Promise<void> {
+    this.#runtime.assertCanSend(await this.#runHere(id));
+  }
+
   /** A session's chats, the most recently active first (empty without a message store). */
   async chats(id: string, page: PageRequest): Promise<Page<ChatSummary>> {
     const record = await this.get(id);

@@ -18,13 +18,15 @@ import {
 import type { EventBus, NewGatewayEvent } from "./events.ts";
 import type { Fence } from "./fence.ts";
 import { reportFencing } from "./fenced_auth_files.ts";
-import type {
-  IncomingMessage,
-  MessageStatusUpdate,
-  NumberCheck,
-  OutgoingMessage,
-  SentMessage,
+import {
+  type IncomingMessage,
+  type MessageStatusUpdate,
+  type NumberCheck,
+  type OutgoingMessage,
+  sentContent,
+  type SentMessage,
 } from "./message.ts";
+import { mediaPath } from "./media.ts";
 import type { MessageActivity } from "./message_activity.ts";
 import { MessageStatusTracker } from "./message_status_tracker.ts";
 import { type MessageStore, sessionMessages } from "./message_store.ts";
@@ -326,10 +328,7 @@ export class SessionRuntime implements OwnershipListener {
     message: OutgoingMessage,
     options?: SendOptions,
   ): Promise<SentMessage> {
-    const connection = this.#connected(id, "send messages");
-    // A send changes encryption state that must be stored: refuse before anything goes out.
-    const problem = this.#storage?.problem;
-    if (problem) throw new InsufficientStorageError(`Not sent: ${problem.message}`);
+    const connection = this.assertCanSend(id);
     const sent = await connection.sendMessage(to, message, options);
     this.#messageStatus.sent(id, sent);
     await this.#patchStatus(id, sent.id, sent.status);
@@ -337,10 +336,22 @@ export class SessionRuntime implements OwnershipListener {
       type: "message.sent",
       sessionId: id,
       message: sent,
-      content: message,
+      content: sentContent(message),
       at: this.#now(),
     });
     return sent;
+  }
+
+  /**
+   * The connection `sendMessage` would use, or what it would throw (not connected, disk full):
+   * lets a caller refuse before preparing something costly, such as a file.
+   */
+  assertCanSend(id: SessionId): SessionConnection {
+    const connection = this.#connected(id, "send messages");
+    // A send changes encryption state that must be stored: refuse before anything goes out.
+    const problem = this.#storage?.problem;
+    if (problem) throw new InsufficientStorageError(`Not sent: ${problem.message}`);
+    return connection;
   }
 
   /** Publishes a poll vote, an edit or a deletion as its event. */
@@ -506,7 +517,10 @@ export class SessionRuntime implements OwnershipListener {
     if (SETTLED_STATUSES.has(update.status)) this.#settle(id);
   }
 
-  #onMessage(id: SessionId, message: IncomingMessage): void {
+  #onMessage(id: SessionId, received: IncomingMessage): void {
+    const message = received.media
+      ? { ...received, mediaPath: mediaPath(id, received.id) }
+      : received;
     this.#events.publish({ type: "message.received", sessionId: id, message, at: this.#now() });
   }
 

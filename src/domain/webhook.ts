@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hostMatchesAny } from "../lib/host_patterns.ts";
 
 /** Every event type the gateway publishes, and so every type a webhook or stream may ask for. */
 export const EVENT_TYPES = [
@@ -51,10 +52,9 @@ export const WEBHOOK_HOST_PATTERN =
 export function webhookHostProblem(url: string, allowedHosts: readonly string[]): string | null {
   if (allowedHosts.length === 0) return null;
   const host = new URL(url).hostname.toLowerCase();
-  const allowed = allowedHosts.some((pattern) =>
-    pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern
-  );
-  return allowed ? null : `host '${host}' is not in WEBHOOK_ALLOWED_HOSTS`;
+  return hostMatchesAny(host, allowedHosts)
+    ? null
+    : `host '${host}' is not in WEBHOOK_ALLOWED_HOSTS`;
 }
 
 /** A webhook endpoint: where to POST, which events, and the key that signs each delivery. */

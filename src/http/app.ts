@@ -21,6 +21,10 @@ import { registerChatRoutes } from "./routes/chat_routes.ts";
 import { registerMessageActionRoutes } from "./routes/message_action_routes.ts";
 import type { MessageActions } from "../domain/message_actions.ts";
 import type { IdempotentSends } from "../domain/idempotent_sends.ts";
+import { registerMediaMessageRoutes, SEND_MESSAGE_PATH } from "./routes/media_message_routes.ts";
+import type { MediaIntake } from "../media/media_intake.ts";
+import type { MediaDownloads } from "../media/media_downloads.ts";
+import { registerMediaDownloadRoutes } from "./routes/media_download_routes.ts";
 import { registerMetricsRoute } from "./routes/metrics_routes.ts";
 import { registerSessionLifecycleRoutes } from "./routes/session_lifecycle_routes.ts";
 import { registerSessionRoutes } from "./routes/session_routes.ts";
@@ -49,6 +53,10 @@ export interface AppDependencies {
   messageActions: MessageActions;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
+  /** Takes in files to send (`MAX_MEDIA_BYTES`, URL fetches). */
+  mediaIntake: MediaIntake;
+  /** Downloads received files (`GET …/messages/{messageId}/media`). */
+  mediaDownloads: MediaDownloads;
   /** Which node runs which session: requests for another node's sessions are forwarded there. */
   cluster?: ClusterDependencies;
 }
@@ -110,25 +118,35 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       }),
     );
   }
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: (c) =>
+      c.json({
+        error: {
+          code: "payload_too_large",
+          message: `Request body exceeds ${deps.maxBodyBytes} bytes`,
+        },
+      }, 413),
+  });
+  // Sends may carry a file: their route applies the media limits itself.
   app.use(
     "/api/*",
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        c.json({
-          error: {
-            code: "payload_too_large",
-            message: `Request body exceeds ${deps.maxBodyBytes} bytes`,
-          },
-        }, 413),
-    }),
+    (c, next) =>
+      c.req.method === "POST" && SEND_MESSAGE_PATH.test(c.req.path) ? next() : limitBody(c, next),
   );
 
   registerHealthRoutes(app, () => deps.manager.readiness);
   registerSessionRoutes(app, deps.manager);
   registerSessionLifecycleRoutes(app, deps.manager);
+  registerMediaMessageRoutes(app, {
+    manager: deps.manager,
+    intake: deps.mediaIntake,
+    idempotentSends: deps.idempotentSends,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
   registerMessageRoutes(app, deps.manager, deps.idempotentSends);
   registerChatRoutes(app, deps.manager);
+  registerMediaDownloadRoutes(app, deps.manager, deps.mediaDownloads);
   registerMessageActionRoutes(app, deps.manager, deps.messageActions);
   registerEventStreamRoutes(app, {
     events: deps.events,

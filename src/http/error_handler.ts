@@ -10,6 +10,10 @@ import {
   IdempotencyKeyReusedError,
   InsufficientStorageError,
   InvalidSessionIdError,
+  MediaDownloadError,
+  MediaNotFoundError,
+  MediaTooLargeError,
+  MediaUrlError,
   MessageNotFoundError,
   OwnerUnavailableError,
   PersistenceError,
@@ -19,6 +23,7 @@ import {
   SessionStateError,
   ShuttingDownError,
   UnauthorizedError,
+  UnsupportedMediaError,
   ValidationError,
   WhatsAppRequestError,
 } from "../domain/errors.ts";
@@ -31,12 +36,17 @@ export interface ErrorBody {
 
 /** The single place where errors become HTTP statuses. */
 export function statusOf(error: GatewayError): ContentfulStatusCode {
-  if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
+  if (
+    error instanceof ValidationError || error instanceof InvalidSessionIdError ||
+    error instanceof MediaUrlError
+  ) return 400;
   if (error instanceof UnauthorizedError) return 401;
   if (
     error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError ||
-    error instanceof MessageNotFoundError
+    error instanceof MessageNotFoundError || error instanceof MediaNotFoundError
   ) return 404;
+  if (error instanceof MediaTooLargeError) return 413;
+  if (error instanceof UnsupportedMediaError) return 415;
   if (
     error instanceof SessionAlreadyExistsError ||
     error instanceof SessionStateError ||
@@ -44,7 +54,7 @@ export function statusOf(error: GatewayError): ContentfulStatusCode {
     error instanceof IdempotencyKeyInFlightError
   ) return 409;
   if (error instanceof IdempotencyKeyReusedError) return 422;
-  if (error instanceof WhatsAppRequestError) return 502;
+  if (error instanceof WhatsAppRequestError || error instanceof MediaDownloadError) return 502;
   if (error instanceof ShuttingDownError || error instanceof OwnerUnavailableError) return 503;
   if (error instanceof InsufficientStorageError) return 507;
   if (error instanceof PersistenceError || error instanceof DataDirectoryLockedError) return 500;

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { MEDIA_KINDS } from "../domain/media.ts";
 import { MESSAGE_STATUSES, normalizePhoneNumber } from "../domain/message.ts";
 import { recipientField } from "./recipient_field.ts";
 import { ContactMessageSchema, PollMessageSchema } from "./shared_content_schemas.ts";
@@ -9,7 +10,7 @@ export const MAX_TEXT_LENGTH = 65_536;
 export const MAX_NUMBERS_PER_CHECK = 50;
 
 /** WhatsApp message ids are short letters and digits (e.g. `3EB0C431D8A1F3B2`). */
-const messageIdField = z
+export const messageIdField = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be 1-128 letters, digits, '_' or '-'")
   .openapi({ example: "3EB0C431D8A1F3B2A1" });
@@ -76,7 +77,7 @@ export const SentMessageSchema = z
         "`sent` once WhatsApp's server acknowledged it; `pending` if no ack came in time.",
     }),
     timestamp: z.string(),
-    type: z.enum(["text", "location", "reaction", "contact", "poll"]),
+    type: z.enum(["text", "location", "reaction", "contact", "poll", ...MEDIA_KINDS]),
   })
   .openapi("SentMessage");
 

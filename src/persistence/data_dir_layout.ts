@@ -18,6 +18,10 @@
  *                                           keys (append-only log, compacted; see
  *                                           `message_store/file_message_store.ts`)
  *   .message-store/.trash-<uuid>/           a deleted session's messages; removed on open
+ *   .media/tmp/<uuid>/                      a file being sent, encrypted under a key only in
+ *                                           memory; removed after the send and on start
+ *   .media/cache/<sessionId>/<hash>         downloaded media as WhatsApp encrypted it (size-
+ *                                           capped; removed with the session; never backed up)
  *   .tmp-<uuid>, <sessionId>/.tmp-<uuid>    half-written files; removed on open
  *   .tmp-space-probe-<uuid>                 written and removed while the disk is full (probe)
  *   .trash-<uuid>/                          a deleted session folder; removed on open
@@ -56,6 +60,8 @@ export const OUTBOX_DIR_NAME = ".webhook-outbox";
 
 /** The folder of the message store: one sub-folder per session (see `file_message_store.ts`). */
 export const MESSAGE_STORE_DIR_NAME = ".message-store";
+/** The folder of media files: being sent (`tmp/`) and downloaded (`cache/`; see `src/media/`). */
+export const MEDIA_DIR_NAME = ".media";
 
 /** The outbox's log of deliveries waiting to be made. */
 export const PENDING_OUTBOX_FILE_NAME = "pending.jsonl";
@@ -107,6 +113,7 @@ export function isStoreFileName(name: string): boolean {
   return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME || name === API_KEY_FILE_NAME ||
     name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME || name === OUTBOX_DIR_NAME ||
     name === MESSAGE_STORE_DIR_NAME ||
+    name === MEDIA_DIR_NAME ||
     name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX) ||
     name.startsWith(`${METADATA_FILE_NAME}.corrupt-`) ||
     name.startsWith("sessions-metadata.quarantine-");

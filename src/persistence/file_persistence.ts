@@ -26,6 +26,7 @@ export function filePersistence(options: PersistenceOptions): Persistence {
   return {
     kind: "file",
     location: config.dataDir,
+    localDir: config.dataDir,
     store,
     messages: new FileMessageStore({
       dataDir: config.dataDir,

@@ -20,6 +20,11 @@ export interface Persistence {
   readonly kind: "file" | "postgres";
   /** Where the data lives, for the startup log (a path, or the database without credentials). */
   readonly location: string;
+  /**
+   * This node's own folder, for files no other node needs: media being sent and downloaded media
+   * (`.media/`). The data directory, with either backend.
+   */
+  readonly localDir: string;
   store: SessionStore;
   outbox: WebhookOutbox;
   /** Each session's recent messages and idempotency records (opened by the gateway). */

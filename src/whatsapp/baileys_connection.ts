@@ -3,6 +3,7 @@ import {
   type BinaryNode,
   type ConnectionState,
   generateMessageIDV2,
+  generateWAMessageFromContent,
   jidDecode,
   type SocketConfig,
   type WAMessage,
@@ -21,11 +22,13 @@ import {
   ValidationError,
   WhatsAppRequestError,
 } from "../domain/errors.ts";
-import type {
-  MessageStatus,
-  NumberCheck,
-  OutgoingMessage,
-  SentMessage,
+import {
+  isMediaMessage,
+  type MessageStatus,
+  type NumberCheck,
+  type OutgoingMediaMessage,
+  type OutgoingMessage,
+  type SentMessage,
 } from "../domain/message.ts";
 import type { AuthFiles } from "../domain/session_store.ts";
 import type { Logger } from "../logger.ts";
@@ -33,12 +36,19 @@ import { type DurableAuthState, openAuthState } from "./auth_state.ts";
 import { classifyDisconnect } from "./disconnect_reason.ts";
 import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
-import { fromWAMessage, statusFromBaileys, toBaileysContent } from "./message_content.ts";
 import { MessageRecorder } from "./message_recorder.ts";
 import { storedMessageLookup } from "./stored_messages.ts";
 import { MessageActivityWatcher } from "./message_activity_watcher.ts";
 import { performAction } from "./message_actions.ts";
 import type { MessageAction } from "../domain/message_activity.ts";
+import {
+  fromWAMessage,
+  quotedMessage,
+  statusFromBaileys,
+  toBaileysContent,
+} from "./message_content.ts";
+import { mediaContent } from "./media_message.ts";
+import { uploadStagedMedia } from "./media_upload.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -57,6 +67,8 @@ export interface BaileysConnectionOptions extends ConnectionOptions {
   importHistory?: boolean;
   /** How long a send waits for the server's ack before answering `pending` (default 10 s). */
   ackTimeoutMs?: number;
+  /** How long a media upload may take (default 10 min). */
+  mediaUploadTimeoutMs?: number;
   /**
    * Serializes sends to one recipient across every connection of one libsignal instance (shared
    * by the factory; see `sendMessage`). Default: one per connection.
@@ -154,12 +166,19 @@ export class BaileysConnection implements SessionConnection {
     options: SendOptions = {},
   ): Promise<SentMessage> {
     const socket = this.#requireOnline();
-    const { content, quoted } = toBaileysContent(to, message, (id) => this.#recent.get(id));
     const messageId = options.messageId ?? generateMessageIDV2(socket.user?.id);
     const acked = Promise.withResolvers<MessageStatus>();
     this.#acks.set(messageId, acked.resolve);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      // A file is uploaded before the recipient's lock: only the encryption needs it.
+      const send = isMediaMessage(message)
+        ? await this.#prepareMedia(socket, to, message, messageId)
+        : () => {
+          const recall = (id: string) => this.#recent.get(id);
+          const { content, quoted } = toBaileysContent(to, message, recall);
+          return socket.sendMessage(to, content, { messageId, ...(quoted ? { quoted } : {}) });
+        };
       let sent: WAMessage | undefined;
       try {
         // libsignal runs Signal operations per remote address in one queue per module instance,
@@ -167,10 +186,7 @@ export class BaileysConnection implements SessionConnection {
         // queued behind another's runs in the other's async context and misses its own
         // uncommitted keys ("No sessions", reused message counters). One send per recipient at
         // a time keeps every session's encryption in its own context.
-        sent = await this.#recipientLocks.run(
-          jidDecode(to)?.user ?? to,
-          () => socket.sendMessage(to, content, { messageId, ...(quoted ? { quoted } : {}) }),
-        );
+        sent = await this.#recipientLocks.run(jidDecode(to)?.user ?? to, send);
       } catch (error) {
         throw new WhatsAppRequestError(
           `WhatsApp did not take the message: ${(error as Error)?.message ?? error}`,
@@ -208,6 +224,37 @@ export class BaileysConnection implements SessionConnection {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Uploads a staged file and returns the send of the message pointing at it, done the way
+   * `socket.sendMessage` does (relay, then report it as our own message).
+   */
+  async #prepareMedia(
+    socket: WASocket,
+    to: string,
+    message: OutgoingMediaMessage,
+    messageId: string,
+  ): Promise<() => Promise<WAMessage>> {
+    const uploaded = await uploadStagedMedia(
+      socket,
+      message.type,
+      message.media,
+      this.#options.mediaUploadTimeoutMs ?? 600_000,
+    );
+    const quoted = message.quotedMessageId
+      ? quotedMessage(to, message.quotedMessageId, (id) => this.#recent.get(id))
+      : undefined;
+    const full = generateWAMessageFromContent(to, mediaContent(message, uploaded), {
+      userJid: socket.user!.id,
+      messageId,
+      ...(quoted ? { quoted } : {}),
+    });
+    return async () => {
+      await socket.relayMessage(to, full.message!, { messageId });
+      await socket.upsertMessage(full, "append");
+      return full;
+    };
   }
 
   async requestPairingCode(phoneNumber: string): Promise<string> {

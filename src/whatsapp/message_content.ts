@@ -6,8 +6,14 @@ import {
   type WAMessage,
   type WAMessageKey,
 } from "@whiskeysockets/baileys";
-import type { IncomingMessage, MessageStatus, OutgoingMessage } from "../domain/message.ts";
+import type {
+  IncomingMessage,
+  MessageStatus,
+  OutgoingMediaMessage,
+  OutgoingMessage,
+} from "../domain/message.ts";
 import { fromSharedContent, sharedContent } from "./shared_content.ts";
+import { receivedMedia } from "./media_message.ts";
 
 /** Baileys' `proto.WebMessageInfo.Status` codes, in order. */
 const STATUS_BY_CODE: readonly MessageStatus[] = [
@@ -43,17 +49,16 @@ export function statusFromBaileys(code: number | null | undefined): MessageStatu
  */
 export function toBaileysContent(
   to: string,
-  message: OutgoingMessage,
+  message: Exclude<OutgoingMessage, OutgoingMediaMessage>,
   recall: (id: string) => WAMessage | undefined,
 ): { content: AnyMessageContent; quoted?: WAMessage } {
   const keyOf = (id: string): WAMessageKey =>
     recall(id)?.key ?? { remoteJid: to, id, fromMe: false };
   switch (message.type) {
     case "text": {
-      if (!message.quotedMessageId) return { content: { text: message.text } };
-      const quoted = recall(message.quotedMessageId) ??
-        { key: keyOf(message.quotedMessageId), message: { conversation: "" } };
-      return { content: { text: message.text }, quoted };
+      const content = { text: message.text };
+      if (!message.quotedMessageId) return { content };
+      return { content, quoted: quotedMessage(to, message.quotedMessageId, recall) };
     }
     case "location":
       return {
@@ -72,6 +77,22 @@ export function toBaileysContent(
     case "poll":
       return { content: sharedContent(message) };
   }
+}
+
+/**
+ * The message a reply quotes: a recent one by id, else one from the other side known by id alone.
+ *
+ * @example
+ * ```ts
+ * quotedMessage(jid, "3EB0C431", (id) => recent.get(id)).key.id; // "3EB0C431"
+ * ```
+ */
+export function quotedMessage(
+  to: string,
+  id: string,
+  recall: (id: string) => WAMessage | undefined,
+): WAMessage {
+  return recall(id) ?? { key: { remoteJid: to, id, fromMe: false }, message: { conversation: "" } };
 }
 
 /**
@@ -127,6 +148,16 @@ export function fromWAMessage(message: WAMessage): IncomingMessage | null {
         messageId: content.reactionMessage.key.id,
         emoji: content.reactionMessage.text ?? "",
       },
+    };
+  }
+  const media = receivedMedia(content);
+  if (media) {
+    return {
+      ...base,
+      type: media.kind,
+      media: media.media,
+      ...(media.caption ? { caption: media.caption } : {}),
+      ...(media.quotedMessageId ? { quotedMessageId: media.quotedMessageId } : {}),
     };
   }
   return { ...base, type: "other" };

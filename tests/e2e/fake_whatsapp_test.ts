@@ -4,77 +4,20 @@
  * dropped.
  */
 import { strict as assert } from "node:assert";
-import makeWASocket, {
-  type AuthenticationState,
-  type ConnectionState,
-  useMultiFileAuthState,
-} from "@whiskeysockets/baileys";
-import pino from "pino";
+import { useMultiFileAuthState } from "@whiskeysockets/baileys";
 import { type FakeWhatsApp, trustFakeRoot } from "../support/fake_whatsapp/server.ts";
 import { type SpawnedFakeWhatsApp, spawnFakeWhatsApp } from "../support/fake_whatsapp/spawn.ts";
-import { withFakeServer } from "../support/fake_gateway.ts";
 import { withTempDir } from "../support/temp_dir.ts";
+import {
+  connect,
+  pairFresh,
+  waitUntil,
+  waitUntilAsync,
+  withFake,
+} from "../support/baileys_client.ts";
 
 // Baileys leaves caches and timers behind after `end()`.
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-type Socket = ReturnType<typeof makeWASocket>;
-
-/** A Baileys socket and a way to wait for its connection updates. */
-function connect(wsUrl: string, auth: AuthenticationState, saveCreds: () => Promise<void>) {
-  const socket: Socket = makeWASocket({
-    auth,
-    waWebSocketUrl: wsUrl,
-    logger: pino({ level: "silent" }),
-    markOnlineOnConnect: false,
-    syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
-  });
-  const updates: Partial<ConnectionState>[] = [];
-  const waiters: (() => void)[] = [];
-  socket.ev.on("creds.update", () => void saveCreds());
-  socket.ev.on("connection.update", (update) => {
-    updates.push(update);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const waitFor = async (predicate: (u: Partial<ConnectionState>) => boolean, ms = 10_000) => {
-    const deadline = Date.now() + ms;
-    for (let seen = 0;;) {
-      for (; seen < updates.length; seen++) if (predicate(updates[seen])) return updates[seen];
-      if (Date.now() > deadline) throw new Error(`no such update; got ${JSON.stringify(updates)}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  };
-  const closeCode = async () => {
-    const update = await waitFor((u) => u.connection === "close");
-    return (update.lastDisconnect?.error as { output?: { statusCode?: number } })?.output
-      ?.statusCode;
-  };
-  return { socket, updates, waitFor, closeCode };
-}
-
-function withFake(fn: (fake: FakeWhatsApp, dir: string) => Promise<void>) {
-  return withFakeServer((fake, dir) => {
-    trustFakeRoot(fake.rootPublicKey);
-    return fn(fake, dir);
-  });
-}
-
-/** Pairs a fresh auth folder and returns it logged in (open). */
-async function pairFresh(fake: FakeWhatsApp, dir: string, phoneNumber: string) {
-  const { state, saveCreds } = await useMultiFileAuthState(dir);
-  const first = connect(fake.wsUrl, state, saveCreds);
-  const { qr } = await first.waitFor((u) => Boolean(u.qr));
-  await fake.pairWithQr(qr!, { phoneNumber, pushName: "Alice" });
-  assert.equal(await first.closeCode(), 515);
-  const second = connect(fake.wsUrl, state, saveCreds);
-  await second.waitFor((u) => u.connection === "open");
-  await saveCreds();
-  return { state, saveCreds, socket: second };
-}
 
 /** `meId` is a device of `phoneNumber`, the fake's only device, and it is online. */
 function assertLinkedAlone(fake: FakeWhatsApp, meId: string, phoneNumber: string): void {
@@ -278,22 +221,6 @@ Deno.test(
       }
     }),
 );
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 Deno.test(
   "a fresh auth folder links with a pairing code typed on the phone; a wrong code is refused",

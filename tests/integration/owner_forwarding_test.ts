@@ -13,6 +13,11 @@ import { testLogger } from "../support/logger.ts";
 
 const TTL = 60_000;
 
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** A node "b" that owns sessions and echoes what reached it, and a node "a" that forwards. */
 async function twoNodes(options: { frozen?: boolean } = {}) {
   const sessions = new Set(["shop-1", "shop-2"]);
@@ -21,11 +26,18 @@ async function twoNodes(options: { frozen?: boolean } = {}) {
   const owner = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     if (options.frozen) await frozen.promise;
     const url = new URL(req.url);
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (url.pathname.endsWith("/media")) {
+      // A file both ways: its bytes back, as they arrived.
+      return new Response(bytes, { headers: { "content-type": "application/octet-stream" } });
+    }
     return Response.json({
       node: "b",
       method: req.method,
       path: url.pathname + url.search,
-      body: await req.text(),
+      body: new TextDecoder().decode(bytes),
+      contentType: req.headers.get("content-type"),
+      sha256: await sha256Hex(bytes),
       key: req.headers.get("x-api-key"),
       forwardedBy: req.headers.get(FORWARDED_BY_HEADER),
     }, { status: 201, headers: { "x-owner": "yes" } });
@@ -75,16 +87,57 @@ Deno.test("ownerForwarding() sends a socket request to its owner, with the calle
     });
     assertEquals(response.status, 201);
     assertEquals(response.headers.get("x-owner"), "yes");
+    const body = JSON.stringify({ to: "+15550001111", type: "text", text: "hi" });
     assertEquals(await response.json(), {
       node: "b",
       method: "POST",
       path: "/api/sessions/shop-1/messages?x=1",
-      body: JSON.stringify({ to: "+15550001111", type: "text", text: "hi" }),
+      body,
+      contentType: "application/json",
+      sha256: await sha256Hex(new TextEncoder().encode(body)),
       key: "caller-key",
       forwardedBy: "a",
     });
     const deleted = await nodes.app.request("/api/sessions/shop-1", { method: "DELETE" });
     assertEquals((await deleted.json()).node, "b");
+    assertEquals(nodes.results, ["forwarded", "forwarded"]);
+  } finally {
+    await nodes.close();
+  }
+});
+
+Deno.test("ownerForwarding() streams a file to send and a downloaded file through untouched", async () => {
+  const nodes = await twoNodes();
+  try {
+    // Binary, larger than MAX_BODY_BYTES' default: the owner applies the limits, not this node.
+    const whole = new Uint8Array(3 * 1024 * 1024 + 7);
+    for (let at = 0; at < whole.length; at += 65_536) {
+      crypto.getRandomValues(whole.subarray(at, at + 65_536));
+    }
+    const form = new FormData();
+    form.set("to", "+15550001111");
+    form.set("type", "document");
+    form.set("file", new Blob([whole], { type: "application/pdf" }), "report.pdf");
+    const request = new Request("http://gateway/api/sessions/shop-1/messages", {
+      method: "POST",
+      body: form,
+    });
+    const sentBytes = new Uint8Array(await request.clone().arrayBuffer());
+    const sent = await nodes.app.request(request);
+    assertEquals(sent.status, 201);
+    const echoed = await sent.json();
+    assertEquals(echoed.contentType, request.headers.get("content-type"));
+    assertEquals(echoed.sha256, await sha256Hex(sentBytes));
+
+    const download = await nodes.app.request("/api/sessions/shop-1/messages/3EB0AB/media", {
+      method: "POST",
+      body: whole,
+    });
+    assertEquals(download.status, 200);
+    assertEquals(
+      await sha256Hex(new Uint8Array(await download.arrayBuffer())),
+      await sha256Hex(whole),
+    );
     assertEquals(nodes.results, ["forwarded", "forwarded"]);
   } finally {
     await nodes.close();

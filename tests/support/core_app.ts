@@ -15,6 +15,9 @@ import { FileMessageStore } from "../../src/persistence/message_store/file_messa
 import type { MessageRetention } from "../../src/domain/message_store.ts";
 import { IdempotentSends } from "../../src/domain/idempotent_sends.ts";
 import { MessageActions } from "../../src/domain/message_actions.ts";
+import { MediaIntake } from "../../src/media/media_intake.ts";
+import { MediaDownloads } from "../../src/media/media_downloads.ts";
+import { mediaReferenceOf } from "../../src/whatsapp/media_message.ts";
 import { testLogger } from "./logger.ts";
 
 /** The API key `openCoreApp` and `spawnGateway` use unless told otherwise. */
@@ -27,6 +30,10 @@ const appKeys = new WeakMap<OpenAPIHono, string>();
 export interface CoreAppOptions {
   connections?: ConnectionFactory;
   maxBodyBytes?: number;
+  /** `MAX_MEDIA_BYTES` of the app (default 1 MiB). */
+  maxMediaBytes?: number;
+  /** `MEDIA_URL_ALLOWED_HOSTS` of the app. */
+  mediaUrlAllowedHosts?: string[];
   /** The API key the app requires (default `TEST_API_KEY`). */
   apiKey?: string;
   /** Encrypt auth files at rest with this 32-byte key. */
@@ -134,6 +141,18 @@ export async function openCoreApp(
     }),
     sseKeepAliveMs: options.sseKeepAliveMs,
     closing: streams.signal,
+    mediaDownloads: new MediaDownloads({
+      dataDir,
+      host: "mmg.whatsapp.net",
+      cacheBytes: 0,
+      referenceOf: mediaReferenceOf,
+    }),
+    mediaIntake: new MediaIntake({
+      dataDir,
+      maxBytes: options.maxMediaBytes ?? 1024 * 1024,
+      urlAllowedHosts: options.mediaUrlAllowedHosts ?? [],
+      urlTimeoutMs: 5_000,
+    }),
   });
   appKeys.set(app, apiKey);
   return {

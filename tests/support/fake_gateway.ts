@@ -47,6 +47,9 @@ export async function startFakeGateway(
     env: {
       WA_WS_URL: fake.wsUrl,
       WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
+      // The fake's media server: its CA trusted by this process only, and downloads sent to it.
+      DENO_CERT: fake.media.caCertFile,
+      WA_MEDIA_HOST: fake.media.host,
       RECONNECT_INITIAL_DELAY_MS: "50",
       RECONNECT_MAX_DELAY_MS: "500",
       // Tests check that a drain finishes, not how fast: on a loaded machine closing sockets and

@@ -10,14 +10,17 @@ import type {
   ConnectionOptions,
   SessionConnection,
 } from "../../src/domain/connection.ts";
-import type {
-  IncomingMessage,
-  MessageStatus,
-  NumberCheck,
-  OutgoingMessage,
-  SentMessage,
+import {
+  type IncomingMessage,
+  isMediaMessage,
+  type MessageStatus,
+  type NumberCheck,
+  type OutgoingMessage,
+  type SentMessage,
 } from "../../src/domain/message.ts";
 import type { MessageAction } from "../../src/domain/message_activity.ts";
+import type { StagedMedia } from "../../src/domain/media.ts";
+import { createDecipheriv } from "node:crypto";
 
 /** A message sent through a scripted connection. */
 export interface ScriptedSend {
@@ -25,6 +28,8 @@ export interface ScriptedSend {
   to: string;
   message: OutgoingMessage;
   id: string;
+  /** A media message's file, read from where it was staged while the send ran. */
+  file?: Uint8Array;
 }
 
 export class ScriptedConnection implements SessionConnection {
@@ -58,11 +63,18 @@ export class ScriptedConnection implements SessionConnection {
     return Promise.resolve();
   }
 
-  sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
+  async sendMessage(to: string, message: OutgoingMessage): Promise<SentMessage> {
     const id = `SCRIPTED${this.sessionId.toUpperCase().replace(/[^A-Z0-9]/g, "")}${++this
       .#counter}`;
-    this.factory.sent.push({ sessionId: this.sessionId, to, message, id });
-    return Promise.resolve({ id, to, status: "sent", timestamp: new Date().toISOString() });
+    const file = isMediaMessage(message) ? await readStaged(message.media) : undefined;
+    this.factory.sent.push({
+      sessionId: this.sessionId,
+      to,
+      message,
+      id,
+      ...(file ? { file } : {}),
+    });
+    return { id, to, status: "sent", timestamp: new Date().toISOString() };
   }
 
   perform(action: MessageAction): Promise<void> {
@@ -136,4 +148,11 @@ export class ScriptedConnectionFactory implements ConnectionFactory {
     if (!connection) throw new Error(`no connection for ${sessionId}`);
     return connection;
   }
+}
+
+/** The plaintext of a staged file (AES-256-CTR under the key the message carries). */
+async function readStaged(media: StagedMedia): Promise<Uint8Array> {
+  const decipher = createDecipheriv("aes-256-ctr", media.key, media.iv);
+  const encrypted = await Deno.readFile(media.path);
+  return new Uint8Array(Buffer.concat([decipher.update(encrypted), decipher.final()]));
 }

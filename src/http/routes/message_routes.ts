@@ -8,12 +8,13 @@ import type { SessionManager } from "../../domain/session_manager.ts";
 import type { IdempotentSends } from "../../domain/idempotent_sends.ts";
 import type { SentMessage } from "../../domain/message.ts";
 import { idempotencyErrorResponses, IdempotencyHeadersSchema } from "../idempotency_key.ts";
+import { sendOnce } from "../idempotent_send.ts";
 import {
   CheckNumbersBodySchema,
   NumberChecksSchema,
-  SendMessageBodySchema,
   SentMessageSchema,
 } from "../message_schemas.ts";
+import { MediaMessageFormSchema, SendAnyMessageBodySchema } from "../media_message_schemas.ts";
 import { bodyErrorResponses, SessionIdParamsSchema } from "../schemas.ts";
 
 const sendMessage = createRoute({
@@ -22,14 +23,19 @@ const sendMessage = createRoute({
   operationId: "sendMessage",
   tags: ["Messages"],
   summary: "Send a message",
-  description: "Sends a text (optionally as a reply), a location or a reaction from a connected " +
-    "session. The recipient is a phone number or a user JID. 409 `session_not_connected` when " +
-    "the session is not connected. Media is not supported yet. With an `Idempotency-Key` " +
-    "header a retry never sends twice (see the header).",
+  description: "Sends a text (optionally as a reply), a location, a reaction, a contact card, a " +
+    "poll, or a file (`image`, `video`, `audio`, `voice`, `document`, `sticker`, with an " +
+    "optional caption, reply and mentions) from a connected session. The recipient is a phone " +
+    "number or a user JID. A file comes as `media.url` (fetched by the gateway), " +
+    "`media.base64`, or as `multipart/form-data` with a `file` part and the other fields as " +
+    "form fields. 413 past `MAX_MEDIA_BYTES`; 415 when the content is not of a type its kind " +
+    "takes or contradicts its mimetype; 400 `media_url_forbidden` for a URL to a loopback, " +
+    "private or link-local address. 409 `session_not_connected` when the session is not " +
+    "connected. With an `Idempotency-Key` header a retry never sends twice (see the header).",
   request: {
     params: SessionIdParamsSchema,
     headers: IdempotencyHeadersSchema,
-    body: { required: true, content: { "application/json": { schema: SendMessageBodySchema } } },
+    body: { required: true, content: { "application/json": { schema: SendAnyMessageBodySchema } } },
   },
   responses: {
     201: {
@@ -66,42 +72,40 @@ export function registerMessageRoutes(
   manager: SessionManager,
   idempotentSends: IdempotentSends,
 ): void {
-  app.openapi(sendMessage, async (c) => {
+  // The document also shows the multipart form, which media_message_routes.ts reads before this
+  // route (declared here, its validator would run on JSON bodies too).
+  app.openAPIRegistry.registerPath({
+    ...sendMessage,
+    request: {
+      ...sendMessage.request,
+      body: {
+        required: true,
+        content: {
+          ...sendMessage.request.body.content,
+          "multipart/form-data": { schema: MediaMessageFormSchema },
+        },
+      },
+    },
+  });
+  app.openapi({ ...sendMessage, hide: true }, async (c) => {
+    // Files never get here: media_message_routes.ts answers those first.
     const body = c.req.valid("json");
     const { to, ...content } = body;
     const sessionId = c.req.valid("param").id;
     // The schema has checked the recipient; normalizing cannot fail here.
     const jid = normalizeRecipient(to)!;
-    const send = async (messageId?: string) => {
-      const sent = await manager.sendMessage(sessionId, jid, content as OutgoingMessage, {
-        messageId,
-      });
-      return { ...sent, type: content.type };
-    };
-    const key = c.req.valid("header")["idempotency-key"];
-    if (!key) return c.json(await send(), 201);
-    const session = await manager.get(sessionId);
-    const { response } = await idempotentSends.send(
-      session.id,
-      key,
-      body,
-      async (messageId, resumed) => {
-        // A send cut short after WhatsApp took it: answer from the store instead of re-sending.
-        const stored = resumed ? await manager.storedMessage(session.id, messageId) : undefined;
-        if (stored?.fromMe && stored.status && stored.status !== "pending") {
-          const sent: SentMessage = {
-            id: stored.id,
-            to: jid,
-            status: stored.status,
-            timestamp: new Date(stored.timestamp).toISOString(),
-          };
-          return { status: 201, body: { ...sent, type: content.type } };
-        }
-        return { status: 201, body: await send(messageId) };
+    const answer = await sendOnce(
+      { manager, idempotentSends },
+      {
+        sessionId,
+        jid,
+        type: content.type,
+        key: c.req.valid("header")["idempotency-key"],
+        request: body,
       },
+      (messageId) => manager.sendMessage(sessionId, jid, content as OutgoingMessage, { messageId }),
     );
-    // The body is what `send` answered for this key (here or before a restart).
-    return c.json(response.body as unknown as SentMessage & { type: typeof content.type }, 201);
+    return c.json(answer as SentMessage & { type: typeof content.type }, 201);
   });
 
   app.openapi(checkNumbers, async (c) => {

@@ -39,6 +39,7 @@ export async function postgresPersistence(
   return {
     kind: "postgres",
     location: where.text,
+    localDir: config.dataDir,
     store: new PostgresSessionStore({
       sql,
       nodeId,

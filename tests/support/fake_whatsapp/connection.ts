@@ -43,6 +43,8 @@ export interface ConnectionContext {
   message(connection: FakeConnection, node: BinaryNode): Promise<void>;
   /** A receipt or chat state the logged-in device sent (recorded for tests). */
   observe(connection: FakeConnection, node: BinaryNode): void;
+  /** Answers `media_conn` (`w:m`): where and with which token to upload media. */
+  mediaConn(): BinaryNode;
   /** Answers a pairing-code step (`link_code_companion_reg`) of a client that is registering. */
   linkCode(connection: FakeConnection, node: BinaryNode): BinaryNode;
 }
@@ -286,6 +288,8 @@ export class FakeConnection {
       ? this.#context.usync(node)
       : node.attrs.xmlns === "encrypt" && getBinaryNodeChild(node, "key")
       ? this.#context.keyBundles(node)
+      : node.attrs.xmlns === "w:m" && getBinaryNodeChild(node, "media_conn")
+      ? this.#context.mediaConn()
       : answerIq(node, this.device);
     this.send({ ...answer, attrs: { ...answer.attrs, from: SERVER, id } });
     if (node.attrs.xmlns === "passive") {

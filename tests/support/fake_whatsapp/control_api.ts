@@ -67,10 +67,17 @@ export function controlApi(fake: Omit<FakeWhatsApp, "controlUrl">): Hono {
     return c.body(null, 204);
   });
   app.get("/received", (c) =>
-    c.json(fake.receivedMessages({
-      from: c.req.query("from") || undefined,
-      to: c.req.query("to") || undefined,
-    })));
+    c.json(
+      fake.receivedMessages({
+        from: c.req.query("from") || undefined,
+        to: c.req.query("to") || undefined,
+      }).map(({ media, ...message }) => {
+        // A file's bytes stay here; its hash says whether they arrived intact.
+        if (!media) return message;
+        const { bytes, ...about } = media;
+        return { ...message, media: { ...about, size: bytes.length } };
+      }),
+    ));
   app.post("/devices/:device/:action", async (c) => {
     const action = z.enum(ACTIONS).safeParse(c.req.param("action"));
     if (!action.success) return c.json({ error: "action must be remove, replace or drop" }, 400);

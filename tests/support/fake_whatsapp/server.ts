@@ -26,8 +26,18 @@ import { LinkCodePairings } from "./link_code.ts";
 import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
 import { editOf, revokeOf, voteOf } from "./contact_actions.ts";
 import { historySyncMessages } from "./history_sync.ts";
+import { FakeMediaServer } from "./media_server.ts";
+import {
+  mediaMessage,
+  mediaOf,
+  type MediaToSend,
+  openMedia,
+  type ReceivedMedia,
+} from "./contact_media.ts";
 
 export type { FakeDevice } from "./devices.ts";
+export type { MediaKind, MediaToSend, ReceivedMedia } from "./contact_media.ts";
+export { trustFakeMedia } from "./media_server.ts";
 
 /** A device as `devices()` reports it. */
 export interface DeviceView {
@@ -97,6 +107,15 @@ export interface FakeWhatsApp {
   ): void;
   /** Read receipts and chat states companions sent, oldest first. */
   fromCompanions(): CompanionStanza[];
+  /**
+   * A contact uploads a file and sends it as a media message to every online device of an
+   * account; resolves with the message id and where the encrypted file is.
+   */
+  deliverMedia(
+    file: { from: string; to: string } & MediaToSend,
+  ): Promise<{ id: string; directPath: string }>;
+  /** The media server (HTTPS, its own test CA): uploads, and files to corrupt or expire. */
+  media: FakeMediaServer;
   /** Texts companions sent to simulated contacts, decrypted. */
   receivedMessages(filter?: { from?: string; to?: string }): ReceivedMessage[];
   /** Resolves with the first received text matching `predicate`, waiting for it if needed. */
@@ -126,9 +145,18 @@ export interface ReceivedMessage {
   from: string;
   /** The contact's phone number. */
   to: string;
+  /** The text, or a media message's caption (empty when it has none). */
   text: string;
   /** The whole content, decrypted. */
   message: proto.IMessage;
+  /** The message it replies to, when it quotes one. */
+  quotedMessageId?: string;
+  /** The JIDs it mentions. */
+  mentions?: string[];
+  /** The file of a media message, downloaded, checked and decrypted. */
+  media?: ReceivedMedia;
+  /** Why the file of a media message could not be opened. */
+  mediaError?: string;
   at: Date;
 }
 
@@ -169,7 +197,8 @@ export interface FakeWhatsAppOptions {
 }
 
 /** Starts a fake server on 127.0.0.1 at a random port. */
-export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<FakeWhatsApp> {
+export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<FakeWhatsApp> {
+  const media = await FakeMediaServer.start();
   const certificates: FakeCertificates = makeCertificates();
   const registry = new DeviceRegistry();
   const refs = new Map<string, FakeConnection>();
@@ -225,6 +254,18 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     usync: (node) => directory.usync(node),
     keyBundles: (node) => directory.keyBundles(node),
     linkCode: (connection, node) => linkCodes.onRequest(connection, node),
+    mediaConn: () => ({
+      tag: "iq",
+      attrs: { type: "result" },
+      content: [{
+        tag: "media_conn",
+        attrs: { auth: media.auth, ttl: "3600" },
+        content: [{
+          tag: "host",
+          attrs: { hostname: media.host, maxContentLengthBytes: String(2 ** 31) },
+        }],
+      }],
+    }),
     async message(connection, node) {
       const sender = connection.device!;
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
@@ -251,7 +292,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
           id: node.attrs.id,
           from: sender.phoneNumber,
           to: found.contact.phoneNumber,
-          text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+          ...await readContent(message, media),
           message,
           at: new Date(),
         });
@@ -448,6 +489,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     connection: FakeConnection,
     message: proto.IMessage,
     attrs: Record<string, string>,
+    encAttrs: Record<string, string> = {},
   ): Promise<void> {
     const { type, ciphertext } = await sender.encryptMessage(
       device.lid,
@@ -457,7 +499,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     connection.send({
       tag: "message",
       attrs: { ...attrs, t: unixNow() },
-      content: [{ tag: "enc", attrs: { v: "2", type }, content: ciphertext }],
+      content: [{ tag: "enc", attrs: { v: "2", type, ...encAttrs }, content: ciphertext }],
     });
   }
 
@@ -512,17 +554,18 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     },
     async deliverMessage({ from, to, message }) {
       const contact = contactOf(from);
+      const file = mediaOf(message);
       const id = newMessageId();
       const targets = onlineDevicesOf(to);
       if (targets.length === 0) throw new Error(`no online device of ${to}`);
       for (const { device, connection } of targets) {
         await sendEncrypted(contact, device, connection, message, {
           from: contact.jid,
-          type: message.pollUpdateMessage ? "poll" : "text",
+          type: message.pollUpdateMessage ? "poll" : file ? "media" : "text",
           id,
           notify: contact.pushName ?? "",
           sender_lid: contact.lid,
-        });
+        }, file ? { mediatype: file.kind === "voice" ? "ptt" : file.kind } : {});
       }
       return { id };
     },
@@ -558,6 +601,12 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       }
     },
     fromCompanions: () => [...companionStanzas],
+    async deliverMedia({ from, to, ...file }) {
+      const message = await mediaMessage(file, media);
+      const { id } = await fake.deliverMessage({ from, to, message });
+      return { id, directPath: mediaOf(message)!.fields.directPath! };
+    },
+    media,
     receivedMessages(filter = {}) {
       return received.filter((m) =>
         (!filter.from || m.from === filter.from) && (!filter.to || m.to === filter.to)
@@ -614,8 +663,36 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     async close() {
       for (const connection of [...connections]) connection.close();
       await server.shutdown();
+      await media.close();
     },
   };
   handlers.control = controlApi(fake);
-  return Promise.resolve(fake);
+  return fake;
+}
+
+/**
+ * What a contact read in a message a companion sent: its text or caption, what it quotes and
+ * mentions, and its file, opened from the media server.
+ */
+async function readContent(
+  message: proto.IMessage,
+  media: FakeMediaServer,
+): Promise<
+  Pick<ReceivedMessage, "text" | "quotedMessageId" | "mentions" | "media" | "mediaError">
+> {
+  const found = mediaOf(message);
+  const context = (found?.fields ?? message.extendedTextMessage)?.contextInfo;
+  const text = message.conversation ?? message.extendedTextMessage?.text ??
+    found?.fields.caption ?? "";
+  const about = {
+    text,
+    ...(context?.stanzaId ? { quotedMessageId: context.stanzaId } : {}),
+    ...(context?.mentionedJid?.length ? { mentions: context.mentionedJid } : {}),
+  };
+  if (!found) return about;
+  try {
+    return { ...about, media: await openMedia(found.kind, found.fields, media) };
+  } catch (error) {
+    return { ...about, mediaError: (error as Error).message };
+  }
 }

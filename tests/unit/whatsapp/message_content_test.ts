@@ -39,7 +39,36 @@ Deno.test("fromWAMessage() reports texts, replies, locations and reactions", () 
     reactionMessage: { key: { id: "3EB0OUT" }, text: "👍" },
   }));
   assert.deepEqual(reaction?.reaction, { messageId: "3EB0OUT", emoji: "👍" });
-  assert.equal(fromWAMessage(incoming({ imageMessage: {} }))?.type, "other");
+  assert.equal(fromWAMessage(incoming({ eventMessage: { name: "Launch" } }))?.type, "other");
+});
+
+Deno.test("fromWAMessage() describes a media message's file, not its key", () => {
+  const voice = fromWAMessage(incoming({
+    audioMessage: {
+      ptt: true,
+      seconds: 7,
+      mimetype: "audio/ogg; codecs=opus",
+      fileLength: 1234,
+      fileSha256: new Uint8Array(32).fill(0xab),
+      mediaKey: new Uint8Array(32),
+      directPath: "/v/t62.7118-24/1_n.enc",
+    },
+  }));
+  assert.equal(voice?.type, "voice");
+  assert.deepEqual(voice?.media, {
+    mimetype: "audio/ogg; codecs=opus",
+    size: 1234,
+    sha256: "ab".repeat(32),
+    duration: 7,
+  });
+  const document = fromWAMessage(incoming({
+    documentMessage: { fileName: "a.pdf", caption: "see", mimetype: "application/pdf" },
+  }));
+  assert.deepEqual([document?.type, document?.caption, document?.media?.fileName], [
+    "document",
+    "see",
+    "a.pdf",
+  ]);
 });
 
 Deno.test("fromWAMessage() finds the phone number of a LID chat in the alternate JID", () => {
