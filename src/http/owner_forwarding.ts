@@ -46,8 +46,8 @@ export interface OwnerForwardingOptions {
  * The request goes on as it came, with the caller's own credentials (every node has the same API
  * key, so forwarding grants nothing the caller did not have) and streams both ways. A forwarded
  * request is never forwarded again: a node that is not (or no longer) the owner answers 503, as it
- * does when no live node owns the session or the owner does not answer within `timeoutMs`, with
- * `Retry-After`.
+ * does when no live node owns the session or the owner does not answer within `timeoutMs` (of the
+ * request, or of the last chunk of its body the owner took), with `Retry-After`.
  *
  * @example
  * ```ts
@@ -84,13 +84,20 @@ export function ownerForwarding(options: OwnerForwardingOptions): MiddlewareHand
     }
     headers.set(FORWARDED_BY_HEADER, options.nodeId);
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), options.timeoutMs);
+    let timer = setTimeout(() => abort.abort(), options.timeoutMs);
+    // While a body (a file to send) streams, each chunk the owner takes shows it alive: the wait
+    // for its answer starts once the last one is handed over, however long the upload took.
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), options.timeoutMs);
+    };
+    const body = c.req.raw.body ? progressReported(c.req.raw.body, rearm) : null;
     let response: Response;
     try {
       response = await fetch(target, {
         method: c.req.method,
         headers,
-        body: c.req.raw.body,
+        body,
         redirect: "manual",
         signal: abort.signal,
       });
@@ -114,6 +121,34 @@ export function ownerForwarding(options: OwnerForwardingOptions): MiddlewareHand
     }
     return new Response(response.body, { status: response.status, headers: out });
   };
+}
+
+/** Pieces handed to the request body at a time, so that the owner's progress is seen. */
+const BODY_PIECE_BYTES = 64 * 1024;
+
+/**
+ * `source` as read by its consumer, in pieces of at most `BODY_PIECE_BYTES`; `onProgress` is
+ * called each time the consumer asks for more (and once more when it has it all).
+ */
+function progressReported(
+  source: ReadableStream<Uint8Array>,
+  onProgress: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      onProgress();
+      if (rest.length === 0) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        rest = value;
+      }
+      controller.enqueue(rest.subarray(0, BODY_PIECE_BYTES));
+      rest = rest.subarray(BODY_PIECE_BYTES);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }
 
 /**

@@ -109,34 +109,55 @@ Deno.test("ownerForwarding() sends a socket request to its owner, with the calle
 Deno.test("ownerForwarding() streams a file to send and a downloaded file through untouched", async () => {
   const nodes = await twoNodes();
   try {
-    // Binary, larger than MAX_BODY_BYTES' default: the owner applies the limits, not this node.
-    const whole = new Uint8Array(3 * 1024 * 1024 + 7);
-    for (let at = 0; at < whole.length; at += 65_536) {
-      crypto.getRandomValues(whole.subarray(at, at + 65_536));
+    // A multipart send whose upload takes longer than the forwarding timeout (300 ms) in all:
+    // 24 pieces of 64 KiB, 50 ms apart. Binary, so any re-encoding would show in the hash.
+    const file = new Uint8Array(24 * 65_536);
+    for (let at = 0; at < file.length; at += 65_536) {
+      crypto.getRandomValues(file.subarray(at, at + 65_536));
     }
-    const form = new FormData();
-    form.set("to", "+15550001111");
-    form.set("type", "document");
-    form.set("file", new Blob([whole], { type: "application/pdf" }), "report.pdf");
-    const request = new Request("http://gateway/api/sessions/shop-1/messages", {
-      method: "POST",
-      body: form,
+    const boundary = "form-boundary-7f3a";
+    const encoder = new TextEncoder();
+    const multipart = new Uint8Array(
+      await new Blob([
+        encoder.encode(
+          `--${boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ndocument\r\n` +
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n` +
+            `Content-Type: application/pdf\r\n\r\n`,
+        ),
+        file,
+        encoder.encode(`\r\n--${boundary}--\r\n`),
+      ]).arrayBuffer(),
+    );
+    let sentAt = 0;
+    const slowBody = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sentAt >= multipart.length) return controller.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        controller.enqueue(multipart.slice(sentAt, sentAt + 65_536));
+        sentAt += 65_536;
+      },
     });
-    const sentBytes = new Uint8Array(await request.clone().arrayBuffer());
-    const sent = await nodes.app.request(request);
-    assertEquals(sent.status, 201);
+    const contentType = `multipart/form-data; boundary=${boundary}`;
+    const started = performance.now();
+    const sent = await nodes.app.request("/api/sessions/shop-1/messages", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: slowBody,
+    });
+    assertEquals(sent.status, 201, await sent.clone().text());
+    assert(performance.now() - started > 600, "the upload took longer than the timeout");
     const echoed = await sent.json();
-    assertEquals(echoed.contentType, request.headers.get("content-type"));
-    assertEquals(echoed.sha256, await sha256Hex(sentBytes));
+    assertEquals(echoed.contentType, contentType);
+    assertEquals(echoed.sha256, await sha256Hex(multipart));
 
     const download = await nodes.app.request("/api/sessions/shop-1/messages/3EB0AB/media", {
       method: "POST",
-      body: whole,
+      body: file,
     });
     assertEquals(download.status, 200);
     assertEquals(
       await sha256Hex(new Uint8Array(await download.arrayBuffer())),
-      await sha256Hex(whole),
+      await sha256Hex(file),
     );
     assertEquals(nodes.results, ["forwarded", "forwarded"]);
   } finally {
