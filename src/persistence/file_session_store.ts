@@ -19,7 +19,12 @@ import type {
 } from "../domain/session_store.ts";
 import { pickReport, pickSpec } from "./session_record_fields.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
+import {
+  createDirectoryDurably,
+  removeStaleTempFiles,
+  syncDirectory,
+  writeFileAtomic,
+} from "./atomic_write.ts";
 import { prepareAuthAtRest } from "./auth_at_rest.ts";
 import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
 import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
@@ -356,7 +361,17 @@ export class FileSessionStore implements SessionStore {
   }
 
   async #prepareDirectory(): Promise<void> {
-    await Deno.mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    await createDirectoryDurably(this.#dataDir, {
+      mode: 0o700,
+      // Deno's permissions may cover the data directory only; its entry then rests on the file
+      // system's own commit (seconds on ext4) until the parent is synced some other way.
+      onParentNotSynced: (parent) =>
+        this.#logger.warn(
+          { dataDir: this.#dataDir, parent },
+          "created the data directory but may not read its parent to sync it; create the " +
+            "directory before the first start to be safe from a power loss in the first seconds",
+        ),
+    });
     try {
       await Deno.chmod(this.#dataDir, 0o700);
     } catch (error) {

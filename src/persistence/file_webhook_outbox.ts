@@ -10,7 +10,7 @@ import type {
   WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
+import { createDirectoryDurably, removeStaleTempFiles } from "./atomic_write.ts";
 import {
   DEAD_LETTERS_FILE_NAME,
   OUTBOX_DIR_NAME,
@@ -171,8 +171,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async open(): Promise<OutboxLoadReport> {
     if (this.#state !== "new") throw new PersistenceError("The webhook outbox is already open");
-    await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    await syncDirectory(join(this.#dir, ".."));
+    await createDirectoryDurably(this.#dir, { mode: 0o700 });
     await removeStaleTempFiles(this.#dir);
     const repairs: string[] = [];
 

@@ -1,0 +1,157 @@
+/**
+ * The states a crash at one moment could leave, built from a frozen {@linkcode FsModel}, as
+ * trees of files that can be read in memory or written out to a directory to reopen a store on.
+ */
+import { dirname, join } from "node:path";
+import { type SeededRandom, seededRandom } from "../prng.ts";
+import type {
+  EntryChange,
+  FrozenDirectory,
+  FrozenFile,
+  FrozenModel,
+  RootContents,
+} from "./fs_model.ts";
+
+/** What a crash left: files and directories by path relative to the root (`a/b.json`). */
+export interface CrashTree extends RootContents {
+  /** How this state was chosen (`synced`, `entries-eager`, `torn#3`, …). */
+  name: string;
+}
+
+/** How directory entries and file contents are chosen for one state. */
+export interface Choice {
+  name: string;
+  entries: (dir: FrozenDirectory) => ReadonlyMap<string, number>;
+  data: (file: FrozenFile) => Uint8Array;
+}
+
+/** Only what was synced: every unsynced entry change and every unsynced write is lost. */
+export const SYNCED: Choice = {
+  name: "synced",
+  entries: (dir) => dir.durable,
+  data: (file) => file.durable,
+};
+
+/** Every entry change made it to disk, but no unsynced write did (files left empty or old). */
+export const ENTRIES_EAGER: Choice = {
+  name: "entries-eager",
+  entries: (dir) => dir.current,
+  data: (file) => file.durable,
+};
+
+/** Every unsynced write made it, but no unsynced entry change: for telling the two apart. */
+export const DATA_EAGER: Choice = {
+  name: "data-eager",
+  entries: (dir) => dir.durable,
+  data: (file) => file.current,
+};
+
+/** What the process saw: no crash at all. */
+export const CURRENT: Choice = {
+  name: "current",
+  entries: (dir) => dir.current,
+  data: (file) => file.current,
+};
+
+/**
+ * A random mix: each unsynced entry change survives or not on its own, and each file keeps its
+ * synced content plus, when it only grew since, a random part of what was appended (a torn
+ * write).
+ */
+export function randomChoice(seed: number): Choice {
+  const random = seededRandom(seed);
+  return {
+    name: `mixed#${seed}`,
+    entries: (dir) => applyChanges(dir.durable, dir.unsynced.filter(() => random.chance(0.5))),
+    data: (file) => tornData(file, random),
+  };
+}
+
+/** Every entry change survived; files that grew keep a random part of what was appended. */
+export function tornChoice(seed: number): Choice {
+  const random = seededRandom(seed);
+  return { name: `torn#${seed}`, entries: (dir) => dir.current, data: (f) => tornData(f, random) };
+}
+
+/**
+ * The tree a crash leaves under one choice. A directory reached twice (possible when only one
+ * half of a rename across directories survived) is listed under its first path only.
+ *
+ * @example
+ * ```ts
+ * const tree = crashTree(frozen, SYNCED);
+ * tree.files.get("data/sessions-metadata.json");
+ * ```
+ */
+export function crashTree(model: FrozenModel, choice: Choice): CrashTree {
+  const tree: CrashTree = { name: choice.name, directories: new Set(), files: new Map() };
+  const seen = new Set<number>();
+  const walk = (inode: number, path: string) => {
+    const node = model.inodes.get(inode)!;
+    if (node.kind === "file") {
+      tree.files.set(path, choice.data(node));
+      return;
+    }
+    if (seen.has(inode)) return;
+    seen.add(inode);
+    if (path !== "") tree.directories.add(path);
+    const entries = [...choice.entries(node)].sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [name, child] of entries) walk(child, path === "" ? name : `${path}/${name}`);
+  };
+  walk(model.root, "");
+  return tree;
+}
+
+/**
+ * Writes a crash tree out under `dir` (which must exist and be empty).
+ *
+ * @example
+ * ```ts
+ * await materialize(crashTree(frozen, SYNCED), await Deno.makeTempDir());
+ * ```
+ */
+export async function materialize(tree: CrashTree, dir: string): Promise<void> {
+  for (const path of [...tree.directories].sort()) {
+    await Deno.mkdir(join(dir, path), { recursive: true, mode: 0o700 });
+  }
+  for (const [path, data] of tree.files) {
+    await Deno.mkdir(join(dir, dirname(path)), { recursive: true, mode: 0o700 });
+    await Deno.writeFile(join(dir, path), data, { mode: 0o600 });
+  }
+}
+
+/** Files directly inside `dir` of a tree (relative paths, sorted). */
+export function filesIn(tree: CrashTree, dir: string): string[] {
+  const prefix = dir === "" ? "" : `${dir}/`;
+  return [...tree.files.keys()]
+    .filter((path) => path.startsWith(prefix) && !path.slice(prefix.length).includes("/"))
+    .sort();
+}
+
+function applyChanges(
+  base: ReadonlyMap<string, number>,
+  changes: readonly EntryChange[],
+): Map<string, number> {
+  const entries = new Map(base);
+  for (const change of changes) {
+    if (change.kind === "link") entries.set(change.name, change.inode);
+    else if (change.kind === "unlink") entries.delete(change.name);
+    else {
+      // A rename whose source never became durable still names its inode at the target.
+      if (entries.get(change.from) === change.inode) entries.delete(change.from);
+      entries.set(change.to, change.inode);
+    }
+  }
+  return entries;
+}
+
+function tornData(file: FrozenFile, random: SeededRandom): Uint8Array {
+  const { durable, current } = file;
+  if (current.length <= durable.length || !startsWith(current, durable)) return durable;
+  return current.subarray(0, random.int(durable.length, current.length));
+}
+
+function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
+  return true;
+}
