@@ -6,10 +6,12 @@
  */
 import { strict as assert } from "node:assert";
 import { type CrashWorkload, runCrashHarness } from "../support/crash_consistency/harness.ts";
+import { journalWorkload } from "../support/crash_consistency/workloads/journal_workload.ts";
 import { metadataWorkload } from "../support/crash_consistency/workloads/metadata_workload.ts";
 
 const WORKLOADS: CrashWorkload[] = [
   metadataWorkload,
+  journalWorkload,
 ];
 
 for (const workload of WORKLOADS) {

@@ -21,7 +21,7 @@ export interface CrashTree extends RootContents {
 /** How directory entries and file contents are chosen for one state. */
 export interface Choice {
   name: string;
-  entries: (dir: FrozenDirectory) => ReadonlyMap<string, number>;
+  entries: (dir: FrozenDirectory, model: FrozenModel) => ReadonlyMap<string, number>;
   data: (file: FrozenFile) => Uint8Array;
 }
 
@@ -44,6 +44,24 @@ export const DATA_EAGER: Choice = {
   name: "data-eager",
   entries: (dir) => dir.durable,
   data: (file) => file.current,
+};
+
+/**
+ * Every entry change made it whose file's content was synced (and every removal), no unsynced
+ * write did: what a sync of each directory at the right time would have kept.
+ */
+export const ENTRIES_OF_SYNCED_DATA: Choice = {
+  name: "entries-of-synced-data",
+  entries: (dir, model) =>
+    applyChanges(
+      dir.durable,
+      dir.unsynced.filter((change) => {
+        if (change.kind === "unlink") return true;
+        const node = model.inodes.get(change.inode)!;
+        return node.kind === "directory" || node.durable === node.current;
+      }),
+    ),
+  data: (file) => file.durable,
 };
 
 /** What the process saw: no crash at all. */
@@ -95,7 +113,7 @@ export function crashTree(model: FrozenModel, choice: Choice): CrashTree {
     if (seen.has(inode)) return;
     seen.add(inode);
     if (path !== "") tree.directories.add(path);
-    const entries = [...choice.entries(node)].sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = [...choice.entries(node, model)].sort(([a], [b]) => (a < b ? -1 : 1));
     for (const [name, child] of entries) walk(child, path === "" ? name : `${path}/${name}`);
   };
   walk(model.root, "");
