@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import { PersistenceError } from "../domain/errors.ts";
-import { syncDirectory, writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
 import { fileStamp } from "./data_dir_layout.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { readRegularFile } from "./read_regular_file.ts";
@@ -111,8 +111,8 @@ export class JsonlLog {
       }
       if (load.invalidLines > 0) {
         load.corruptCopy = `${this.#path}.corrupt-${fileStamp(this.#clock())}`;
-        await Deno.copyFile(this.#path, load.corruptCopy);
-        await syncDirectory(this.#dir);
+        // Durable before the compaction that follows drops those lines from the log.
+        await writeFileAtomic(load.corruptCopy, read.data);
       }
     }
     this.#state = "open";

@@ -8,10 +8,12 @@ import { strict as assert } from "node:assert";
 import { type CrashWorkload, runCrashHarness } from "../support/crash_consistency/harness.ts";
 import { journalWorkload } from "../support/crash_consistency/workloads/journal_workload.ts";
 import { metadataWorkload } from "../support/crash_consistency/workloads/metadata_workload.ts";
+import { outboxWorkload } from "../support/crash_consistency/workloads/outbox_workload.ts";
 
 const WORKLOADS: CrashWorkload[] = [
   metadataWorkload,
   journalWorkload,
+  outboxWorkload,
 ];
 
 for (const workload of WORKLOADS) {
