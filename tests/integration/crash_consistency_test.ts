@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { type CrashWorkload, runCrashHarness } from "../support/crash_consistency/harness.ts";
+import { backupWorkload } from "../support/crash_consistency/workloads/backup_workload.ts";
 import { journalWorkload } from "../support/crash_consistency/workloads/journal_workload.ts";
 import { metadataWorkload } from "../support/crash_consistency/workloads/metadata_workload.ts";
 import { outboxWorkload } from "../support/crash_consistency/workloads/outbox_workload.ts";
@@ -14,6 +15,7 @@ const WORKLOADS: CrashWorkload[] = [
   metadataWorkload,
   journalWorkload,
   outboxWorkload,
+  backupWorkload,
 ];
 
 for (const workload of WORKLOADS) {

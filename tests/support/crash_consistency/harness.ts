@@ -55,7 +55,11 @@ export interface CrashWorkload {
    * What `ack` promised, judged on a crash tree (files by path relative to the root): a
    * sentence saying what is missing, or `null`.
    */
-  promised(ack: Ack, tree: CrashTree, earlier: readonly Ack[]): string | null;
+  promised(
+    ack: Ack,
+    tree: CrashTree,
+    earlier: readonly Ack[],
+  ): string | null | Promise<string | null>;
   /**
    * Opens what a crash left in `root` as the next start would, and checks every write
    * acknowledged before the crash: a sentence saying what is wrong, or `null`.
@@ -105,7 +109,7 @@ export async function runCrashHarness(
       throw new Error(`the ${workload.name} child exited ${run.code}:\n${run.stderr}`);
     }
     const problems: string[] = [];
-    const { acks, moments } = orderCheck(workload, root, before, run.calls, problems);
+    const { acks, moments } = await orderCheck(workload, root, before, run.calls, problems);
     if (acks.length < workload.minAcks) {
       problems.push(`only ${acks.length} acknowledgements (at least ${workload.minAcks} expected)`);
     }
@@ -132,15 +136,16 @@ export async function runCrashHarness(
 }
 
 /** Checks every acknowledgement at its moment; returns them and the moments worth a crash. */
-function orderCheck(
+async function orderCheck(
   workload: CrashWorkload,
   root: string,
   before: RootContents,
   calls: readonly Syscall[],
   problems: string[],
-): { acks: Ack[]; moments: number[] } {
+): Promise<{ acks: Ack[]; moments: number[] }> {
   const acks: Ack[] = [];
   const moments: number[] = [];
+  const atAcks: { ack: Ack; frozen: FrozenModel; syncing: boolean }[] = [];
   const syncing = new Set<Syscall>();
   const model = FsModel.of(root, before);
   let version = model.version;
@@ -157,40 +162,45 @@ function orderCheck(
     if (step.phase !== "enter") return;
     for (const value of acksOf(call)) {
       const ack = { value, at: step.at };
-      const frozen = model.freeze(step.at);
-      const problem = workload.promised(ack, crashTree(frozen, SYNCED), acks);
-      if (problem && problems.length < MAX_PROBLEMS) {
-        const why = brokenRule(workload, ack, frozen, acks, syncing.size > 0);
-        problems.push(
-          `ack ${JSON.stringify(value)} at trace line ${step.at}: ${problem} in the synced ` +
-            `state; ${why}`,
-        );
-      }
+      atAcks.push({ ack, frozen: model.freeze(step.at), syncing: syncing.size > 0 });
       acks.push(ack);
       moments.push(step.at);
     }
   });
+  for (const [index, { ack, frozen, syncing }] of atAcks.entries()) {
+    if (problems.length >= MAX_PROBLEMS) break;
+    const earlier = acks.slice(0, index);
+    const problem = await workload.promised(ack, crashTree(frozen, SYNCED), earlier);
+    if (problem) {
+      const why = await brokenRule(workload, ack, frozen, earlier, syncing);
+      problems.push(
+        `ack ${JSON.stringify(ack.value)} at trace line ${ack.at}: ${problem} in the synced ` +
+          `state; ${why}`,
+      );
+    }
+  }
   return { acks, moments };
 }
 
 /** Which rule of the protocol an acknowledgement that does not hold after a crash broke. */
-function brokenRule(
+async function brokenRule(
   workload: CrashWorkload,
   ack: Ack,
   frozen: FrozenModel,
   earlier: readonly Ack[],
   syncInFlight: boolean,
-): string {
-  const holds = (choice: Choice) =>
-    workload.promised(ack, crashTree(frozen, choice), earlier) === null;
+): Promise<string> {
+  const verdict = async (choice: Choice) =>
+    await workload.promised(ack, crashTree(frozen, choice), earlier);
+  const holds = async (choice: Choice) => (await verdict(choice)) === null;
   let rule: string;
-  const live = workload.promised(ack, crashTree(frozen, CURRENT), earlier);
+  const live = await verdict(CURRENT);
   const unsyncedDirectory =
     "a directory was not synced after a rename or create before it was acknowledged";
   if (live !== null) rule = `it is not true even without a crash: ${live}`;
-  else if (holds(ENTRIES_OF_SYNCED_DATA)) rule = unsyncedDirectory;
-  else if (holds(DATA_EAGER)) rule = "the data was not synced before it was acknowledged";
-  else if (holds(ENTRIES_EAGER)) rule = unsyncedDirectory;
+  else if (await holds(ENTRIES_OF_SYNCED_DATA)) rule = unsyncedDirectory;
+  else if (await holds(DATA_EAGER)) rule = "the data was not synced before it was acknowledged";
+  else if (await holds(ENTRIES_EAGER)) rule = unsyncedDirectory;
   else rule = "neither the data nor the directory entries were synced";
   return syncInFlight ? `${rule} (a sync had started but not returned)` : rule;
 }
