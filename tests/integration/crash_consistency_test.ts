@@ -8,7 +8,9 @@ import { strict as assert } from "node:assert";
 import { type CrashWorkload, runCrashHarness } from "../support/crash_consistency/harness.ts";
 import { backupWorkload } from "../support/crash_consistency/workloads/backup_workload.ts";
 import { journalWorkload } from "../support/crash_consistency/workloads/journal_workload.ts";
+import { keyRotationWorkload } from "../support/crash_consistency/workloads/key_rotation_workload.ts";
 import { metadataWorkload } from "../support/crash_consistency/workloads/metadata_workload.ts";
+import { migrationWorkload } from "../support/crash_consistency/workloads/migration_workload.ts";
 import { outboxWorkload } from "../support/crash_consistency/workloads/outbox_workload.ts";
 
 const WORKLOADS: CrashWorkload[] = [
@@ -16,6 +18,8 @@ const WORKLOADS: CrashWorkload[] = [
   journalWorkload,
   outboxWorkload,
   backupWorkload,
+  keyRotationWorkload,
+  migrationWorkload,
 ];
 
 for (const workload of WORKLOADS) {

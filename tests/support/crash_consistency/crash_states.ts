@@ -92,6 +92,37 @@ export function tornChoice(seed: number): Choice {
 }
 
 /**
+ * Crashes just as a directory's sync starts, each keeping another subset of that directory's
+ * unsynced entry changes (every other directory and every file as synced): every subset when
+ * there are few, else `limit` random ones. Where an order of renames matters, this finds it.
+ */
+export function subsetChoices(
+  model: FrozenModel,
+  directory: number,
+  limit: number,
+  seed: number,
+): Choice[] {
+  const node = model.inodes.get(directory);
+  if (node?.kind !== "directory" || node.unsynced.length === 0) return [];
+  const count = node.unsynced.length;
+  const random = seededRandom(seed);
+  const subsets: boolean[][] = 2 ** count <= limit
+    ? Array.from(
+      { length: 2 ** count },
+      (_, mask) => Array.from({ length: count }, (_, i) => ((mask >> i) & 1) === 1),
+    )
+    : Array.from({ length: limit }, () => Array.from({ length: count }, () => random.chance(0.5)));
+  return subsets.map((kept) => ({
+    name: `subset ${kept.map((k) => (k ? 1 : 0)).join("")} of a directory's changes`,
+    entries: (dir) =>
+      dir === node
+        ? applyChanges(dir.durable, dir.unsynced.filter((_, i) => kept[i]))
+        : dir.durable,
+    data: (file) => file.durable,
+  }));
+}
+
+/**
  * The tree a crash leaves under one choice. A directory reached twice (possible when only one
  * half of a rename across directories survived) is listed under its first path only.
  *

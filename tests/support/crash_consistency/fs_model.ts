@@ -168,6 +168,7 @@ export class FsModel {
   #seq = 0;
   /** Bumped on every change a crash could see: data, entries, a sync returning. */
   #version = 0;
+  #directorySyncStarted: number | null = null;
   readonly #rootInode: number;
 
   private constructor(root: string) {
@@ -208,6 +209,7 @@ export class FsModel {
     // Stable: a call printed in one line enters before it returns.
     steps.sort((a, b) => a.at - b.at || (a.phase === b.phase ? 0 : a.phase === "enter" ? -1 : 1));
     for (const step of steps) {
+      this.#directorySyncStarted = null;
       try {
         if (step.phase === "enter") this.#enter(step.call);
         else if (succeeded(step.call)) this.#return(step.call);
@@ -220,6 +222,11 @@ export class FsModel {
       }
       observe(step);
     }
+  }
+
+  /** The directory whose sync the last step started, or `null`. */
+  get directorySyncStarted(): number | null {
+    return this.#directorySyncStarted;
   }
 
   /** Changes with every change a crash could tell apart (so a new crash point is worth it). */
@@ -263,6 +270,9 @@ export class FsModel {
         const description = this.#description(call.args[0]);
         if (!description) return;
         this.#syncing.set(call, this.#syncOf(description.inode));
+        if (this.#inodes.get(description.inode)!.kind === "directory") {
+          this.#directorySyncStarted = description.inode;
+        }
         return;
       }
       case "sync_file_range":

@@ -26,6 +26,7 @@ import {
   ENTRIES_OF_SYNCED_DATA,
   materialize,
   randomChoice,
+  subsetChoices,
   SYNCED,
   tornChoice,
 } from "./crash_states.ts";
@@ -51,6 +52,8 @@ export interface CrashWorkload {
   args(root: string): string[];
   /** Fewer acknowledgements than this means the child did not do its job. */
   minAcks: number;
+  /** Moments at which crash states are built and reopened (default 24). */
+  crashPoints?: number;
   /**
    * What `ack` promised, judged on a crash tree (files by path relative to the root): a
    * sentence saying what is missing, or `null`.
@@ -69,7 +72,7 @@ export interface CrashWorkload {
 
 /** Options of {@linkcode runCrashHarness}. */
 export interface HarnessOptions {
-  /** Moments at which crash states are built and reopened (default 24). */
+  /** Moments at which crash states are built and reopened (default: the workload's). */
   crashPoints?: number;
   /** Seeds the choice of moments and of random states, so a failure can be replayed. */
   seed?: number;
@@ -84,6 +87,10 @@ export interface HarnessReport {
 }
 
 const MAX_PROBLEMS = 12;
+/** States built at each directory sync, from subsets of its unsynced entry changes. */
+const SUBSETS_PER_SYNC = 8;
+/** Directory syncs crashed at, at most (evenly spread over the trace). */
+const MAX_DIRECTORY_SYNCS = 48;
 
 /**
  * Runs a workload under strace and checks it (see the module doc).
@@ -98,7 +105,7 @@ export async function runCrashHarness(
   workload: CrashWorkload,
   options: HarnessOptions = {},
 ): Promise<HarnessReport> {
-  const crashPoints = options.crashPoints ?? 24;
+  const crashPoints = options.crashPoints ?? workload.crashPoints ?? 24;
   const seed = options.seed ?? 1;
   const root = await Deno.makeTempDir({ prefix: `wa-gateway-crash-${workload.name}-` });
   try {
@@ -109,16 +116,30 @@ export async function runCrashHarness(
       throw new Error(`the ${workload.name} child exited ${run.code}:\n${run.stderr}`);
     }
     const problems: string[] = [];
-    const { acks, moments } = await orderCheck(workload, root, before, run.calls, problems);
+    const { acks, moments, beforeDirectorySyncs } = await orderCheck(
+      workload,
+      root,
+      before,
+      run.calls,
+      problems,
+    );
     if (acks.length < workload.minAcks) {
       problems.push(`only ${acks.length} acknowledgements (at least ${workload.minAcks} expected)`);
     }
     const chosen = pickMoments(moments, crashPoints, seed);
     const frozen = freezeAt(root, before, run.calls, chosen);
+    const crashes: { model: FrozenModel; choices: Choice[] }[] = frozen.map((model, index) => ({
+      model,
+      choices: [SYNCED, ENTRIES_EAGER, randomChoice(seed * 1000 + index), tornChoice(index)],
+    }));
+    const syncs = spread(beforeDirectorySyncs, MAX_DIRECTORY_SYNCS);
+    for (const [index, { frozen, directory }] of syncs.entries()) {
+      const choices = subsetChoices(frozen, directory, SUBSETS_PER_SYNC, seed * 7 + index);
+      crashes.push({ model: frozen, choices });
+    }
     let crashStates = 0;
-    for (const [index, model] of frozen.entries()) {
+    for (const { model, choices } of crashes) {
       const acked = acks.filter((ack) => ack.at <= model.at);
-      const choices = [SYNCED, ENTRIES_EAGER, randomChoice(seed * 1000 + index), tornChoice(index)];
       for (const choice of choices) {
         if (problems.length >= MAX_PROBLEMS) break;
         const tree = crashTree(model, choice);
@@ -142,10 +163,15 @@ async function orderCheck(
   before: RootContents,
   calls: readonly Syscall[],
   problems: string[],
-): Promise<{ acks: Ack[]; moments: number[] }> {
+): Promise<{
+  acks: Ack[];
+  moments: number[];
+  beforeDirectorySyncs: { frozen: FrozenModel; directory: number }[];
+}> {
   const acks: Ack[] = [];
   const moments: number[] = [];
   const atAcks: { ack: Ack; frozen: FrozenModel; syncing: boolean }[] = [];
+  const beforeDirectorySyncs: { frozen: FrozenModel; directory: number }[] = [];
   const syncing = new Set<Syscall>();
   const model = FsModel.of(root, before);
   let version = model.version;
@@ -159,6 +185,8 @@ async function orderCheck(
       version = model.version;
       moments.push(step.at);
     }
+    const directory = model.directorySyncStarted;
+    if (directory !== null) beforeDirectorySyncs.push({ frozen: model.freeze(step.at), directory });
     if (step.phase !== "enter") return;
     for (const value of acksOf(call)) {
       const ack = { value, at: step.at };
@@ -179,7 +207,7 @@ async function orderCheck(
       );
     }
   }
-  return { acks, moments };
+  return { acks, moments, beforeDirectorySyncs };
 }
 
 /** Which rule of the protocol an acknowledgement that does not hold after a crash broke. */
@@ -225,6 +253,12 @@ function pickMoments(moments: readonly number[], count: number, seed: number): n
     picked.add(unique[Math.min(unique.length - 1, Math.floor((i + jitter) * stride))]);
   }
   return [...picked].sort((a, b) => a - b);
+}
+
+/** Up to `count` items, evenly spread (all of them when there are fewer). */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]);
 }
 
 /** The model frozen right after each of the given trace lines. */
