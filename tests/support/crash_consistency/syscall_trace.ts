@@ -31,8 +31,12 @@ export interface Syscall {
 const WHOLE = /^(\d+)\s+([a-z0-9_]+)\((.*)\)\s+=\s+(.*)$/;
 const UNFINISHED = /^(\d+)\s+([a-z0-9_]+)\((.*?)\s*<unfinished \.\.\.>$/;
 const RESUMED = /^(\d+)\s+<\.\.\. ([a-z0-9_]+) resumed>(.*)\)\s+=\s+(.*)$/;
-/** Lines that are not calls: exits, signals, a call cut short by the process ending. */
-const OTHER = /^(\d+)\s+(\+\+\+|---|<\.\.\. [a-z0-9_]+ resumed>\s*<unfinished \.\.\.>\)\s*=\s*\?)/;
+/**
+ * Lines that are not calls: exits, signals, a call cut short by the process ending, and what
+ * strace prints for a thread that exits while it stops it (`???() = ?`).
+ */
+const OTHER =
+  /^(\d+)\s+(\+\+\+|---|\?\?\?\(|<\.\.\. [a-z0-9_]+ resumed>\s*<unfinished \.\.\.>\)\s*=\s*\?)/;
 
 /**
  * Every completed call of a trace, in the order they returned. A call still running when the
