@@ -300,6 +300,34 @@ async function reopen(
 }
 
 /**
+ * Runs a child under strace and returns, for each of its acknowledgements, what a crash right
+ * after it would leave (only what was synced): for tests of one durability promise.
+ *
+ * @example
+ * ```ts
+ * const [{ tree }] = await syncedAtAcks(childUrl, root, [root]);
+ * ```
+ */
+export async function syncedAtAcks(
+  script: URL,
+  root: string,
+  args: string[],
+): Promise<{ value: Record<string, unknown>; tree: CrashTree }[]> {
+  const before = await readRootContents(root);
+  const run = await traceDenoScript(script, root, args);
+  if (run.code !== 0) throw new Error(`the child exited ${run.code}:\n${run.stderr}`);
+  const states: { value: Record<string, unknown>; tree: CrashTree }[] = [];
+  const model = FsModel.of(root, before);
+  model.replay(run.calls, (step) => {
+    if (step.phase !== "enter") return;
+    for (const value of acksOf(step.call)) {
+      states.push({ value, tree: crashTree(model.freeze(step.at), SYNCED) });
+    }
+  });
+  return states;
+}
+
+/**
  * In a workload's child: says a durable write has resolved, as one `ack <json>` line on stdout
  * (one `write`, which strace records).
  *

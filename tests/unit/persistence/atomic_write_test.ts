@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { syncedAtAcks } from "../../support/crash_consistency/harness.ts";
 import {
   removeStaleTempFiles,
-  syncFiles,
   writeFileAtomic,
   writeFilesAtomic,
 } from "../../../src/persistence/atomic_write.ts";
@@ -102,10 +102,19 @@ Deno.test("writeFilesAtomic() with durable: false replaces and deletes the same 
   });
 });
 
-Deno.test("syncFiles() syncs the files that exist and skips those that are gone", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/a.json`, "a");
-    await syncFiles(dir, ["a.json", "never-existed.json"]);
-    assert.equal(await Deno.readTextFile(`${dir}/a.json`), "a");
+Deno.test("syncFiles() makes the files' content durable and skips those that are gone", {
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await withTempDir(async (root) => {
+    await Deno.mkdir(`${root}/d`);
+    const probe = new URL(
+      "../../support/crash_consistency/probes/durability_probe_child.ts",
+      import.meta.url,
+    );
+    // A crash right after syncFiles() resolved keeps only what was synced (strace tells).
+    const [synced] = await syncedAtAcks(probe, root, [root, "sync-files"]);
+    assert.equal(synced.value.op, "synced");
+    assert.equal(new TextDecoder().decode(synced.tree.files.get("d/a.json")), "a");
   });
 });
