@@ -4,6 +4,7 @@ import { EventBus } from "./domain/events.ts";
 import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
 import type { SessionStore } from "./domain/session_store.ts";
 import { createApp } from "./http/app.ts";
+import { RequestDrain } from "./http/request_drain.ts";
 import type { Logger } from "./logger.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
 import { TimedSessionStore } from "./observability/timed_session_store.ts";
@@ -48,7 +49,10 @@ export interface Gateway {
   address: { hostname: string; port: number };
   /** Resolves when every restored session has settled. */
   restored: Promise<void>;
-  /** Stops accepting requests, lets in-flight ones finish, closes sessions, flushes, unlocks. */
+  /**
+   * Answers 503 to new API requests, lets those in flight finish, closes sessions, flushes,
+   * unlocks, then stops listening.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -162,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const closing = new AbortController();
+  const drain = new RequestDrain();
   const app = createApp({
     manager,
     events,
@@ -178,6 +183,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       fenceOf: (id) => manager.fenceOf(id),
     }),
     sseKeepAliveMs: config.sseKeepAliveMs,
+    drain,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
@@ -208,13 +214,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const shutdown = () =>
     stopping ??= (async () => {
       closing.abort(); // live event streams end, or they would hold up the drain
-      await server.shutdown();
+      // Still listening: new API requests get 503 until the end; those in flight finish first.
+      await drain.begin();
       await manager.shutdown();
       // After the sessions, so their last events are in the outbox; before the lock goes.
       await webhooks.close(Math.min(config.webhooks.timeoutMs, config.shutdownTimeoutMs / 2));
       clearInterval(pruneTimer);
       await messages.close();
       await store.close();
+      await server.shutdown();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };

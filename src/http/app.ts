@@ -10,6 +10,7 @@ import { registerDashboard } from "./dashboard/dashboard_routes.ts";
 import { apiKeyAuth } from "./api_key_auth.ts";
 import { errorResponse, validationErrorResponse } from "./error_handler.ts";
 import { countRequests } from "./request_metrics.ts";
+import type { RequestDrain } from "./request_drain.ts";
 import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
@@ -45,6 +46,8 @@ export interface AppDependencies {
   messageActions: MessageActions;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
+  /** Answers 503 to API requests once the gateway drains; none, and requests are never refused. */
+  drain?: RequestDrain;
 }
 
 /**
@@ -72,6 +75,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   }
   // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
   app.use("/api/*", apiKeyAuth(deps.apiKey));
+  if (deps.drain) app.use("/api/*", deps.drain.middleware());
   app.use(
     "/api/*",
     bodyLimit({

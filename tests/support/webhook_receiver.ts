@@ -28,6 +28,13 @@ export interface WebhookReceiver {
   accepted(): ReceivedDelivery[];
   /** Sets the status answered from now on (default 200). */
   respondWith(status: number): void;
+  /**
+   * Holds every answer from now on for `ms` after the request arrived (it is recorded at once):
+   * deliveries stay in flight. Stopping the receiver answers those held.
+   */
+  holdAnswers(ms: number): void;
+  /** Waits until `count` POSTs have arrived, answered or not. */
+  waitForReceived(count: number, timeoutMs?: number): Promise<ReceivedDelivery[]>;
   /** Waits until `predicate` holds for the accepted deliveries. */
   waitFor(
     predicate: (accepted: ReceivedDelivery[]) => boolean,
@@ -47,6 +54,8 @@ export function startWebhookReceiver(
   const received: ReceivedDelivery[] = [];
   const waiters = new Set<() => void>();
   let status = 200;
+  let holdMs = 0;
+  const held = new Set<() => void>();
   let server: Deno.HttpServer<Deno.NetAddr> | null = null;
   let port = options.port ?? 0;
   const path = options.path ?? "/hook";
@@ -67,7 +76,19 @@ export function startWebhookReceiver(
         status,
       });
       for (const wake of waiters) wake();
-      return new Response(status < 300 ? "ok" : "nope", { status });
+      const answer = status;
+      if (holdMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(release, holdMs);
+          function release() {
+            clearTimeout(timer);
+            held.delete(release);
+            resolve();
+          }
+          held.add(release);
+        });
+      }
+      return new Response(answer < 300 ? "ok" : "nope", { status: answer });
     });
     port = server.addr.port;
   };
@@ -81,6 +102,20 @@ export function startWebhookReceiver(
     accepted,
     respondWith(next) {
       status = next;
+    },
+    holdAnswers(ms) {
+      holdMs = ms;
+    },
+    async waitForReceived(count, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new Error(`webhook receiver: ${received.length} of ${count} POSTs`);
+        }
+        await sleepUntilWoken(waiters, Math.min(remaining, 200));
+      }
+      return received;
     },
     async waitFor(predicate, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -101,6 +136,7 @@ export function startWebhookReceiver(
     async stop() {
       const current = server;
       server = null;
+      for (const release of [...held]) release();
       await current?.shutdown();
     },
     start() {
