@@ -5,7 +5,9 @@
  * would be two tables (`outbox_entries`, `dead_letters`) keyed by entry id, under the same
  * contract:
  * - every method that resolves has made its change durable;
- * - `open` returns every entry appended and not removed or dead-lettered, in `seq` order;
+ * - `open` returns every entry appended and not removed or dead-lettered, in `seq` order, each
+ *   with the last failed-attempt count recorded for it (`recordFailedAttempts`), so that
+ *   `WEBHOOK_MAX_ATTEMPTS` counts attempts across restarts;
  * - an entry is in exactly one of pending or dead letters after any crash;
  * - only one process uses an outbox at a time (the file one lives in the locked data directory).
  */
@@ -21,6 +23,14 @@ export interface WebhookOutbox {
 
   /** Removes delivered entries; resolves once that is durable. Unknown ids are ignored. */
   remove(ids: readonly string[]): Promise<void>;
+
+  /**
+   * Records that a pending entry has now failed `attempts` times (its `attempts` from then on,
+   * in `pending()` and after a reopen); durable on resolve. Unknown ids are ignored. The
+   * deliverer calls it after each failed attempt that is not the last; an attempt cut short by
+   * a crash is never recorded, so it is not counted.
+   */
+  recordFailedAttempts(id: string, attempts: number): Promise<void>;
 
   /** Moves a pending entry to the dead letters (its last attempt failed); durable on resolve. */
   deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter>;
@@ -75,6 +85,8 @@ export interface OutboxEntry extends NewOutboxEntry {
   seq: number;
   /** How many times the entry came back from the dead letters. */
   generation: number;
+  /** Failed attempts recorded so far: 0 when appended, and again when requeued. */
+  attempts: number;
 }
 
 /** Why an entry stopped being retried. */

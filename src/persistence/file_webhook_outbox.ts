@@ -35,6 +35,8 @@ const EntrySchema = z.object({
   endpoint: EndpointSchema,
   body: z.string(),
   createdAt: z.string(),
+  // Absent in logs written before attempts were recorded.
+  attempts: z.number().int().nonnegative().default(0),
 });
 
 /** What an entry's sealed fields are bound to: the entry, and which field. */
@@ -87,6 +89,11 @@ function pendingRecordSchema(entry: ReturnType<typeof entrySchema>) {
   return z.discriminatedUnion("op", [
     z.object({ op: z.literal("add"), entry }),
     z.object({ op: z.literal("done"), id: z.string() }),
+    z.object({
+      op: z.literal("attempts"),
+      id: z.string(),
+      attempts: z.number().int().nonnegative(),
+    }),
   ]);
 }
 
@@ -116,8 +123,9 @@ export interface FileWebhookOutboxOptions {
 /**
  * The outbox as two append-only JSONL logs in `<dataDir>/.webhook-outbox/`:
  *
- * - `pending.jsonl`: `{"op":"add","entry":…}` when an event is queued, `{"op":"done","id":…}`
- *   when it was delivered or dead-lettered;
+ * - `pending.jsonl`: `{"op":"add","entry":…}` when an event is queued, `{"op":"attempts","id":…,
+ *   "attempts":n}` after a failed attempt, `{"op":"done","id":…}` when it was delivered or
+ *   dead-lettered;
  * - `dead-letters.jsonl`: `{"op":"dead","letter":…}` and `{"op":"discard","id":…}`.
  *
  * Appends are group-committed (one fsync per batch); each log is compacted to the live entries
@@ -187,7 +195,11 @@ export class FileWebhookOutbox implements WebhookOutbox {
     noteRepairs(pendingLoad, this.#pendingLog.path, repairs);
     for (const record of pendingLoad.records) {
       if (record.op === "add") this.#pending.set(record.entry.id, record.entry);
-      else this.#pending.delete(record.id);
+      else if (record.op === "done") this.#pending.delete(record.id);
+      else {
+        const entry = this.#pending.get(record.id);
+        if (entry) this.#pending.set(record.id, { ...entry, attempts: record.attempts });
+      }
     }
     const deadLoad = await this.#deadLog.open(deadRecordSchema(entry));
     noteRepairs(deadLoad, this.#deadLog.path, repairs);
@@ -216,7 +228,12 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async append(entries: readonly NewOutboxEntry[]): Promise<OutboxEntry[]> {
     this.#assertOpen();
-    const added = entries.map((entry) => ({ ...entry, seq: ++this.#seq, generation: 0 }));
+    const added = entries.map((entry) => ({
+      ...entry,
+      seq: ++this.#seq,
+      generation: 0,
+      attempts: 0,
+    }));
     for (const entry of added) this.#pending.set(entry.id, entry);
     await this.#pendingLog.append(added.map((entry) => this.#addRecord(entry)));
     return added;
@@ -227,6 +244,14 @@ export class FileWebhookOutbox implements WebhookOutbox {
     const removed = ids.filter((id) => this.#pending.delete(id));
     if (removed.length === 0) return;
     await this.#pendingLog.append(removed.map((id) => ({ op: "done", id })));
+  }
+
+  async recordFailedAttempts(id: string, attempts: number): Promise<void> {
+    this.#assertOpen();
+    const entry = this.#pending.get(id);
+    if (!entry) return;
+    this.#pending.set(id, { ...entry, attempts });
+    await this.#pendingLog.append([{ op: "attempts", id, attempts }]);
   }
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
@@ -260,6 +285,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
       ...letter.entry,
       seq: ++this.#seq,
       generation: letter.entry.generation + 1,
+      attempts: 0,
     };
     this.#pending.set(id, entry);
     await this.#pendingLog.append([this.#addRecord(entry)]);

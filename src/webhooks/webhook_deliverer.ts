@@ -44,7 +44,9 @@ export interface DeliveryStats {
 interface Queue {
   key: string;
   entries: OutboxEntry[];
-  /** Failed attempts of the head entry. */
+  /** The head entry `attempts` counts for. */
+  headId?: string;
+  /** Failed attempts of the head entry, those recorded before a restart included. */
   attempts: number;
   running: boolean;
   retryTimer?: ReturnType<typeof setTimeout>;
@@ -61,8 +63,9 @@ type AttemptResult =
  * Delivers the outbox's entries: one queue per (endpoint, session), each worked in `seq` order
  * with one POST at a time, so a failing delivery holds back the later ones of its queue only.
  * A POST succeeds on a 2xx within `timeoutMs`; anything else is retried after an exponential
- * backoff with jitter (or the receiver's `Retry-After`), up to `maxAttempts`, then dead-lettered
- * and the queue moves on. A delivered entry is removed from the outbox at once.
+ * backoff with jitter (or the receiver's `Retry-After` when that is longer), up to `maxAttempts`
+ * counted across restarts (each failure is recorded in the outbox before the wait), then
+ * dead-lettered and the queue moves on. A delivered entry is removed from the outbox at once.
  *
  * @example
  * ```ts
@@ -187,6 +190,10 @@ export class WebhookDeliverer {
   async #work(queue: Queue): Promise<void> {
     while (queue.entries.length > 0 && !this.#stopped) {
       const entry = queue.entries[0];
+      if (queue.headId !== entry.id) {
+        queue.headId = entry.id;
+        queue.attempts = entry.attempts;
+      }
       await this.#acquireSlot();
       if (this.#stopped) {
         this.#releaseSlot();
@@ -226,6 +233,9 @@ export class WebhookDeliverer {
         this.#stats.deadLettered++;
         continue;
       }
+      // Before the wait: a restart goes on counting from here (WEBHOOK_MAX_ATTEMPTS means it).
+      await this.#outbox.recordFailedAttempts(entry.id, queue.attempts);
+      // Retry-After is a floor under the backoff, capped like it.
       const delay = Math.max(
         backoffDelay(queue.attempts, this.#options.backoff),
         Math.min(result.retryAfterMs ?? 0, this.#options.backoff.maxDelayMs),
@@ -244,6 +254,7 @@ export class WebhookDeliverer {
 
   #finish(queue: Queue, entry: OutboxEntry): void {
     queue.entries.shift();
+    queue.headId = undefined;
     queue.attempts = 0;
     this.#queued.delete(entry.id);
   }

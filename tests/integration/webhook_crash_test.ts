@@ -19,7 +19,7 @@ async function pendingEntries(dataDir: string) {
     if (!line) continue;
     const record = JSON.parse(line);
     if (record.op === "add") live.set(record.entry.id, record.entry);
-    else live.delete(record.id);
+    else if (record.op === "done") live.delete(record.id);
   }
   return [...live.values()].sort((a, b) => a.seq - b.seq);
 }

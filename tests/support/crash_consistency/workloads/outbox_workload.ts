@@ -6,6 +6,7 @@
  * A second data directory gets its outbox folder created by the child, as on a first start.
  *
  * Child: `deno run outbox_workload.ts <root>`. It says `{op:"opened"}`; `{op:"appended",ids}`;
+ * `{op:"attempted",id,attempts}` once a failed-attempt count is recorded;
  * `{op:"removing",ids}` / `{op:"removed",ids}`; `{op:"dying",id}` / `{op:"dead",id}` around a
  * move to the dead letters; `{op:"requeuing",id}` / `{op:"requeued",id}`; `{op:"discarding",id}`
  * / `{op:"discarded",id}`; `{op:"closed"}`. Between the two lines of a pair the entry may be on
@@ -30,6 +31,8 @@ const LEFT_LOG = `${
 }\n{"op":"bogus"}\n{"op":"add","ent`;
 
 type Where = "pending" | "dead" | "gone" | "moving";
+/** Where an entry is, and the failed attempts recorded for it. */
+type Found = Map<string, { at: "pending" | "dead"; attempts: number }>;
 
 function entry(id: string): NewOutboxEntry {
   return {
@@ -62,11 +65,19 @@ function expected(acks: readonly Ack[]): Map<string, Where> {
   return where;
 }
 
-function broken(found: Map<string, "pending" | "dead">, acks: readonly Ack[]): string | null {
-  for (const [id, want] of expected(acks)) {
+function broken(found: Found, acks: readonly Ack[]): string | null {
+  const where = expected(acks);
+  for (const [id, want] of where) {
     if (want === "moving") continue;
-    const at = found.get(id) ?? "gone";
+    const at = found.get(id)?.at ?? "gone";
     if (at !== want) return `${id} should be ${want} but is ${at}`;
+  }
+  for (const { value } of acks) {
+    if (value.op !== "attempted" || where.get(value.id as string) !== "pending") continue;
+    const attempts = found.get(value.id as string)?.attempts ?? 0;
+    if (attempts < (value.attempts as number)) {
+      return `${value.id} lost its failed attempt ${value.attempts} (holds ${attempts})`;
+    }
   }
   return null;
 }
@@ -83,15 +94,15 @@ function invalidLineLost(tree: CrashTree, dir: string): string | null {
 }
 
 /** Where each entry is in a crash tree, read as `open()` reads the two logs. */
-function outboxState(tree: CrashTree): Map<string, "pending" | "dead"> {
-  const found = new Map<string, "pending" | "dead">();
+function outboxState(tree: CrashTree): Found {
+  const found: Found = new Map();
   for (const dataDir of DATA_DIRS) {
     for (const [id, where] of logState(tree, `${dataDir}/.webhook-outbox`)) found.set(id, where);
   }
   return found;
 }
 
-function logState(tree: CrashTree, dir: string): Map<string, "pending" | "dead"> {
+function logState(tree: CrashTree, dir: string): Found {
   const lines = (name: string) => {
     const data = tree.files.get(`${dir}/${name}`);
     if (!data) return [];
@@ -104,20 +115,27 @@ function logState(tree: CrashTree, dir: string): Map<string, "pending" | "dead">
       }
     });
   };
-  const pending = new Map<string, number>();
+  const pending = new Map<string, { generation: number; attempts: number }>();
   for (const record of lines("pending.jsonl")) {
-    if (record.op === "add") pending.set(record.entry.id, record.entry.generation);
-    else pending.delete(record.id);
+    if (record.op === "add") {
+      pending.set(record.entry.id, {
+        generation: record.entry.generation,
+        attempts: record.entry.attempts ?? 0,
+      });
+    } else if (record.op === "attempts") {
+      const entry = pending.get(record.id);
+      if (entry) entry.attempts = record.attempts;
+    } else pending.delete(record.id);
   }
   const dead = new Map<string, number>();
   for (const record of lines("dead-letters.jsonl")) {
     if (record.op === "dead") dead.set(record.letter.entry.id, record.letter.entry.generation);
     else dead.delete(record.id);
   }
-  const found = new Map<string, "pending" | "dead">();
-  for (const [id] of dead) found.set(id, "dead");
-  for (const [id, generation] of pending) {
-    if (!dead.has(id) || generation > dead.get(id)!) found.set(id, "pending");
+  const found: Found = new Map();
+  for (const [id] of dead) found.set(id, { at: "dead", attempts: 0 });
+  for (const [id, { generation, attempts }] of pending) {
+    if (!dead.has(id) || generation > dead.get(id)!) found.set(id, { at: "pending", attempts });
   }
   return found;
 }
@@ -136,14 +154,16 @@ export const outboxWorkload: CrashWorkload = {
   promised: (ack, tree, earlier) =>
     broken(outboxState(tree), [...earlier, ack]) ?? invalidLineLost(tree, "data/.webhook-outbox"),
   async recover(root, acks) {
-    const found = new Map<string, "pending" | "dead">();
+    const found: Found = new Map();
     for (const dataDir of DATA_DIRS) {
       const outbox = new FileWebhookOutbox({ dataDir: join(root, dataDir), logger: silentLogger });
       await outbox.open();
-      for (const entry of outbox.pending()) found.set(entry.id, "pending");
+      for (const entry of outbox.pending()) {
+        found.set(entry.id, { at: "pending", attempts: entry.attempts });
+      }
       for (const letter of outbox.deadLetters()) {
         if (found.has(letter.entry.id)) return `${letter.entry.id} is both pending and dead`;
-        found.set(letter.entry.id, "dead");
+        found.set(letter.entry.id, { at: "dead", attempts: 0 });
       }
       await outbox.close();
     }
@@ -190,6 +210,11 @@ if (import.meta.main) {
           acknowledge({ op: "discarded", id: first });
         }
       } else rest.unshift(first);
+      const failing = rest.pop();
+      if (failing) {
+        await outbox.recordFailedAttempts(failing, round + 1);
+        acknowledge({ op: "attempted", id: failing, attempts: round + 1 });
+      }
       acknowledge({ op: "removing", ids: rest });
       await outbox.remove(rest);
       acknowledge({ op: "removed", ids: rest });
