@@ -1,3 +1,5 @@
+import { errorMessage } from "../lib/error_message.ts";
+import { withTimeout } from "../lib/timeout.ts";
 import type { Logger } from "../logger.ts";
 import { KeyedLock } from "../lib/keyed_lock.ts";
 import type {
@@ -532,10 +534,6 @@ export class SessionManager {
 
   async #startRestored(id: SessionId): Promise<void> {
     const settled = new Promise<void>((resolve) => this.#settleWaiters.set(id, resolve));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#restoreSettleTimeoutMs);
-    });
     try {
       await this.#lifecycle.run(id, async () => {
         if (this.#shuttingDown || !this.#records.has(id) || this.#live.has(id)) {
@@ -548,8 +546,7 @@ export class SessionManager {
       this.#logger.error({ sessionId: id, err: error }, "restoring session failed");
       this.#settle(id);
     }
-    await Promise.race([settled, timedOut]);
-    clearTimeout(timer);
+    await withTimeout(settled, this.#restoreSettleTimeoutMs, () => {});
     this.#settleWaiters.delete(id);
   }
 
@@ -591,7 +588,7 @@ export class SessionManager {
           lastDisconnect: {
             code: null,
             reason: "start_failed",
-            message: String((error as Error)?.message ?? error).slice(0, 500),
+            message: errorMessage(error).slice(0, 500),
             at: this.#now(),
           },
           updatedAt: this.#now(),

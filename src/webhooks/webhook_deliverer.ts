@@ -1,4 +1,6 @@
 import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
+import { errorMessage } from "../lib/error_message.ts";
+import { withTimeout } from "../lib/timeout.ts";
 import type { Logger } from "../logger.ts";
 import {
   type DeadLetter,
@@ -153,19 +155,11 @@ export class WebhookDeliverer {
       queue.wake?.();
     }
     for (const wake of this.#slotWaiters.splice(0)) wake();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const all = Promise.allSettled([...this.#workers]);
-    await Promise.race([
-      all,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const controller of this.#inFlight) controller.abort();
-          resolve();
-        }, graceMs);
-      }),
-    ]);
+    await withTimeout(all, graceMs, () => {
+      for (const controller of this.#inFlight) controller.abort();
+    });
     await all;
-    clearTimeout(timer);
   }
 
   #run(queue: Queue): void {
@@ -296,7 +290,7 @@ export class WebhookDeliverer {
       };
     } catch (error) {
       if (timedOut) return { ok: false, error: `timeout after ${this.#options.timeoutMs} ms` };
-      return { ok: false, error: String((error as Error)?.message ?? error).slice(0, 300) };
+      return { ok: false, error: errorMessage(error).slice(0, 300) };
     } finally {
       clearTimeout(timer);
       this.#inFlight.delete(controller);
