@@ -17,7 +17,7 @@ async function post(gateway: GatewayProcess, path: string, body: unknown): Promi
 }
 
 Deno.test(
-  "SIGTERM drains the gateway: exit 0 within the deadline, store intact",
+  "SIGTERM drains an idle gateway: exit 0 within the deadline, its sessions kept, the lock released",
   processTest,
   async () => {
     await withTempDir(async (dir) => {
