@@ -75,7 +75,7 @@ async function writeRealCreds(store: FileSessionStore, sessionId: string): Promi
   ].map((key) => new Uint8Array(key));
 }
 
-Deno.test("encrypted auth files hold no plaintext key material", async () => {
+Deno.test("after a clean close, encrypted auth files hold no plaintext key material", async () => {
   await withTempDir(async (dir) => {
     const store = await openStore(dir, KEY);
     const secrets = await writeRealCreds(store, "shop-1");
