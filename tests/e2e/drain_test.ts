@@ -8,23 +8,13 @@ import { strict as assert } from "node:assert";
 import { startFakeGateway } from "../support/fake_gateway.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { openEventStream } from "../support/sse_client.ts";
-import { startWebhookReceiver } from "../support/webhook_receiver.ts";
+import { filesBelow } from "../support/temp_dir.ts";
+import { patientWebhookEnv, startWebhookReceiver } from "../support/webhook_receiver.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const ACCOUNT = "15550001111";
 const CONTACT = "15550009999";
 const SECRET = "drain-test-secret-0123456789";
-
-/** Every path below `dir`, relative. */
-async function pathsBelow(dir: string, prefix = ""): Promise<string[]> {
-  const paths: string[] = [];
-  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
-    const path = `${prefix}${entry.name}`;
-    paths.push(path);
-    if (entry.isDirectory) paths.push(...await pathsBelow(dir, `${path}/`));
-  }
-  return paths;
-}
 
 /** The event ids the outbox holds for delivery, read from its log on disk. */
 async function queuedEventIds(dataDir: string): Promise<Set<string>> {
@@ -45,14 +35,7 @@ Deno.test(
   async () => {
     const receiver = startWebhookReceiver({ secret: SECRET });
     await receiver.stop(); // every event stays queued: the outbox must hold them all
-    const env = {
-      WEBHOOK_URL: receiver.url,
-      WEBHOOK_SECRET: SECRET,
-      WEBHOOK_EVENTS: "message.received",
-      WEBHOOK_MAX_ATTEMPTS: "1000",
-      WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
-      WEBHOOK_RETRY_MAX_DELAY_MS: "200",
-    };
+    const env = patientWebhookEnv(receiver, SECRET, "message.received");
     try {
       await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, dataDir }) => {
         fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
@@ -77,7 +60,7 @@ Deno.test(
         assert.equal((await gateway.exited).code, 0, "drained");
         await stream.ended;
 
-        const paths = await pathsBelow(dataDir);
+        const paths = [...(await filesBelow(dataDir)).keys()];
         assert.deepEqual(paths.filter((p) => /(^|\/)(\.journal|\.tmp-|\.trash-)/.test(p)), []);
         for (const path of paths.filter((p) => p.startsWith("shop-1/"))) {
           JSON.parse(await Deno.readTextFile(`${dataDir}/${path}`)); // whole, plain files

@@ -6,20 +6,19 @@
 import { strict as assert } from "node:assert";
 import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
-import { startWebhookReceiver } from "../support/webhook_receiver.ts";
+import {
+  patientWebhookEnv,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../support/webhook_receiver.ts";
 
 const processTest = { sanitizeOps: false, sanitizeResources: false };
 const SECRET = "crash-test-secret-0123456789";
 
-/** The gateway's settings for these tests: status events to `url`, retried fast, offline. */
-function webhookEnv(url: string): Record<string, string> {
+/** The gateway's settings for these tests: status events to `receiver`, retried fast, offline. */
+function webhookEnv(receiver: WebhookReceiver): Record<string, string> {
   return {
-    WEBHOOK_URL: url,
-    WEBHOOK_SECRET: SECRET,
-    WEBHOOK_EVENTS: "session.status",
-    WEBHOOK_MAX_ATTEMPTS: "1000",
-    WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
-    WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+    ...patientWebhookEnv(receiver, SECRET, "session.status"),
     // Nothing listens there: each session goes initializing → connecting → failed.
     WA_WS_URL: "ws://127.0.0.1:9/ws",
   };
@@ -56,7 +55,7 @@ Deno.test(
   async () => {
     const receiver = startWebhookReceiver({ secret: SECRET });
     await receiver.stop(); // refused until the second gateway runs
-    const env = webhookEnv(receiver.url);
+    const env = webhookEnv(receiver);
     const sessions = Array.from({ length: 12 }, (_, i) => `s${i}`);
     try {
       await withTempDir(async (dir) => {
@@ -126,7 +125,7 @@ Deno.test(
     // Each answer comes half a second after its request: deliveries are in flight at the kill.
     const receiver = startWebhookReceiver({ secret: SECRET });
     receiver.holdAnswers(500);
-    const env = webhookEnv(receiver.url);
+    const env = webhookEnv(receiver);
     const sessions = Array.from({ length: 6 }, (_, i) => `s${i}`);
     try {
       await withTempDir(async (dir) => {

@@ -10,7 +10,7 @@ import { encodeJournalRecord } from "../../src/persistence/auth_journal_record.t
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { openAuthState } from "../../src/whatsapp/auth_state.ts";
 import { testLogger } from "../support/logger.ts";
-import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
+import { filesBelow, snapshotTree, withTempDir } from "../support/temp_dir.ts";
 import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 const logger = testLogger();
@@ -24,20 +24,6 @@ async function openStore(dataDir: string, key?: Uint8Array): Promise<FileSession
   const store = new FileSessionStore({ dataDir, logger, codec });
   await store.open();
   return store;
-}
-
-/** Every regular file below `dir`, with its bytes. */
-async function filesBelow(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const walk = async (relative: string) => {
-    for await (const entry of Deno.readDir(`${dir}/${relative}`)) {
-      const path = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile) files.set(path, await Deno.readFile(`${dir}/${path}`));
-    }
-  };
-  await walk("");
-  return files;
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {

@@ -10,6 +10,7 @@ import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts"
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { testLogger } from "../support/logger.ts";
+import { filesBelow } from "../support/temp_dir.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const ACCOUNT = "15550001111";
@@ -18,19 +19,9 @@ const KEY = new Uint8Array(32).fill(42);
 const latin1 = new TextDecoder("latin1");
 
 /** Every regular file below `dir`, as latin1 text (every byte one character). */
-async function scan(dir: string, prefix = ""): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
-    const path = `${prefix}${entry.name}`;
-    if (entry.isDirectory) {
-      for (const [sub, text] of await scan(dir, `${path}/`)) files.set(sub, text);
-    } else if (entry.isFile) {
-      // A temporary file may be renamed away between the listing and the read.
-      const data = await Deno.readFile(`${dir}/${path}`).catch(() => null);
-      if (data) files.set(path, latin1.decode(data));
-    }
-  }
-  return files;
+async function scan(dir: string): Promise<Map<string, string>> {
+  const files = await filesBelow(dir);
+  return new Map([...files].map(([path, bytes]) => [path, latin1.decode(bytes)]));
 }
 
 const hasJournal = (files: Map<string, string>) =>

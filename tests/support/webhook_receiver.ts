@@ -47,6 +47,30 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * A gateway's settings for a webhook of `events` (comma-separated) to `receiver`, retried fast
+ * and all but forever: for tests that take the receiver down while events queue.
+ *
+ * @example
+ * ```ts
+ * const env = patientWebhookEnv(receiver, SECRET, "message.received");
+ * ```
+ */
+export function patientWebhookEnv(
+  receiver: WebhookReceiver,
+  secret: string,
+  events: string,
+): Record<string, string> {
+  return {
+    WEBHOOK_URL: receiver.url,
+    WEBHOOK_SECRET: secret,
+    WEBHOOK_EVENTS: events,
+    WEBHOOK_MAX_ATTEMPTS: "1000",
+    WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
+    WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+  };
+}
+
 /** Starts a receiver on 127.0.0.1 (a random port unless `port` is given). */
 export function startWebhookReceiver(
   options: { secret: string; port?: number; path?: string },
