@@ -9,6 +9,7 @@ import { type CrashWorkload, runCrashHarness } from "../support/crash_consistenc
 import { backupWorkload } from "../support/crash_consistency/workloads/backup_workload.ts";
 import { journalWorkload } from "../support/crash_consistency/workloads/journal_workload.ts";
 import { keyRotationWorkload } from "../support/crash_consistency/workloads/key_rotation_workload.ts";
+import { messageStoreWorkload } from "../support/crash_consistency/workloads/message_store_workload.ts";
 import { metadataWorkload } from "../support/crash_consistency/workloads/metadata_workload.ts";
 import { migrationWorkload } from "../support/crash_consistency/workloads/migration_workload.ts";
 import { outboxWorkload } from "../support/crash_consistency/workloads/outbox_workload.ts";
@@ -20,6 +21,7 @@ const WORKLOADS: CrashWorkload[] = [
   backupWorkload,
   keyRotationWorkload,
   migrationWorkload,
+  messageStoreWorkload,
 ];
 
 for (const workload of WORKLOADS) {

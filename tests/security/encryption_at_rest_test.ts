@@ -134,7 +134,7 @@ async function assertJournalsKept(dir: string): Promise<void> {
   try {
     assert.deepEqual(await store.listAuth(), ["shop-1", "shop-2"]);
     const read = async (session: string, name: string) =>
-      new TextDecoder().decode(await store.auth(id(session)).read(name));
+      new TextDecoder().decode(await store.auth(singleOwnerFence(id(session))).read(name));
     assert.equal(await read("shop-1", "pre-key-9.json"), '{"pre-key-9.json":1}');
     assert.equal(await read("shop-2", "creds.json"), '{"creds.json":1}');
   } finally {

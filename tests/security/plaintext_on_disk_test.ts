@@ -4,6 +4,7 @@
  * what a SIGKILL leaves (a journal not yet checkpointed). `encryption_at_rest_test.ts` checks
  * the files a clean close leaves.
  */
+import { singleOwnerFence } from "../../src/domain/fence.ts";
 import { strict as assert } from "node:assert";
 import { SessionIdSchema } from "../../src/domain/session_id.ts";
 import { createAesGcmCodec } from "../../src/persistence/encrypted_auth_file.ts";
@@ -41,7 +42,7 @@ async function keyMaterial(dataDir: string): Promise<string[]> {
   await store.open();
   const needles: string[] = [];
   try {
-    const auth = store.auth(SessionIdSchema.parse("shop-1"));
+    const auth = store.auth(singleOwnerFence(SessionIdSchema.parse("shop-1")));
     const names = (await auth.list()).filter((name) =>
       name === "creds.json" || name.startsWith("session-") || /^pre-key-\d?\d\.json$/.test(name)
     );

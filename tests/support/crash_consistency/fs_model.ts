@@ -111,6 +111,15 @@ interface Description {
 
 type Step = { at: number; phase: "enter" | "return"; call: Syscall };
 
+/** A sync that has started: the state it makes durable once it returns. */
+interface PendingSync {
+  inode: number;
+  /** The change counter when it started: it covers what changed before. */
+  seq: number;
+  data?: Uint8Array;
+  entries?: Map<string, number>;
+}
+
 /** Calls the model understands; others on a modelled path make the replay fail, loudly. */
 export const TRACED_CALLS = [
   "openat",
@@ -163,7 +172,7 @@ export class FsModel {
   readonly #inodes = new Map<number, Directory | File>();
   readonly #descriptors = new Map<number, Description | null>();
   /** Syncs that have started: what they will make durable once they return. */
-  readonly #syncing = new Map<Syscall, () => void>();
+  readonly #syncing = new Map<Syscall, PendingSync>();
   #nextInode = 1;
   #seq = 0;
   /** Bumped on every change a crash could see: data, entries, a sync returning. */
@@ -234,8 +243,11 @@ export class FsModel {
     return this.#version;
   }
 
-  /** The model as it is now, for building crash states later. */
-  freeze(at: number): FrozenModel {
+  /**
+   * The model as it is now, for building crash states later; with `syncsReturned`, as if every
+   * sync that has started had returned (to tell an acknowledgement that came too early).
+   */
+  freeze(at: number, options: { syncsReturned?: boolean } = {}): FrozenModel {
     const inodes = new Map<number, FrozenDirectory | FrozenFile>();
     for (const [id, inode] of this.#inodes) {
       inodes.set(
@@ -249,6 +261,20 @@ export class FsModel {
           }
           : { kind: "file", durable: inode.durable, current: inode.current },
       );
+    }
+    if (options.syncsReturned) {
+      for (const sync of this.#syncing.values()) {
+        const node = inodes.get(sync.inode)!;
+        if (node.kind === "file") inodes.set(sync.inode, { ...node, durable: sync.data! });
+        else {
+          const live = this.#directory(sync.inode);
+          inodes.set(sync.inode, {
+            ...node,
+            durable: new Map(sync.entries!),
+            unsynced: live.unsynced.filter((change) => change.seq > sync.seq),
+          });
+        }
+      }
     }
     return { at, root: this.#rootInode, inodes };
   }
@@ -324,7 +350,7 @@ export class FsModel {
         return this.#truncate(a0, Number(a1));
       case "fsync":
       case "fdatasync":
-        this.#syncing.get(call)?.();
+        this.#commitSync(this.#syncing.get(call));
         this.#syncing.delete(call);
         return;
       case "rename":
@@ -455,26 +481,24 @@ export class FsModel {
   }
 
   /** What a sync of `inode` that starts now makes durable when it returns. */
-  #syncOf(inode: number): () => void {
+  #syncOf(inode: number): PendingSync {
     const node = this.#inodes.get(inode)!;
-    const seq = this.#seq;
-    if (node.kind === "file") {
-      const data = node.current;
-      return () => {
-        if (seq < node.durableSeq) return;
-        node.durable = data;
-        node.durableSeq = seq;
-        this.#version++;
-      };
+    return node.kind === "file"
+      ? { inode, seq: this.#seq, data: node.current }
+      : { inode, seq: this.#seq, entries: new Map(node.current) };
+  }
+
+  #commitSync(sync: PendingSync | undefined): void {
+    if (!sync) return;
+    const node = this.#inodes.get(sync.inode)!;
+    if (sync.seq < node.durableSeq) return;
+    node.durableSeq = sync.seq;
+    if (node.kind === "file") node.durable = sync.data!;
+    else {
+      node.durable = sync.entries!;
+      node.unsynced = node.unsynced.filter((change) => change.seq > sync.seq);
     }
-    const entries = new Map(node.current);
-    return () => {
-      if (seq < node.durableSeq) return;
-      node.durable = entries;
-      node.durableSeq = seq;
-      node.unsynced = node.unsynced.filter((change) => change.seq > seq);
-      this.#version++;
-    };
+    this.#version++;
   }
 
   #setData(inode: number, data: Uint8Array): void {

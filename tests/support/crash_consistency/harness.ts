@@ -170,7 +170,7 @@ async function orderCheck(
 }> {
   const acks: Ack[] = [];
   const moments: number[] = [];
-  const atAcks: { ack: Ack; frozen: FrozenModel; syncing: boolean }[] = [];
+  const atAcks: { ack: Ack; frozen: FrozenModel; ifSyncsReturned: FrozenModel | null }[] = [];
   const beforeDirectorySyncs: { frozen: FrozenModel; directory: number }[] = [];
   const syncing = new Set<Syscall>();
   const model = FsModel.of(root, before);
@@ -190,17 +190,21 @@ async function orderCheck(
     if (step.phase !== "enter") return;
     for (const value of acksOf(call)) {
       const ack = { value, at: step.at };
-      atAcks.push({ ack, frozen: model.freeze(step.at), syncing: syncing.size > 0 });
+      atAcks.push({
+        ack,
+        frozen: model.freeze(step.at),
+        ifSyncsReturned: syncing.size > 0 ? model.freeze(step.at, { syncsReturned: true }) : null,
+      });
       acks.push(ack);
       moments.push(step.at);
     }
   });
-  for (const [index, { ack, frozen, syncing }] of atAcks.entries()) {
+  for (const [index, { ack, frozen, ifSyncsReturned }] of atAcks.entries()) {
     if (problems.length >= MAX_PROBLEMS) break;
     const earlier = acks.slice(0, index);
     const problem = await workload.promised(ack, crashTree(frozen, SYNCED), earlier);
     if (problem) {
-      const why = await brokenRule(workload, ack, frozen, earlier, syncing);
+      const why = await brokenRule(workload, ack, frozen, earlier, ifSyncsReturned);
       problems.push(
         `ack ${JSON.stringify(ack.value)} at trace line ${ack.at}: ${problem} in the synced ` +
           `state; ${why}`,
@@ -216,21 +220,22 @@ async function brokenRule(
   ack: Ack,
   frozen: FrozenModel,
   earlier: readonly Ack[],
-  syncInFlight: boolean,
+  ifSyncsReturned: FrozenModel | null,
 ): Promise<string> {
-  const verdict = async (choice: Choice) =>
-    await workload.promised(ack, crashTree(frozen, choice), earlier);
+  const verdict = async (choice: Choice, model = frozen) =>
+    await workload.promised(ack, crashTree(model, choice), earlier);
   const holds = async (choice: Choice) => (await verdict(choice)) === null;
-  let rule: string;
   const live = await verdict(CURRENT);
   const unsyncedDirectory =
     "a directory was not synced after a rename or create before it was acknowledged";
-  if (live !== null) rule = `it is not true even without a crash: ${live}`;
-  else if (await holds(ENTRIES_OF_SYNCED_DATA)) rule = unsyncedDirectory;
-  else if (await holds(DATA_EAGER)) rule = "the data was not synced before it was acknowledged";
-  else if (await holds(ENTRIES_EAGER)) rule = unsyncedDirectory;
-  else rule = "neither the data nor the directory entries were synced";
-  return syncInFlight ? `${rule} (a sync had started but not returned)` : rule;
+  if (live !== null) return `it is not true even without a crash: ${live}`;
+  if (ifSyncsReturned && (await verdict(SYNCED, ifSyncsReturned)) === null) {
+    return "it was acknowledged before the sync that makes it durable returned";
+  }
+  if (await holds(ENTRIES_OF_SYNCED_DATA)) return unsyncedDirectory;
+  if (await holds(DATA_EAGER)) return "the data was not synced before it was acknowledged";
+  if (await holds(ENTRIES_EAGER)) return unsyncedDirectory;
+  return "neither the data nor the directory entries were synced";
 }
 
 /** The acknowledgements a call prints: `ack <json>` lines written to stdout. */

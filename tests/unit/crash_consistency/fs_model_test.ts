@@ -92,6 +92,16 @@ Deno.test("a sync counts only once it returns, and covers only what returned bef
     `1 write(${fd(5, tmp)}, ${str("two\n")}, 4) = 4`,
   ];
   assert.equal(text(crashTree(model(calls), SYNCED).files.get("d/log")), "", "still running");
+  // While it runs, what it would keep had it returned: to tell an acknowledgement too early.
+  const running = FsModel.of(ROOT, { directories: new Set(["d"]), files: new Map() });
+  const frozen: FrozenModel[] = [];
+  running.replay(parseStrace([...calls, `2 <... fdatasync resumed>) = 0`].join("\n")), (step) => {
+    if (step.at === calls.length - 1) {
+      frozen.push(running.freeze(step.at), running.freeze(step.at, { syncsReturned: true }));
+    }
+  });
+  assert.equal(text(crashTree(frozen[0], SYNCED).files.get("d/log")), "");
+  assert.equal(text(crashTree(frozen[1], SYNCED).files.get("d/log")), "one\n");
   const returned = model([...calls, `2 <... fdatasync resumed>) = 0`]);
   assert.equal(text(crashTree(returned, SYNCED).files.get("d/log")), "one\n");
   assert.equal(text(crashTree(returned, CURRENT).files.get("d/log")), "one\ntwo\n");

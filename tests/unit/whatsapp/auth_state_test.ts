@@ -92,12 +92,12 @@ Deno.test("a Signal session as Baileys stores it, a record object, reads back af
       },
       version: "v1",
     };
-    const auth = await openAuthState(store.auth(ID), { logger });
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     // deno-lint-ignore no-explicit-any
     await auth.state.keys.set({ session: { "100000000000002_1.0": record as any } });
     await auth.close();
 
-    const reopened = await openAuthState(store.auth(ID), { logger });
+    const reopened = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
     const read = await reopened.state.keys.get("session", ["100000000000002_1.0"]);
     assert.deepEqual(read["100000000000002_1.0"], record);
     await reopened.close();

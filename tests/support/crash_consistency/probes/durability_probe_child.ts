@@ -7,6 +7,7 @@
  * - `sync-files`: `<root>/d/a.json` written without a sync, its entry synced, then
  *   `syncFiles()` on it and on a file that does not exist (`{op:"synced"}`).
  */
+import { singleOwnerFence } from "../../../../src/domain/fence.ts";
 import { join } from "node:path";
 import type { SessionId } from "../../../../src/domain/session_id.ts";
 import { syncDirectory, syncFiles } from "../../../../src/persistence/atomic_write.ts";
@@ -23,7 +24,7 @@ if (import.meta.main) {
       journalIdleMs: 3_600_000,
     });
     await store.open();
-    await store.auth("shop-1" as SessionId).write(
+    await store.auth(singleOwnerFence("shop-1" as SessionId)).write(
       new Map([["creds.json", new TextEncoder().encode('{"me":"shop"}')]]),
     );
     acknowledge({ op: "written" });

@@ -6,6 +6,7 @@
  * Child: `deno run backup_workload.ts <root>`; says `{op:"backed-up"}` once `createBackup`
  * resolved and `{op:"restored"}` once `restoreBackup` did.
  */
+import { singleOwnerFence } from "../../../../src/domain/fence.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
@@ -66,7 +67,7 @@ export const backupWorkload: CrashWorkload = {
     const store = new FileSessionStore({ dataDir: join(root, DATA), logger: silentLogger });
     await store.open();
     for (const id of SESSIONS) {
-      await store.auth(id as SessionId).write(
+      await store.auth(singleOwnerFence(id as SessionId)).write(
         new Map([
           ["creds.json", new TextEncoder().encode(JSON.stringify({ id, pad: "c".repeat(3000) }))],
           ["pre-key-1.json", new TextEncoder().encode(JSON.stringify({ id, key: 1 }))],

@@ -11,6 +11,7 @@
  *   `flushing` is then in the plain files, whatever the journal holds;
  * - `{op:"closed"}`.
  */
+import { singleOwnerFence } from "../../../../src/domain/fence.ts";
 import { join } from "node:path";
 import type { SessionId } from "../../../../src/domain/session_id.ts";
 import {
@@ -176,7 +177,7 @@ export const journalWorkload: CrashWorkload = {
     const contents = new Map<string, Uint8Array | undefined>();
     const listed = new Map<string, string[]>();
     for (const session of [REPLAYED, ...WRITTEN, DELETED]) {
-      const auth = store.auth(session as SessionId);
+      const auth = store.auth(singleOwnerFence(session as SessionId));
       listed.set(session, await auth.list());
       for (const name of listed.get(session)!) {
         contents.set(`${session}/${name}`, await auth.read(name));
@@ -216,7 +217,9 @@ if (import.meta.main) {
   const write = async (session: string, names: string[]) => {
     const n = ++seq;
     const data = body(n, 200 + (n * 397) % 1500);
-    await store.auth(session as SessionId).write(new Map(names.map((name) => [name, data])));
+    await store.auth(singleOwnerFence(session as SessionId)).write(
+      new Map(names.map((name) => [name, data])),
+    );
     acknowledge({ op: "write", session, seq: n, names });
   };
   const writer = async (session: string, offset: number) => {
@@ -229,7 +232,7 @@ if (import.meta.main) {
       if (i % 4 === 3) {
         acknowledge({ op: "deleting", session: DELETED });
         const n = ++seq;
-        await store.auth(DELETED as SessionId).delete();
+        await store.auth(singleOwnerFence(DELETED as SessionId)).delete();
         acknowledge({ op: "deleted", session: DELETED, seq: n });
       } else await write(DELETED, ["creds.json", `pre-key-${i}.json`]);
     }

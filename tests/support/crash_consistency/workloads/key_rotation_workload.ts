@@ -7,6 +7,7 @@
  * `rotateAuthFileKey` resolved. After a crash before that, the operator's way out must work:
  * start with the new key, or, when startup says a rotation was interrupted, run it again.
  */
+import { singleOwnerFence } from "../../../../src/domain/fence.ts";
 import { join } from "node:path";
 import { EncryptionKeyError } from "../../../../src/domain/errors.ts";
 import type { SessionId } from "../../../../src/domain/session_id.ts";
@@ -45,7 +46,7 @@ async function readableWith(dataDir: string, key: Uint8Array): Promise<string | 
     for (const session of SESSIONS) {
       const names = session === "shop-1" ? [...FILES, JOURNALED] : FILES;
       for (const name of names) {
-        const data = await store.auth(session as SessionId).read(name);
+        const data = await store.auth(singleOwnerFence(session as SessionId)).read(name);
         if (new TextDecoder().decode(data) !== new TextDecoder().decode(content(session, name))) {
           return `${session}/${name} does not read back`;
         }
@@ -110,14 +111,16 @@ export const keyRotationWorkload: CrashWorkload = {
     await store.open();
     for (const session of SESSIONS) {
       const id = session as SessionId;
-      await store.save(
+      await store.create(
         sessionRecord(session, {
           webhooks: session === "shop-1"
             ? [{ url: "http://127.0.0.1:9/hook", secret: SECRET, events: [] }]
             : [],
         }),
       );
-      await store.auth(id).write(new Map(FILES.map((name) => [name, content(session, name)])));
+      await store.auth(singleOwnerFence(id)).write(
+        new Map(FILES.map((name) => [name, content(session, name)])),
+      );
     }
     await store.close();
     const outbox = new FileWebhookOutbox({ dataDir, logger: silentLogger, sealer });

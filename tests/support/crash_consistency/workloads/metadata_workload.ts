@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { SessionRecordSchema } from "../../../../src/domain/session.ts";
 import type { SessionId } from "../../../../src/domain/session_id.ts";
+import { SessionAlreadyExistsError } from "../../../../src/domain/errors.ts";
 import { FileSessionStore } from "../../../../src/persistence/file_session_store.ts";
 import { parseMetadata } from "../../../../src/persistence/metadata_file.ts";
 import { silentLogger } from "../../persistence_fixtures.ts";
@@ -127,11 +128,23 @@ if (import.meta.main) {
   let seq = 0;
   const record = (id: string, name: string) =>
     SessionRecordSchema.parse({ id, name, createdAt: "2025-01-01T00:00:00.000Z" });
+  /** Creates the record named `n<seq>`, or raises its name to it (a change that commutes). */
+  const save = async (id: string, n: number) => {
+    try {
+      await store.create(record(id, `n${n}`));
+    } catch (error) {
+      if (!(error instanceof SessionAlreadyExistsError)) throw error;
+      await store.updateSpec(id as SessionId, (current) => {
+        const seen = Number(/^n(\d+)$/.exec(current.name ?? "")?.[1] ?? 0);
+        return { name: `n${Math.max(seen, n)}` };
+      });
+    }
+  };
   const saver = async (worker: number) => {
     for (let i = 0; i < 12; i++) {
       const id = `s${(worker * 3 + i) % 8}`;
       const n = ++seq;
-      await store.save(record(id, `n${n}`));
+      await save(id, n);
       acknowledge({ op: "save", id, seq: n });
     }
   };
@@ -139,7 +152,7 @@ if (import.meta.main) {
     for (let i = 0; i < 3; i++) {
       const id = `gone-${i}`;
       const n = ++seq;
-      await store.save(record(id, `n${n}`));
+      await save(id, n);
       acknowledge({ op: "save", id, seq: n });
       acknowledge({ op: "removing", id });
       await store.remove(id as SessionId);

@@ -10,6 +10,7 @@
  * A later migration (say, from the file store to PostgreSQL) is one more file like this: a child
  * that migrates and acknowledges, and a `recover` that opens the target and checks every file.
  */
+import { singleOwnerFence } from "../../../../src/domain/fence.ts";
 import { join } from "node:path";
 import type { SessionId } from "../../../../src/domain/session_id.ts";
 import { keyCheckMatches } from "../../../../src/persistence/auth_at_rest.ts";
@@ -49,7 +50,7 @@ async function readBack(dataDir: string): Promise<string | null> {
   try {
     for (const session of SESSIONS) {
       for (const name of FILES) {
-        const data = await store.auth(session as SessionId).read(name);
+        const data = await store.auth(singleOwnerFence(session as SessionId)).read(name);
         if (new TextDecoder().decode(data) !== content(session, name)) {
           return `${session}/${name} does not read back`;
         }
@@ -88,14 +89,14 @@ export const migrationWorkload: CrashWorkload = {
     const store = new FileSessionStore({ dataDir: join(root, DATA), logger: silentLogger });
     await store.open();
     for (const session of SESSIONS) {
-      await store.save(
+      await store.create(
         sessionRecord(session, {
           webhooks: session === "shop-1"
             ? [{ url: "http://127.0.0.1:9/hook", secret: SECRET, events: [] }]
             : [],
         }),
       );
-      await store.auth(session as SessionId).write(
+      await store.auth(singleOwnerFence(session as SessionId)).write(
         new Map(FILES.map((name) => [name, new TextEncoder().encode(content(session, name))])),
       );
     }
