@@ -160,7 +160,12 @@ export async function createDirectoryDurably(
 ): Promise<void> {
   const missing: string[] = [];
   for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (await Deno.lstat(dir).then(() => true, () => false)) break;
+    // A parent this process may not even look at (Deno's permissions) is taken to exist.
+    const found = await Deno.lstat(dir).then(
+      () => true,
+      (error) => !(error instanceof Deno.errors.NotFound),
+    );
+    if (found) break;
     missing.unshift(dir);
   }
   for (const dir of missing) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { syncedAtAcks } from "../../support/crash_consistency/harness.ts";
 import {
+  createDirectoryDurably,
   removeStaleTempFiles,
   writeFileAtomic,
   writeFilesAtomic,
@@ -116,5 +117,16 @@ Deno.test("syncFiles() makes the files' content durable and skips those that are
     const [synced] = await syncedAtAcks(probe, root, [root, "sync-files"]);
     assert.equal(synced.value.op, "synced");
     assert.equal(new TextDecoder().decode(synced.tree.files.get("d/a.json")), "a");
+  });
+});
+
+Deno.test("createDirectoryDurably() creates missing parents, private, and leaves what exists alone", async () => {
+  // That each parent's entry is synced is the crash harness's to prove (metadata workload).
+  await withTempDir(async (dir) => {
+    await createDirectoryDurably(`${dir}/a/b/c`);
+    assert.equal((await Deno.stat(`${dir}/a/b/c`)).mode! & 0o777, 0o700);
+    await Deno.writeTextFile(`${dir}/a/b/keep`, "kept");
+    await createDirectoryDurably(`${dir}/a/b`);
+    assert.deepEqual(await names(`${dir}/a/b`), ["c", "keep"]);
   });
 });
