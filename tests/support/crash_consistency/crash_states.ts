@@ -4,13 +4,8 @@
  */
 import { dirname, join } from "node:path";
 import { type SeededRandom, seededRandom } from "../prng.ts";
-import type {
-  EntryChange,
-  FrozenDirectory,
-  FrozenFile,
-  FrozenModel,
-  RootContents,
-} from "./fs_model.ts";
+import type { EntryChange, FrozenDirectory, FrozenFile, FrozenModel } from "./fs_model.ts";
+import type { RootContents } from "./root_contents.ts";
 
 /** What a crash left: files and directories by path relative to the root (`a/b.json`). */
 export interface CrashTree extends RootContents {

@@ -1,6 +1,7 @@
 /**
- * A model of what a process did to the files under one root directory, replayed from its system
- * calls, that knows at every moment what a crash would keep. It assumes no more than POSIX
+ * A model of what a process did to the files under one root directory (fed by
+ * `syscall_replay.ts` from its system calls), that knows at every moment what a crash would
+ * keep. It assumes no more than POSIX
  * promises:
  *
  * - a file's content survives a crash only as of the last `fsync`/`fdatasync` of that file that
@@ -13,14 +14,8 @@
  * Paths outside the root are not modelled. What the root held before the process started is
  * taken as durable.
  */
-import { join, relative, resolve } from "node:path";
-import {
-  descriptorNumber,
-  descriptorPath,
-  stringBytes,
-  succeeded,
-  type Syscall,
-} from "./syscall_trace.ts";
+import { relative, resolve } from "node:path";
+import type { RootContents } from "./root_contents.ts";
 
 /** A change to a directory's entries, not yet made durable by a sync of the directory. */
 export type EntryChange =
@@ -44,39 +39,6 @@ export interface FrozenFile {
   kind: "file";
   durable: Uint8Array;
   current: Uint8Array;
-}
-
-/** What a root directory holds: directories and files by relative path (`a`, `a/b.json`). */
-export interface RootContents {
-  directories: Set<string>;
-  files: Map<string, Uint8Array>;
-}
-
-/**
- * Reads what a directory holds (symlinks and other special files are not expected there).
- *
- * @example
- * ```ts
- * const before = await readRootContents(root);
- * ```
- */
-export async function readRootContents(root: string): Promise<RootContents> {
-  const contents: RootContents = { directories: new Set(), files: new Map() };
-  const walk = async (relativePath: string) => {
-    for await (const entry of Deno.readDir(join(root, relativePath))) {
-      const path = relativePath ? `${relativePath}/${entry.name}` : entry.name;
-      if (entry.isDirectory) {
-        contents.directories.add(path);
-        await walk(path);
-      } else if (entry.isFile) {
-        contents.files.set(path, await Deno.readFile(join(root, path)));
-      } else {
-        throw new Error(`${path} in the modelled root is neither a file nor a directory`);
-      }
-    }
-  };
-  await walk("");
-  return contents;
 }
 
 /** The model at one moment, frozen: what every crash state is built from. */
@@ -109,8 +71,6 @@ interface Description {
   append: boolean;
 }
 
-type Step = { at: number; phase: "enter" | "return"; call: Syscall };
-
 /** A sync that has started: the state it makes durable once it returns. */
 interface PendingSync {
   inode: number;
@@ -120,51 +80,14 @@ interface PendingSync {
   entries?: Map<string, number>;
 }
 
-/** Calls the model understands; others on a modelled path make the replay fail, loudly. */
-export const TRACED_CALLS = [
-  "openat",
-  "open",
-  "creat",
-  "close",
-  "fcntl",
-  "dup",
-  "dup2",
-  "dup3",
-  "write",
-  "pwrite64",
-  "writev",
-  "pwritev",
-  "pwritev2",
-  "ftruncate",
-  "truncate",
-  "fsync",
-  "fdatasync",
-  "sync_file_range",
-  "rename",
-  "renameat",
-  "renameat2",
-  "unlink",
-  "unlinkat",
-  "rmdir",
-  "mkdir",
-  "mkdirat",
-  "link",
-  "linkat",
-  "symlink",
-  "symlinkat",
-  "copy_file_range",
-  "sendfile",
-  "lseek",
-] as const;
-
 /**
- * Replays calls into the model. `observe` is called at each step with the step and the model,
- * which it may freeze.
+ * The model: files and directories by inode, each with what the process sees and what a crash
+ * keeps, and the open descriptors. Its methods are the effects of system calls.
  *
  * @example
  * ```ts
  * const model = FsModel.of(root, await readRootContents(root));
- * model.replay(calls, (step) => { if (isAck(step)) snapshots.push(model.freeze(step.at)); });
+ * replayCalls(model, calls, (step) => { if (isAck(step)) frozen.push(model.freeze(step.at)); });
  * ```
  */
 export class FsModel {
@@ -172,12 +95,11 @@ export class FsModel {
   readonly #inodes = new Map<number, Directory | File>();
   readonly #descriptors = new Map<number, Description | null>();
   /** Syncs that have started: what they will make durable once they return. */
-  readonly #syncing = new Map<Syscall, PendingSync>();
+  readonly #syncing = new Map<object, PendingSync>();
   #nextInode = 1;
   #seq = 0;
   /** Bumped on every change a crash could see: data, entries, a sync returning. */
   #version = 0;
-  #directorySyncStarted: number | null = null;
   readonly #rootInode: number;
 
   private constructor(root: string) {
@@ -206,36 +128,6 @@ export class FsModel {
     for (const path of [...tree.directories].sort()) add(path, model.#newDirectory());
     for (const [path, data] of tree.files) add(path, model.#newFile(data));
     return model;
-  }
-
-  /** Replays the calls in the order strace saw them start and return. */
-  replay(calls: readonly Syscall[], observe: (step: Step) => void): void {
-    const steps: Step[] = [];
-    for (const call of calls) {
-      steps.push({ at: call.enteredAt, phase: "enter", call });
-      steps.push({ at: call.returnedAt, phase: "return", call });
-    }
-    // Stable: a call printed in one line enters before it returns.
-    steps.sort((a, b) => a.at - b.at || (a.phase === b.phase ? 0 : a.phase === "enter" ? -1 : 1));
-    for (const step of steps) {
-      this.#directorySyncStarted = null;
-      try {
-        if (step.phase === "enter") this.#enter(step.call);
-        else if (succeeded(step.call)) this.#return(step.call);
-      } catch (error) {
-        throw new Error(
-          `replaying ${step.call.name}(${step.call.args.join(", ").slice(0, 200)}) at trace line ` +
-            `${step.at}: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      observe(step);
-    }
-  }
-
-  /** The directory whose sync the last step started, or `null`. */
-  get directorySyncStarted(): number | null {
-    return this.#directorySyncStarted;
   }
 
   /** Changes with every change a crash could tell apart (so a new crash point is worth it). */
@@ -280,139 +172,52 @@ export class FsModel {
   }
 
   /** Whether a path (absolute) is inside the modelled root. */
-  #inside(path: string): boolean {
+  inside(path: string): boolean {
     const rel = relative(this.#root, path);
     return rel === "" || (!rel.startsWith("..") && !rel.startsWith("/"));
   }
 
-  #enter(call: Syscall): void {
-    switch (call.name) {
-      case "close":
-        // At entry: once close is called the number may be handed out again, by another thread.
-        this.#descriptors.delete(descriptorNumber(call.args[0]));
-        return;
-      case "fsync":
-      case "fdatasync": {
-        const description = this.#description(call.args[0]);
-        if (!description) return;
-        this.#syncing.set(call, this.#syncOf(description.inode));
-        if (this.#inodes.get(description.inode)!.kind === "directory") {
-          this.#directorySyncStarted = description.inode;
-        }
-        return;
-      }
-      case "sync_file_range":
-        if (this.#description(call.args[0])) {
-          throw new Error("sync_file_range makes nothing durable; the model does not allow it");
-        }
-        return;
-    }
+  /** Whether descriptor `fd` is one the model has seen opened (modelled or not). */
+  knows(fd: number): boolean {
+    return this.#descriptors.has(fd);
   }
 
-  #return(call: Syscall): void {
-    const [a0, a1, a2, a3] = call.args;
-    switch (call.name) {
-      case "openat":
-        return this.#open(this.#at(a0, a1), a2, call.ret);
-      case "open":
-        return this.#open(this.#at("AT_FDCWD", a0), a1, call.ret);
-      case "creat":
-        return this.#open(this.#at("AT_FDCWD", a0), "O_WRONLY|O_CREAT|O_TRUNC", call.ret);
-      case "fcntl":
-        if (/^F_DUPFD/.test(a1)) this.#dup(a0, call.ret);
-        return;
-      case "dup":
-      case "dup2":
-      case "dup3":
-        return this.#dup(a0, call.ret);
-      case "write":
-        return this.#write(a0, stringBytes(a1).subarray(0, Number(call.ret)));
-      case "pwrite64":
-        return this.#write(a0, stringBytes(a1).subarray(0, Number(call.ret)), Number(a3));
-      case "writev":
-      case "pwritev":
-      case "pwritev2":
-      case "copy_file_range":
-      case "sendfile":
-      case "link":
-      case "linkat":
-      case "symlink":
-      case "symlinkat":
-      case "truncate":
-        if (call.args.some((arg) => this.#touches(arg))) {
-          throw new Error(`${call.name} on a modelled path is not modelled`);
-        }
-        return;
-      case "lseek":
-        if (this.#description(a0)) throw new Error("lseek on a modelled file is not modelled");
-        return;
-      case "ftruncate":
-        return this.#truncate(a0, Number(a1));
-      case "fsync":
-      case "fdatasync":
-        this.#commitSync(this.#syncing.get(call));
-        this.#syncing.delete(call);
-        return;
-      case "rename":
-        return this.#rename(this.#at("AT_FDCWD", a0), this.#at("AT_FDCWD", a1));
-      case "renameat":
-      case "renameat2":
-        return this.#rename(this.#at(a0, a1), this.#at(a2, a3));
-      case "unlink":
-        return this.#unlink(this.#at("AT_FDCWD", a0));
-      case "rmdir":
-        return this.#unlink(this.#at("AT_FDCWD", a0));
-      case "unlinkat":
-        return this.#unlink(this.#at(a0, a1));
-      case "mkdir":
-        return this.#mkdir(this.#at("AT_FDCWD", a0));
-      case "mkdirat":
-        return this.#mkdir(this.#at(a0, a1));
-    }
+  /** Whether descriptor `fd` is open on a modelled file or directory. */
+  tracks(fd: number): boolean {
+    return Boolean(this.#descriptors.get(fd));
   }
 
-  /** The absolute path a (dirfd, path) pair names. */
-  #at(dirArg: string, pathArg: string): string {
-    const path = new TextDecoder().decode(stringBytes(pathArg));
-    if (path.startsWith("/")) return resolve(path);
-    const base = descriptorPath(dirArg);
-    if (base === null) throw new Error(`no path for the directory descriptor ${dirArg}`);
-    return resolve(base, path);
-  }
-
-  #touches(arg: string): boolean {
-    if (arg.startsWith('"')) {
-      const path = new TextDecoder().decode(stringBytes(arg));
-      return path.startsWith("/") && this.#inside(path);
-    }
-    const path = descriptorPath(arg);
-    return path !== null && this.#inside(path.replace(/ \(deleted\)$/, ""));
-  }
-
-  #open(path: string, flags: string, ret: string): void {
-    const fd = descriptorNumber(ret);
-    if (!this.#inside(path)) {
+  /** `open` returned `fd` for `path` (outside the root: remembered, not modelled). */
+  open(fd: number, path: string, flags: { create: boolean; truncate: boolean; append: boolean }) {
+    if (!this.inside(path)) {
       this.#descriptors.set(fd, null);
       return;
     }
     const { parent, name } = this.#parentOf(path);
     let inode = name === "" ? this.#rootInode : parent.current.get(name);
     if (inode === undefined) {
-      if (!flags.includes("O_CREAT")) throw new Error(`${path} opened but not in the model`);
+      if (!flags.create) throw new Error(`${path} opened but not in the model`);
       inode = this.#newFile(new Uint8Array());
       this.#link(parent, name, inode);
-    } else if (flags.includes("O_TRUNC")) {
+    } else if (flags.truncate) {
       this.#setData(inode, new Uint8Array());
     }
-    this.#descriptors.set(fd, { inode, offset: 0, append: flags.includes("O_APPEND") });
+    this.#descriptors.set(fd, { inode, offset: 0, append: flags.append });
   }
 
-  #dup(fromArg: string, ret: string): void {
-    this.#descriptors.set(descriptorNumber(ret), this.#description(fromArg));
+  /** `dup` made `to` a copy of `from` (sharing its offset). */
+  dup(from: number, to: number): void {
+    this.#descriptors.set(to, this.#descriptors.get(from) ?? null);
   }
 
-  #write(fdArg: string, bytes: Uint8Array, at?: number): void {
-    const description = this.#description(fdArg);
+  /** `close(fd)` was called. */
+  close(fd: number): void {
+    this.#descriptors.delete(fd);
+  }
+
+  /** A write of `bytes` through `fd` returned, at its offset or at `at` (`pwrite`). */
+  write(fd: number, bytes: Uint8Array, at?: number): void {
+    const description = this.#descriptors.get(fd);
     if (!description) return;
     const file = this.#file(description.inode);
     const offset = at ?? (description.append ? file.current.length : description.offset);
@@ -423,8 +228,9 @@ export class FsModel {
     if (at === undefined) description.offset = offset + bytes.length;
   }
 
-  #truncate(fdArg: string, length: number): void {
-    const description = this.#description(fdArg);
+  /** `ftruncate(fd, length)` returned. */
+  truncate(fd: number, length: number): void {
+    const description = this.#descriptors.get(fd);
     if (!description) return;
     const file = this.#file(description.inode);
     const next = new Uint8Array(length);
@@ -432,8 +238,26 @@ export class FsModel {
     this.#setData(description.inode, next);
   }
 
-  #rename(from: string, to: string): void {
-    const inside = [this.#inside(from), this.#inside(to)];
+  /**
+   * A sync of `fd` started (`key` names it until it returns); returns the directory it syncs,
+   * or `null` for a file or an unmodelled descriptor.
+   */
+  startSync(key: object, fd: number): number | null {
+    const description = this.#descriptors.get(fd);
+    if (!description) return null;
+    this.#syncing.set(key, this.#syncOf(description.inode));
+    return this.#inodes.get(description.inode)!.kind === "directory" ? description.inode : null;
+  }
+
+  /** The sync started with `key` returned: what it covered is durable now. */
+  endSync(key: object): void {
+    this.#commitSync(this.#syncing.get(key));
+    this.#syncing.delete(key);
+  }
+
+  /** `rename(from, to)` returned. */
+  rename(from: string, to: string): void {
+    const inside = [this.inside(from), this.inside(to)];
     if (!inside[0] && !inside[1]) return;
     if (!inside[0] || !inside[1]) {
       throw new Error(`rename across the model's edge: ${from} → ${to}`);
@@ -452,15 +276,17 @@ export class FsModel {
     }
   }
 
-  #unlink(path: string): void {
-    if (!this.#inside(path)) return;
+  /** `unlink`/`rmdir` of `path` returned. */
+  unlink(path: string): void {
+    if (!this.inside(path)) return;
     const { parent, name } = this.#parentOf(path);
     if (!parent.current.has(name)) throw new Error(`${path} removed but not in the model`);
     this.#unlinkEntry(parent, name);
   }
 
-  #mkdir(path: string): void {
-    if (!this.#inside(path)) return;
+  /** `mkdir(path)` returned. */
+  mkdir(path: string): void {
+    if (!this.inside(path)) return;
     const { parent, name } = this.#parentOf(path);
     this.#link(parent, name, this.#newDirectory());
   }
@@ -506,18 +332,6 @@ export class FsModel {
     file.current = data;
     this.#seq++;
     this.#version++;
-  }
-
-  #description(fdArg: string): Description | null {
-    const fd = descriptorNumber(fdArg);
-    const known = this.#descriptors.get(fd);
-    if (known !== undefined) return known;
-    // A descriptor opened before tracing began (stdout) or outside the calls traced.
-    const path = descriptorPath(fdArg);
-    if (path !== null && this.#inside(path)) {
-      throw new Error(`descriptor ${fd} on ${path} was opened outside the trace`);
-    }
-    return null;
   }
 
   #parentOf(path: string): { parent: Directory; name: string } {

@@ -30,7 +30,9 @@ import {
   SYNCED,
   tornChoice,
 } from "./crash_states.ts";
-import { type FrozenModel, FsModel, readRootContents, type RootContents } from "./fs_model.ts";
+import { type FrozenModel, FsModel } from "./fs_model.ts";
+import { readRootContents, type RootContents } from "./root_contents.ts";
+import { replayCalls } from "./syscall_replay.ts";
 import { traceDenoScript } from "./strace.ts";
 import { descriptorNumber, stringBytes, type Syscall } from "./syscall_trace.ts";
 
@@ -175,7 +177,7 @@ async function orderCheck(
   const syncing = new Set<Syscall>();
   const model = FsModel.of(root, before);
   let version = model.version;
-  model.replay(calls, (step) => {
+  replayCalls(model, calls, (step) => {
     const { call } = step;
     if (call.name === "fsync" || call.name === "fdatasync") {
       if (step.phase === "enter") syncing.add(call);
@@ -185,8 +187,9 @@ async function orderCheck(
       version = model.version;
       moments.push(step.at);
     }
-    const directory = model.directorySyncStarted;
-    if (directory !== null) beforeDirectorySyncs.push({ frozen: model.freeze(step.at), directory });
+    if (step.directorySync !== null) {
+      beforeDirectorySyncs.push({ frozen: model.freeze(step.at), directory: step.directorySync });
+    }
     if (step.phase !== "enter") return;
     for (const value of acksOf(call)) {
       const ack = { value, at: step.at };
@@ -276,7 +279,7 @@ function freezeAt(
   const wanted = new Set(moments);
   const frozen = new Map<number, FrozenModel>();
   const model = FsModel.of(root, before);
-  model.replay(calls, (step) => {
+  replayCalls(model, calls, (step) => {
     // The last step of a line wins: the state after everything that line did.
     if (wanted.has(step.at)) frozen.set(step.at, model.freeze(step.at));
   });
@@ -323,7 +326,7 @@ export async function syncedAtAcks(
   if (run.code !== 0) throw new Error(`the child exited ${run.code}:\n${run.stderr}`);
   const states: { value: Record<string, unknown>; tree: CrashTree }[] = [];
   const model = FsModel.of(root, before);
-  model.replay(run.calls, (step) => {
+  replayCalls(model, run.calls, (step) => {
     if (step.phase !== "enter") return;
     for (const value of acksOf(step.call)) {
       states.push({ value, tree: crashTree(model.freeze(step.at), SYNCED) });

@@ -3,7 +3,7 @@
  * (see `fs_model.ts`), and the lines the script prints on stdout.
  */
 import { REPO_ROOT } from "../child_process.ts";
-import { TRACED_CALLS } from "./fs_model.ts";
+import { TRACED_CALLS } from "./syscall_replay.ts";
 import { parseStrace, type Syscall } from "./syscall_trace.ts";
 
 /** What a traced run left. */

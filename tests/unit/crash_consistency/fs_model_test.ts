@@ -11,6 +11,7 @@ import {
   SYNCED,
 } from "../../support/crash_consistency/crash_states.ts";
 import { type FrozenModel, FsModel } from "../../support/crash_consistency/fs_model.ts";
+import { replayCalls } from "../../support/crash_consistency/syscall_replay.ts";
 import { parseStrace } from "../../support/crash_consistency/syscall_trace.ts";
 
 const ROOT = "/r";
@@ -25,7 +26,7 @@ function model(lines: string[]): FrozenModel {
     directories: new Set(["d"]),
     files: new Map([["d/old.json", new TextEncoder().encode("old")]]),
   });
-  fsModel.replay(parseStrace(lines.join("\n")), () => {});
+  replayCalls(fsModel, parseStrace(lines.join("\n")), () => {});
   return fsModel.freeze(lines.length);
 }
 
@@ -95,11 +96,15 @@ Deno.test("a sync counts only once it returns, and covers only what returned bef
   // While it runs, what it would keep had it returned: to tell an acknowledgement too early.
   const running = FsModel.of(ROOT, { directories: new Set(["d"]), files: new Map() });
   const frozen: FrozenModel[] = [];
-  running.replay(parseStrace([...calls, `2 <... fdatasync resumed>) = 0`].join("\n")), (step) => {
-    if (step.at === calls.length - 1) {
-      frozen.push(running.freeze(step.at), running.freeze(step.at, { syncsReturned: true }));
-    }
-  });
+  replayCalls(
+    running,
+    parseStrace([...calls, `2 <... fdatasync resumed>) = 0`].join("\n")),
+    (step) => {
+      if (step.at === calls.length - 1) {
+        frozen.push(running.freeze(step.at), running.freeze(step.at, { syncsReturned: true }));
+      }
+    },
+  );
   assert.equal(text(crashTree(frozen[0], SYNCED).files.get("d/log")), "");
   assert.equal(text(crashTree(frozen[1], SYNCED).files.get("d/log")), "one\n");
   const returned = model([...calls, `2 <... fdatasync resumed>) = 0`]);

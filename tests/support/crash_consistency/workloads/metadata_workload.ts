@@ -15,7 +15,7 @@ import { FileSessionStore } from "../../../../src/persistence/file_session_store
 import { parseMetadata } from "../../../../src/persistence/metadata_file.ts";
 import { silentLogger } from "../../persistence_fixtures.ts";
 import type { CrashTree } from "../crash_states.ts";
-import { readRootContents } from "../fs_model.ts";
+import { readRootContents } from "../root_contents.ts";
 import { type Ack, acknowledge, type CrashWorkload } from "../harness.ts";
 
 const DATA = "data";

@@ -22,7 +22,7 @@ import { FileSessionStore } from "../../../../src/persistence/file_session_store
 import { createValueSealer } from "../../../../src/persistence/sealed_value.ts";
 import { sessionRecord, silentLogger } from "../../persistence_fixtures.ts";
 import { type CrashTree, filesIn } from "../crash_states.ts";
-import { readRootContents } from "../fs_model.ts";
+import { readRootContents } from "../root_contents.ts";
 import { type Ack, acknowledge, type CrashWorkload } from "../harness.ts";
 
 const DATA = "data";

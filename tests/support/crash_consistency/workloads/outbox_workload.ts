@@ -17,7 +17,7 @@ import type { NewOutboxEntry } from "../../../../src/domain/webhook_outbox.ts";
 import { FileWebhookOutbox } from "../../../../src/persistence/file_webhook_outbox.ts";
 import { silentLogger } from "../../persistence_fixtures.ts";
 import type { CrashTree } from "../crash_states.ts";
-import { readRootContents } from "../fs_model.ts";
+import { readRootContents } from "../root_contents.ts";
 import { type Ack, acknowledge, type CrashWorkload } from "../harness.ts";
 
 const DATA = "data";
