@@ -2,6 +2,7 @@ import type { Config } from "./config.ts";
 import type { ConnectionFactory } from "./domain/connection.ts";
 import { EventBus } from "./domain/events.ts";
 import { singleOwnerFence } from "./domain/fence.ts";
+import { RequestDrain } from "./http/request_drain.ts";
 import { IdempotentSends } from "./domain/idempotent_sends.ts";
 import { MessageActions } from "./domain/message_actions.ts";
 import { type RestoreReport, SessionManager } from "./domain/session_manager.ts";
@@ -44,7 +45,10 @@ export interface Gateway {
   address: { hostname: string; port: number };
   /** Resolves when every restored session has settled. */
   restored: Promise<void>;
-  /** Stops accepting requests, lets in-flight ones finish, closes sessions, flushes, unlocks. */
+  /**
+   * Answers 503 to new API requests, lets those in flight finish, closes sessions, flushes,
+   * unlocks, then stops listening.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -215,6 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const closing = new AbortController();
+  const drain = new RequestDrain();
   const app = createApp({
     manager,
     events: stream,
@@ -246,6 +251,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     mediaIntake,
     mediaDownloads,
+    drain,
   });
   const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const server = Deno.serve(
@@ -278,7 +284,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const shutdown = () =>
     stopping ??= (async () => {
       closing.abort(); // live event streams end, or they would hold up the drain
-      await server.shutdown();
+      // Still listening: new API requests get 503 until the end; those in flight finish first.
+      await drain.begin();
       // Closes this node's sockets, then releases their leases so other nodes take them.
       await manager.shutdown();
       // After the sessions, so their last events are in the outbox; before the lock goes.
@@ -289,6 +296,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await messages.close();
       await store.close();
       await persistence.close();
+      await server.shutdown();
     })();
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };

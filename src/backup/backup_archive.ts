@@ -9,13 +9,18 @@
  * ```
  *
  * `tar -xf backup.tar` restores it by hand too; `restoreBackup` also checks every checksum before
- * it writes anything.
+ * it writes anything, and every file it writes.
  */
 import { isSessionId } from "../domain/session_id.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { syncDirectory, writeFilesAtomic } from "../persistence/atomic_write.ts";
+import {
+  createDirectoryDurably,
+  syncDirectory,
+  writeFilesAtomic,
+} from "../persistence/atomic_write.ts";
+import { readRegularFile } from "../persistence/read_regular_file.ts";
 import { TEMP_FILE_PREFIX } from "../persistence/data_dir_layout.ts";
 import { snapshotDataDir } from "./data_dir_snapshot.ts";
 import { exactReader, readTar, TarWriter } from "./tar.ts";
@@ -160,8 +165,10 @@ export async function createBackup(
 /**
  * Restores a backup into `targetDir`, which must be empty or absent (it is created, mode 0700).
  * Reads the archive twice: first to check every file against the manifest (size and SHA-256,
- * nothing missing, nothing extra), then to write the files durably. A damaged archive changes
- * nothing.
+ * nothing missing, nothing extra) without writing anything, then to write the files durably,
+ * checking each one again against the manifest before it is written (the archive may have
+ * changed in between). Finally every restored file is read back and checked. Any mismatch, or a
+ * damaged archive, leaves the target as it was.
  *
  * @example
  * ```ts
@@ -169,10 +176,11 @@ export async function createBackup(
  * ```
  */
 export async function restoreBackup(archive: string, targetDir: string): Promise<BackupReport> {
-  await requireEmptyDirectory(targetDir);
+  const existed = await requireEmptyDirectory(targetDir);
   const manifest = await verifyArchive(archive);
+  const expected = new Map(manifest.files.map((file) => [file.path, file]));
 
-  await Deno.mkdir(targetDir, { recursive: true, mode: 0o700 });
+  await createDirectoryDurably(targetDir, { mode: 0o700 });
   const report: BackupReport = {
     archive,
     dataDir: targetDir,
@@ -185,7 +193,7 @@ export async function restoreBackup(archive: string, targetDir: string): Promise
   let batch = new Map<string, Uint8Array | null>();
   const flush = async () => {
     if (batchDir !== null && batch.size > 0) {
-      await Deno.mkdir(batchDir, { recursive: true, mode: 0o700 });
+      await createDirectoryDurably(batchDir, { mode: 0o700 });
       await writeFilesAtomic(batchDir, batch);
     }
     batch = new Map();
@@ -195,10 +203,15 @@ export async function restoreBackup(archive: string, targetDir: string): Promise
       const relative = dataPath(entry.path);
       if (relative === null || relative === "") return;
       if (entry.type === "directory") {
-        await Deno.mkdir(join(targetDir, relative), { recursive: true, mode: 0o700 });
+        await createDirectoryDurably(join(targetDir, relative), { mode: 0o700 });
         if (isSessionId(relative)) report.sessions.push(relative);
         return;
       }
+      const wanted = expected.get(relative);
+      if (!wanted || wanted.size !== data.length || wanted.sha256 !== sha256(data)) {
+        throw new BackupError(`${relative} in ${archive} changed since it was checked`);
+      }
+      expected.delete(relative);
       const dir = join(targetDir, dirname(relative));
       if (dir !== batchDir) {
         await flush();
@@ -209,15 +222,33 @@ export async function restoreBackup(archive: string, targetDir: string): Promise
       report.bytes += data.length;
     });
     await flush();
-    await syncDirectory(targetDir);
+    if (expected.size > 0) {
+      throw new BackupError(
+        `${[...expected.keys()].join(", ")} left ${archive} since it was checked`,
+      );
+    }
+    await verifyRestored(targetDir, manifest);
   } catch (error) {
-    // The directory was empty: leave it so, for a clean second attempt.
+    // The directory was empty or absent: leave it so, for a clean second attempt.
     for await (const entry of Deno.readDir(targetDir)) {
       await Deno.remove(join(targetDir, entry.name), { recursive: true }).catch(() => {});
     }
+    if (!existed) await Deno.remove(targetDir).catch(() => {});
     throw error;
   }
   return report;
+}
+
+/** Reads every restored file back and checks it against the manifest. */
+async function verifyRestored(targetDir: string, manifest: BackupManifest): Promise<void> {
+  for (const file of manifest.files) {
+    const read = await readRegularFile(join(targetDir, file.path));
+    if (
+      read.kind !== "file" || read.data.length !== file.size || sha256(read.data) !== file.sha256
+    ) {
+      throw new BackupError(`${file.path} does not read back as it was written`);
+    }
+  }
 }
 
 /**
@@ -298,12 +329,13 @@ function dataPath(path: string): string | null {
   return path.startsWith(`${DATA_PREFIX}/`) ? path.slice(DATA_PREFIX.length + 1) : null;
 }
 
-async function requireEmptyDirectory(dir: string): Promise<void> {
+/** Throws unless `dir` is an empty directory or absent; returns whether it exists. */
+async function requireEmptyDirectory(dir: string): Promise<boolean> {
   try {
     const info = await Deno.lstat(dir);
     if (!info.isDirectory) throw new BackupError(`${dir} exists and is not a directory`);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
+    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
   for await (const _ of Deno.readDir(dir)) {
@@ -311,6 +343,7 @@ async function requireEmptyDirectory(dir: string): Promise<void> {
       `${dir} is not empty: restore only into an empty or new directory, never over a gateway's data`,
     );
   }
+  return true;
 }
 
 function jsonProblem(path: string, data: Uint8Array): string | null {

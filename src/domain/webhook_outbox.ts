@@ -5,6 +5,9 @@
  * process) and `src/persistence/postgres/postgres_webhook_outbox.ts` (tables shared by several
  * nodes). Contract, for every implementation (tested in `tests/support/webhook_outbox_contract.ts`):
  * - every method that resolves has made its change durable;
+ * - every entry `claim` hands out carries the last failed-attempt count recorded for it
+ *   (`recordFailedAttempts`), after a restart and on another node too, so that
+ *   `WEBHOOK_MAX_ATTEMPTS` counts attempts across restarts and takeovers;
  * - an entry is in exactly one of pending or dead letters after any crash;
  * - entries of one queue (`queueKey`: endpoint and session) are handed out in `seq` order;
  * - one deliverer per queue: `claim` gives each queue with pending entries to one node at a time
@@ -35,6 +38,14 @@ export interface WebhookOutbox {
 
   /** Removes delivered entries; resolves once that is durable. Unknown ids are ignored. */
   remove(ids: readonly string[]): Promise<void>;
+
+  /**
+   * Records that a pending entry has now failed `attempts` times (its `attempts` from then on,
+   * in what `claim` returns, here or after a reopen); durable on resolve. Unknown ids are ignored. The
+   * deliverer calls it after each failed attempt that is not the last; an attempt cut short by
+   * a crash is never recorded, so it is not counted.
+   */
+  recordFailedAttempts(id: string, attempts: number): Promise<void>;
 
   /** Moves a pending entry to the dead letters (its last attempt failed); durable on resolve. */
   deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter>;
@@ -89,6 +100,8 @@ export interface OutboxEntry extends NewOutboxEntry {
   seq: number;
   /** How many times the entry came back from the dead letters. */
   generation: number;
+  /** Failed attempts recorded so far: 0 when appended, and again when requeued. */
+  attempts: number;
 }
 
 /** Why an entry stopped being retried. */

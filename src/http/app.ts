@@ -14,6 +14,7 @@ import type { NodeOverview } from "../ownership/cluster_overview.ts";
 import type { OwnerDirectory } from "../ownership/owner_directory.ts";
 import { type ForwardResult, ownerForwarding, SERVED_BY_HEADER } from "./owner_forwarding.ts";
 import { registerClusterRoutes } from "./routes/cluster_routes.ts";
+import type { RequestDrain } from "./request_drain.ts";
 import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
@@ -53,6 +54,8 @@ export interface AppDependencies {
   messageActions: MessageActions;
   /** Keep-alive interval of event streams (default 15 s). */
   sseKeepAliveMs?: number;
+  /** Answers 503 to API requests once the gateway drains; none, and requests are never refused. */
+  drain?: RequestDrain;
   /** Takes in files to send (`MAX_MEDIA_BYTES`, URL fetches). */
   mediaIntake: MediaIntake;
   /** Downloads received files (`GET …/messages/{messageId}/media`). */
@@ -103,6 +106,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   }
   // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.
   app.use("/api/*", apiKeyAuth(deps.apiKey));
+  if (deps.drain) app.use("/api/*", deps.drain.middleware());
   if (deps.cluster) {
     // After the key check (nothing is forwarded for a caller without one), before the body limit
     // (the owner applies it, and a body streams through untouched).

@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { TEMP_FILE_PREFIX } from "./data_dir_layout.ts";
 
 /** Files hold credentials: readable by the owner only. */
@@ -132,6 +132,57 @@ export async function syncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     handle.close();
+  }
+}
+
+/** Options for {@linkcode createDirectoryDurably}. */
+export interface CreateDirectoryOptions {
+  mode?: number;
+  /**
+   * Told when the parent of a directory it created may not be read (so not synced), e.g. the
+   * working directory of a process allowed to use `sessions_data` only. Without it, that throws.
+   */
+  onParentNotSynced?: (parent: string, error: Error) => void;
+}
+
+/**
+ * Creates a directory and its missing parents so that they survive a crash: the parent of each
+ * directory created is synced. A directory that exists is left as it is.
+ *
+ * @example
+ * ```ts
+ * await createDirectoryDurably("/data/sessions_data", { mode: 0o700 });
+ * ```
+ */
+export async function createDirectoryDurably(
+  path: string,
+  options: CreateDirectoryOptions = {},
+): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) {
+    // A parent this process may not even look at (Deno's permissions) is taken to exist.
+    const found = await Deno.lstat(dir).then(
+      () => true,
+      (error) => !(error instanceof Deno.errors.NotFound),
+    );
+    if (found) break;
+    missing.unshift(dir);
+  }
+  for (const dir of missing) {
+    try {
+      await Deno.mkdir(dir, { mode: options.mode ?? 0o700 });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      continue; // created meanwhile by someone else, who syncs it
+    }
+    try {
+      await syncDirectory(dirname(dir));
+    } catch (error) {
+      const denied = error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied;
+      if (!denied || !options.onParentNotSynced) throw error;
+      options.onParentNotSynced(dirname(dir), error as Error);
+    }
   }
 }
 

@@ -5,7 +5,13 @@ import type { Logger } from "../logger.ts";
 import { writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
 import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
 import { authFileNames } from "./auth_folder.ts";
-import { CREDS_FILE_NAME, KEY_CHECK_FILE_NAME, KEY_ROTATION_FILE_NAME } from "./data_dir_layout.ts";
+import { decodeJournalRecords } from "./auth_journal_record.ts";
+import {
+  CREDS_FILE_NAME,
+  JOURNAL_FILE_NAME,
+  KEY_CHECK_FILE_NAME,
+  KEY_ROTATION_FILE_NAME,
+} from "./data_dir_layout.ts";
 import { isEncryptedAuthFile } from "./encrypted_auth_file.ts";
 import { readRegularFile } from "./read_regular_file.ts";
 
@@ -20,30 +26,28 @@ const WRITE_CONCURRENCY = 32;
 /** Session folders migrated at once. */
 const FOLDER_CONCURRENCY = 4;
 
-/** Options of {@linkcode prepareAuthAtRest}. */
-export interface PrepareAuthAtRestOptions {
+/** Options of {@linkcode checkAuthAtRest} and {@linkcode migrateAuthAtRest}. */
+export interface AuthAtRestOptions {
   dataDir: string;
-  /** The session folders that hold auth files. */
+  /** The session folders. */
   sessionIds: readonly SessionId[];
   codec: AuthFileCodec;
-  logger: Logger;
 }
 
 /**
- * Makes the auth files at rest fit the codec, as the store opens (lock held, nothing written
- * yet). First it checks, without writing: no key rotation left half-done; with a key, the key
- * check file and every session's `creds.json` decrypt; without one, no session is encrypted. Any
- * mismatch throws `EncryptionKeyError` and no file has changed. Then, with a key, it writes the
- * key check if absent and encrypts the plaintext folders, `creds.json` last, so a folder whose
- * `creds.json` is encrypted is wholly encrypted. Returns the migrated sessions.
+ * Checks that the auth files at rest fit the codec, without writing anything, as the store
+ * opens (lock held, before it sweeps leftovers or replays journals): no key rotation left
+ * half-done; with a key, the key check file and every session's `creds.json` decrypt; without
+ * one, no session is encrypted. A journal a crash left counts as part of its folder (its newest
+ * `creds.json` is the one checked). Any mismatch throws `EncryptionKeyError`.
  *
  * @example
  * ```ts
- * await prepareAuthAtRest({ dataDir, sessionIds: ["shop-1"], codec, logger });
+ * await checkAuthAtRest({ dataDir, sessionIds: ["shop-1"], codec });
  * ```
  */
-export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Promise<SessionId[]> {
-  const { dataDir, codec, logger } = options;
+export async function checkAuthAtRest(options: AuthAtRestOptions): Promise<void> {
+  const { dataDir, codec } = options;
   if ((await readRegularFile(join(dataDir, KEY_ROTATION_FILE_NAME))).kind !== "missing") {
     throw new EncryptionKeyError(
       "key_rotation_incomplete",
@@ -64,14 +68,11 @@ export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Prom
     }
     if (!(await keyCheckMatches(codec, check.data))) throw keyMismatch(dataDir, []);
   }
-
-  const toMigrate: SessionId[] = [];
   const encryptedWithoutKey: SessionId[] = [];
   const undecryptable: SessionId[] = [];
   for (const id of options.sessionIds) {
     const state = await probeFolder(dataDir, id, codec);
-    if (state === "plaintext") toMigrate.push(id);
-    else if (state === "needs_key") encryptedWithoutKey.push(id);
+    if (state === "needs_key") encryptedWithoutKey.push(id);
     else if (state === "wrong_key") undecryptable.push(id);
   }
   if (encryptedWithoutKey.length > 0) {
@@ -82,9 +83,28 @@ export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Prom
     );
   }
   if (undecryptable.length > 0) throw keyMismatch(dataDir, undecryptable);
+}
 
+/**
+ * With a key, after {@linkcode checkAuthAtRest} and the journals' replay: writes the key check
+ * if absent and encrypts the plaintext folders, `creds.json` last, so a folder whose
+ * `creds.json` is encrypted is wholly encrypted. Returns the migrated sessions.
+ *
+ * @example
+ * ```ts
+ * await migrateAuthAtRest({ dataDir, sessionIds: ["shop-1"], codec, logger });
+ * ```
+ */
+export async function migrateAuthAtRest(
+  options: AuthAtRestOptions & { logger: Logger },
+): Promise<SessionId[]> {
+  const { dataDir, codec, logger } = options;
   if (!codec.encrypts) return [];
-  if (check.kind === "missing") {
+  const toMigrate: SessionId[] = [];
+  for (const id of options.sessionIds) {
+    if ((await probeFolder(dataDir, id, codec)) === "plaintext") toMigrate.push(id);
+  }
+  if ((await readRegularFile(join(dataDir, KEY_CHECK_FILE_NAME))).kind === "missing") {
     await writeFileAtomic(join(dataDir, KEY_CHECK_FILE_NAME), await keyCheck(codec));
   }
   // Every worker is awaited, even after a failure, so none writes after the store gives up its
@@ -117,23 +137,55 @@ export async function prepareAuthAtRest(options: PrepareAuthAtRestOptions): Prom
 }
 
 /**
+ * The stored bytes of the auth files of a folder as the store will see them once it replayed
+ * the journal a crash may have left: the journal's newest records over the files.
+ *
+ * @example
+ * ```ts
+ * const creds = (await storedAuthFiles(dir)).get("creds.json");
+ * ```
+ */
+export async function storedAuthFiles(
+  dir: string,
+): Promise<Map<string, () => Promise<Uint8Array | undefined>>> {
+  const files = new Map<string, () => Promise<Uint8Array | undefined>>();
+  for (const name of await authFileNames(dir)) {
+    files.set(name, async () => {
+      const read = await readRegularFile(join(dir, name));
+      return read.kind === "file" ? read.data : undefined;
+    });
+  }
+  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME));
+  if (journal.kind === "file") {
+    for (const record of decodeJournalRecords(journal.data).records) {
+      for (const [name, data] of record) {
+        if (data === null) files.delete(name);
+        else files.set(name, () => Promise.resolve(data));
+      }
+    }
+  }
+  return files;
+}
+
+/**
  * What a session folder holds, judged by its `creds.json` (written last by every migration), or
- * by every file when there is none. With a key, one encrypted file is trial-decrypted.
+ * by every file when there is none; a journal counts (see {@linkcode storedAuthFiles}). With a
+ * key, one encrypted file is trial-decrypted.
  */
 async function probeFolder(
   dataDir: string,
   sessionId: SessionId,
   codec: AuthFileCodec,
 ): Promise<"current" | "plaintext" | "needs_key" | "wrong_key"> {
-  const dir = join(dataDir, sessionId);
-  const names = await authFileNames(dir);
-  const probed = names.includes(CREDS_FILE_NAME) ? [CREDS_FILE_NAME] : names;
+  const files = await storedAuthFiles(join(dataDir, sessionId));
+  const creds = files.get(CREDS_FILE_NAME);
+  const probed = creds ? [[CREDS_FILE_NAME, creds] as const] : [...files];
   let plaintext = false;
   let tried = false;
-  for (const name of probed) {
-    const read = await readRegularFile(join(dir, name));
-    if (read.kind !== "file") continue;
-    if (!isEncryptedAuthFile(read.data)) {
+  for (const [name, read] of probed) {
+    const data = await read();
+    if (!data) continue;
+    if (!isEncryptedAuthFile(data)) {
       plaintext = true;
       continue;
     }
@@ -141,7 +193,7 @@ async function probeFolder(
     if (tried) continue;
     tried = true;
     try {
-      await codec.decode(read.data, { sessionId, name });
+      await codec.decode(data, { sessionId, name });
     } catch {
       return "wrong_key";
     }

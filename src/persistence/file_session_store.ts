@@ -19,8 +19,13 @@ import type {
 } from "../domain/session_store.ts";
 import { pickReport, pickSpec } from "./session_record_fields.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from "./atomic_write.ts";
-import { prepareAuthAtRest } from "./auth_at_rest.ts";
+import {
+  createDirectoryDurably,
+  removeStaleTempFiles,
+  syncDirectory,
+  writeFileAtomic,
+} from "./atomic_write.ts";
+import { checkAuthAtRest, migrateAuthAtRest } from "./auth_at_rest.ts";
 import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
 import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
 import { replayAuthJournal } from "./auth_journal.ts";
@@ -128,10 +133,10 @@ export class FileSessionStore implements SessionStore {
 
   /**
    * Creates the data directory if needed, takes its lock (or fails with
-   * `DataDirectoryLockedError`), removes what a crash left half-done, replays the auth journals
-   * a crash left, checks the auth files against the codec (`EncryptionKeyError` on a wrong or
-   * missing key, before anything is written) and encrypts plaintext folders when the codec
-   * encrypts, then loads the metadata. Unreadable metadata is moved aside and rebuilt; invalid
+   * `DataDirectoryLockedError`), checks the auth files, journals included, against the codec
+   * (`EncryptionKeyError` on a wrong or missing key, before anything is written), removes what a
+   * crash left half-done, replays the auth journals a crash left, encrypts plaintext folders
+   * when the codec encrypts, then loads the metadata. Unreadable metadata is moved aside and rebuilt; invalid
    * entries are quarantined.
    */
   async open(): Promise<StoreLoadReport> {
@@ -151,13 +156,11 @@ export class FileSessionStore implements SessionStore {
     try {
       await this.#prepareDirectory();
       this.#lock = await DataDirLock.acquire(join(this.#dataDir, LOCK_FILE_NAME));
+      const atRest = { dataDir: this.#dataDir, codec: this.#codec };
+      // Before anything is written: a wrong or missing key must leave every file as it is.
+      await checkAuthAtRest({ ...atRest, sessionIds: await this.#sessionFolderIds() });
       const folders = await this.#sweepAndScan();
-      await prepareAuthAtRest({
-        dataDir: this.#dataDir,
-        sessionIds: [...folders.keys()],
-        codec: this.#codec,
-        logger: this.#logger,
-      });
+      await migrateAuthAtRest({ ...atRest, sessionIds: [...folders.keys()], logger: this.#logger });
       const report = await this.#load(folders);
       this.#state = "open";
       return report;
@@ -361,7 +364,17 @@ export class FileSessionStore implements SessionStore {
   }
 
   async #prepareDirectory(): Promise<void> {
-    await Deno.mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    await createDirectoryDurably(this.#dataDir, {
+      mode: 0o700,
+      // Deno's permissions may cover the data directory only; its entry then rests on the file
+      // system's own commit (seconds on ext4) until the parent is synced some other way.
+      onParentNotSynced: (parent) =>
+        this.#logger.warn(
+          { dataDir: this.#dataDir, parent },
+          "created the data directory but may not read its parent to sync it; create the " +
+            "directory before the first start to be safe from a power loss in the first seconds",
+        ),
+    });
     try {
       await Deno.chmod(this.#dataDir, 0o700);
     } catch (error) {
@@ -370,6 +383,15 @@ export class FileSessionStore implements SessionStore {
         "could not make data directory 0700",
       );
     }
+  }
+
+  /** Ids of the data directory's session folders (real directories, with files or not). */
+  async #sessionFolderIds(): Promise<SessionId[]> {
+    const ids: SessionId[] = [];
+    for await (const entry of Deno.readDir(this.#dataDir)) {
+      if (entry.isDirectory && isSessionId(entry.name)) ids.push(entry.name);
+    }
+    return ids.sort();
   }
 
   /**

@@ -11,7 +11,7 @@ import {
   type WebhookOutbox,
 } from "../domain/webhook_outbox.ts";
 import type { Logger } from "../logger.ts";
-import { removeStaleTempFiles, syncDirectory } from "./atomic_write.ts";
+import { createDirectoryDurably, removeStaleTempFiles } from "./atomic_write.ts";
 import {
   DEAD_LETTERS_FILE_NAME,
   OUTBOX_DIR_NAME,
@@ -36,6 +36,8 @@ const EntrySchema = z.object({
   endpoint: EndpointSchema,
   body: z.string(),
   createdAt: z.string(),
+  // Absent in logs written before attempts were recorded.
+  attempts: z.number().int().nonnegative().default(0),
 });
 
 /** What an entry's sealed fields are bound to: the entry, and which field. */
@@ -109,6 +111,11 @@ function pendingRecordSchema(entry: ReturnType<typeof entrySchema>) {
   return z.discriminatedUnion("op", [
     z.object({ op: z.literal("add"), entry }),
     z.object({ op: z.literal("done"), id: z.string() }),
+    z.object({
+      op: z.literal("attempts"),
+      id: z.string(),
+      attempts: z.number().int().nonnegative(),
+    }),
   ]);
 }
 
@@ -138,8 +145,9 @@ export interface FileWebhookOutboxOptions {
 /**
  * The outbox as two append-only JSONL logs in `<dataDir>/.webhook-outbox/`:
  *
- * - `pending.jsonl`: `{"op":"add","entry":…}` when an event is queued, `{"op":"done","id":…}`
- *   when it was delivered or dead-lettered;
+ * - `pending.jsonl`: `{"op":"add","entry":…}` when an event is queued, `{"op":"attempts","id":…,
+ *   "attempts":n}` after a failed attempt, `{"op":"done","id":…}` when it was delivered or
+ *   dead-lettered;
  * - `dead-letters.jsonl`: `{"op":"dead","letter":…}` and `{"op":"discard","id":…}`.
  *
  * Appends are group-committed (one fsync per batch); each log is compacted to the live entries
@@ -193,8 +201,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async open(): Promise<OutboxLoadReport> {
     if (this.#state !== "new") throw new PersistenceError("The webhook outbox is already open");
-    await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    await syncDirectory(join(this.#dir, ".."));
+    await createDirectoryDurably(this.#dir, { mode: 0o700 });
     await removeStaleTempFiles(this.#dir);
     const repairs: string[] = [];
 
@@ -210,7 +217,11 @@ export class FileWebhookOutbox implements WebhookOutbox {
     noteRepairs(pendingLoad, this.#pendingLog.path, repairs);
     for (const record of pendingLoad.records) {
       if (record.op === "add") this.#pending.set(record.entry.id, record.entry);
-      else this.#pending.delete(record.id);
+      else if (record.op === "done") this.#pending.delete(record.id);
+      else {
+        const entry = this.#pending.get(record.id);
+        if (entry) this.#pending.set(record.id, { ...entry, attempts: record.attempts });
+      }
     }
     const deadLoad = await this.#deadLog.open(deadRecordSchema(entry));
     noteRepairs(deadLoad, this.#deadLog.path, repairs);
@@ -239,7 +250,12 @@ export class FileWebhookOutbox implements WebhookOutbox {
 
   async append(entries: readonly NewOutboxEntry[]): Promise<OutboxEntry[]> {
     this.#assertOpen();
-    const added = entries.map((entry) => ({ ...entry, seq: ++this.#seq, generation: 0 }));
+    const added = entries.map((entry) => ({
+      ...entry,
+      seq: ++this.#seq,
+      generation: 0,
+      attempts: 0,
+    }));
     for (const entry of added) this.#pending.set(entry.id, entry);
     await this.#pendingLog.append(added.map((entry) => this.#addRecord(entry)));
     return added;
@@ -250,6 +266,14 @@ export class FileWebhookOutbox implements WebhookOutbox {
     const removed = ids.filter((id) => this.#pending.delete(id));
     if (removed.length === 0) return;
     await this.#pendingLog.append(removed.map((id) => ({ op: "done", id })));
+  }
+
+  async recordFailedAttempts(id: string, attempts: number): Promise<void> {
+    this.#assertOpen();
+    const entry = this.#pending.get(id);
+    if (!entry) return;
+    this.#pending.set(id, { ...entry, attempts });
+    await this.#pendingLog.append([{ op: "attempts", id, attempts }]);
   }
 
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
@@ -299,6 +323,7 @@ export class FileWebhookOutbox implements WebhookOutbox {
       ...letter.entry,
       seq: ++this.#seq,
       generation: letter.entry.generation + 1,
+      attempts: 0,
     };
     this.#pending.set(id, entry);
     await this.#pendingLog.append([this.#addRecord(entry)]);

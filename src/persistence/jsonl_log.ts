@@ -66,6 +66,8 @@ export class JsonlLog {
   #grown = 0;
   #snapshotBytes = 0;
   #compactDue = false;
+  /** Whether the file's directory entry is known to be durable (it may be created by an append). */
+  #entryDurable = false;
   #state: "new" | "open" | "closed" = "new";
 
   constructor(options: JsonlLogOptions) {
@@ -111,8 +113,8 @@ export class JsonlLog {
       }
       if (load.invalidLines > 0) {
         load.corruptCopy = `${this.#path}.corrupt-${fileStamp(this.#clock())}`;
-        await Deno.copyFile(this.#path, load.corruptCopy);
-        await syncDirectory(this.#dir);
+        // Durable before the compaction that follows drops those lines from the log.
+        await writeFileAtomic(load.corruptCopy, read.data);
       }
     }
     this.#state = "open";
@@ -177,6 +179,12 @@ export class JsonlLog {
       let written = 0;
       while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
       await this.#file.syncData();
+      // An append may have created the file (no compaction before it): its name is durable only
+      // once the directory is synced.
+      if (!this.#entryDurable) {
+        await syncDirectory(this.#dir);
+        this.#entryDurable = true;
+      }
       this.#grown += bytes.length;
     } catch (error) {
       // Part of the batch may be on disk, torn: the next commit replaces the file whole.
@@ -200,6 +208,7 @@ export class JsonlLog {
       throw new PersistenceError(`Could not rewrite ${this.#path}`, { cause: error });
     }
     this.#compactDue = false;
+    this.#entryDurable = true; // writeFileAtomic synced the directory
     this.#grown = 0;
     this.#snapshotBytes = bytes.length;
   }

@@ -3,7 +3,7 @@ import { EncryptionKeyError, PersistenceError } from "../domain/errors.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
-import { keyCheck, keyCheckMatches, reencodeAuthFolder } from "./auth_at_rest.ts";
+import { keyCheck, keyCheckMatches, reencodeAuthFolder, storedAuthFiles } from "./auth_at_rest.ts";
 import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
 import { replayAuthJournal } from "./auth_journal.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
@@ -48,7 +48,7 @@ const PLAINTEXT_MARKER = new TextEncoder().encode("rotating to plaintext\n");
  * Re-encodes every auth file of a data directory from one codec to another, while no gateway
  * runs: it takes the directory's lock (`DataDirectoryLockedError` if a gateway holds it). Before
  * writing anything it checks the old key against the key check file and every session's
- * `creds.json`. Each file is replaced atomically once its new content is durable; a
+ * `creds.json` (the newest one, when a crash left it in a journal); then it replays journals. Each file is replaced atomically once its new content is durable; a
  * `.key-rotation` marker holding the new key's check stays until every file is done, so the
  * gateway refuses to start on a half-rotated directory, and running the rotation again with the
  * same keys finishes it (files already under the new key are skipped).
@@ -80,18 +80,14 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
     }
 
     const sessionIds = await sessionFolders(dataDir);
-    for (const id of sessionIds) {
-      // A journal left by a crash holds writes under the old key; left in place, the gateway's
-      // next open would replay them over the re-encoded files.
-      const replay = await replayAuthJournal(join(dataDir, id));
-      if (replay) logger.info({ sessionId: id, files: replay.files }, "replayed the auth journal");
-    }
+    // Checked before anything is written, journals a crash left included (their newest
+    // credentials are the ones the replay below puts in place).
     const undecodable: SessionId[] = [];
     for (const id of sessionIds) {
-      const creds = await readRegularFile(join(dataDir, id, CREDS_FILE_NAME));
-      if (creds.kind !== "file") continue;
+      const creds = await (await storedAuthFiles(join(dataDir, id))).get(CREDS_FILE_NAME)?.();
+      if (!creds) continue;
       try {
-        await decode(creds.data, { sessionId: id, name: CREDS_FILE_NAME }, from, to);
+        await decode(creds, { sessionId: id, name: CREDS_FILE_NAME }, from, to);
       } catch {
         undecodable.push(id);
       }
@@ -102,6 +98,12 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
         `The old key does not decrypt the credentials of ${undecodable.slice(0, 10).join(", ")}` +
           "; nothing was changed",
       );
+    }
+    for (const id of sessionIds) {
+      // A journal left by a crash holds writes under the old key; left in place, the gateway's
+      // next open would replay them over the re-encoded files.
+      const replay = await replayAuthJournal(join(dataDir, id));
+      if (replay) logger.info({ sessionId: id, files: replay.files }, "replayed the auth journal");
     }
 
     if (marker.kind === "missing") {

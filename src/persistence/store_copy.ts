@@ -78,6 +78,10 @@ export async function copyStore(
   }
   const pending = await from.outbox.claim(CLAIM_TTL_MS);
   if (pending.length > 0) await to.outbox.append(pending.map(newEntry));
+  // Failed attempts go along: WEBHOOK_MAX_ATTEMPTS counts on from where the source was.
+  for (const entry of pending) {
+    if (entry.attempts > 0) await to.outbox.recordFailedAttempts(entry.id, entry.attempts);
+  }
   const letters = await from.outbox.deadLetters();
   for (const letter of letters) {
     const [entry] = await to.outbox.append([newEntry(letter.entry)]);
@@ -95,8 +99,9 @@ export async function copyStore(
 
 /**
  * Compares a target (reopened after the copy) with its source: every record equal, every auth
- * file present with the same bytes, the same deliveries pending (in the same order per queue)
- * and the same dead letters. Throws `CopyVerificationError` listing every difference.
+ * file present with the same bytes, the same deliveries pending (in the same order per queue,
+ * with their failed attempts) and the same dead letters. Throws `CopyVerificationError` listing
+ * every difference.
  *
  * @example
  * ```ts
@@ -133,7 +138,8 @@ export async function verifyCopy(
       if (!a || !b || !sameBytes(a, b)) problems.push(`auth file ${id}/${name} differs`);
     }
   }
-  const deliveries = (entries: OutboxEntry[]) => entries.map((entry) => entry.id);
+  const deliveries = (entries: OutboxEntry[]) =>
+    entries.map((entry) => `${entry.id}:${entry.attempts}`);
   const [sourcePending, targetPending] = [
     deliveries(await from.outbox.claim(CLAIM_TTL_MS)),
     deliveries(await to.outbox.claim(CLAIM_TTL_MS)),
@@ -158,7 +164,7 @@ export async function verifyCopy(
 }
 
 function newEntry(entry: OutboxEntry) {
-  const { seq: _seq, generation: _generation, ...rest } = entry;
+  const { seq: _seq, generation: _generation, attempts: _attempts, ...rest } = entry;
   return rest;
 }
 

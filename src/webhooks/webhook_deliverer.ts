@@ -1,4 +1,6 @@
 import { backoffDelay, type BackoffOptions } from "../lib/backoff.ts";
+import { errorMessage } from "../lib/error_message.ts";
+import { withTimeout } from "../lib/timeout.ts";
 import type { Logger } from "../logger.ts";
 import {
   type DeadLetter,
@@ -53,7 +55,9 @@ export interface DeliveryStats {
 interface Queue {
   key: string;
   entries: OutboxEntry[];
-  /** Failed attempts of the head entry. */
+  /** The head entry `attempts` counts for. */
+  headId?: string;
+  /** Failed attempts of the head entry, those recorded before a restart included. */
   attempts: number;
   running: boolean;
   /** The claim on it was lost (another node delivers it now): stop at the next entry. */
@@ -72,8 +76,9 @@ type AttemptResult =
  * Delivers the outbox's entries: one queue per (endpoint, session), each worked in `seq` order
  * with one POST at a time, so a failing delivery holds back the later ones of its queue only.
  * A POST succeeds on a 2xx within `timeoutMs`; anything else is retried after an exponential
- * backoff with jitter (or the receiver's `Retry-After`), up to `maxAttempts`, then dead-lettered
- * and the queue moves on. A delivered entry is removed from the outbox at once.
+ * backoff with jitter (or the receiver's `Retry-After` when that is longer), up to `maxAttempts`
+ * counted across restarts (each failure is recorded in the outbox before the wait), then
+ * dead-lettered and the queue moves on. A delivered entry is removed from the outbox at once.
  *
  * @example
  * ```ts
@@ -188,19 +193,11 @@ export class WebhookDeliverer {
       queue.wake?.();
     }
     for (const wake of this.#slotWaiters.splice(0)) wake();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const all = Promise.allSettled([...this.#workers]);
-    await Promise.race([
-      all,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const controller of this.#inFlight) controller.abort();
-          resolve();
-        }, graceMs);
-      }),
-    ]);
+    await withTimeout(all, graceMs, () => {
+      for (const controller of this.#inFlight) controller.abort();
+    });
     await all;
-    clearTimeout(timer);
   }
 
   #run(queue: Queue): void {
@@ -283,6 +280,10 @@ export class WebhookDeliverer {
   async #work(queue: Queue): Promise<void> {
     while (queue.entries.length > 0 && !this.#stopped && !queue.lost) {
       const entry = queue.entries[0];
+      if (queue.headId !== entry.id) {
+        queue.headId = entry.id;
+        queue.attempts = entry.attempts;
+      }
       await this.#acquireSlot();
       if (this.#stopped) {
         this.#releaseSlot();
@@ -327,6 +328,9 @@ export class WebhookDeliverer {
         this.#options.onDeadLettered?.();
         continue;
       }
+      // Before the wait: a restart goes on counting from here (WEBHOOK_MAX_ATTEMPTS means it).
+      await this.#outbox.recordFailedAttempts(entry.id, queue.attempts);
+      // Retry-After is a floor under the backoff, capped like it.
       const delay = Math.max(
         backoffDelay(queue.attempts, this.#options.backoff),
         Math.min(result.retryAfterMs ?? 0, this.#options.backoff.maxDelayMs),
@@ -345,6 +349,7 @@ export class WebhookDeliverer {
 
   #finish(queue: Queue, entry: OutboxEntry): void {
     queue.entries.shift();
+    queue.headId = undefined;
     queue.attempts = 0;
     this.#queued.delete(entry.id);
   }
@@ -386,7 +391,7 @@ export class WebhookDeliverer {
       };
     } catch (error) {
       if (timedOut) return { ok: false, error: `timeout after ${this.#options.timeoutMs} ms` };
-      return { ok: false, error: String((error as Error)?.message ?? error).slice(0, 300) };
+      return { ok: false, error: errorMessage(error).slice(0, 300) };
     } finally {
       clearTimeout(timer);
       this.#inFlight.delete(controller);

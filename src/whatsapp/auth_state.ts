@@ -81,9 +81,18 @@ const CredsSchema = z.looseObject({
   firstUnuploadedPreKeyId: z.number().int(),
 });
 
+/**
+ * A Signal session as Baileys stores it: libsignal's `SessionRecord.serialize()`, an object of
+ * sessions by base key (Baileys' types say bytes; what it writes is this).
+ */
+const SessionRecordSchema = z.union([
+  z.looseObject({ _sessions: z.record(z.string(), z.looseObject({})) }),
+  bytes,
+]);
+
 const KEY_SCHEMAS: Partial<Record<keyof SignalDataTypeMap, z.ZodType>> = {
   "pre-key": KeyPairSchema,
-  session: bytes,
+  session: SessionRecordSchema,
   "sender-key": bytes,
   "identity-key": bytes,
   "lid-mapping": z.string(),

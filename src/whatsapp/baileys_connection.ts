@@ -1,3 +1,5 @@
+import { errorMessage } from "../lib/error_message.ts";
+import { withTimeout } from "../lib/timeout.ts";
 import type makeWASocket from "@whiskeysockets/baileys";
 import {
   type BinaryNode,
@@ -169,7 +171,6 @@ export class BaileysConnection implements SessionConnection {
     const messageId = options.messageId ?? generateMessageIDV2(socket.user?.id);
     const acked = Promise.withResolvers<MessageStatus>();
     this.#acks.set(messageId, acked.resolve);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       // A file is uploaded before the recipient's lock: only the encryption needs it.
       const send = isMediaMessage(message)
@@ -189,7 +190,7 @@ export class BaileysConnection implements SessionConnection {
         sent = await this.#recipientLocks.run(jidDecode(to)?.user ?? to, send);
       } catch (error) {
         throw new WhatsAppRequestError(
-          `WhatsApp did not take the message: ${(error as Error)?.message ?? error}`,
+          `WhatsApp did not take the message: ${errorMessage(error)}`,
           { cause: error },
         );
       }
@@ -199,16 +200,14 @@ export class BaileysConnection implements SessionConnection {
         await this.#recorder.recordSent(sent, socket.user?.id);
       }
       // Answer once the server has it (or says no); a slow ack leaves it `pending`.
-      const status = await Promise.race([
+      const status = await withTimeout(
         acked.promise,
-        new Promise<MessageStatus>((resolve) => {
-          timer = setTimeout(() => resolve("pending"), this.#options.ackTimeoutMs ?? 10_000);
-        }),
-      ]);
+        this.#options.ackTimeoutMs ?? 10_000,
+        (): MessageStatus => "pending",
+      );
       const seconds = Number(sent?.messageTimestamp ?? Math.floor(Date.now() / 1000));
       return { id: messageId, to, status, timestamp: new Date(seconds * 1000).toISOString() };
     } finally {
-      clearTimeout(timer);
       this.#acks.delete(messageId);
     }
   }
@@ -266,7 +265,7 @@ export class BaileysConnection implements SessionConnection {
       return await socket.requestPairingCode(phoneNumber);
     } catch (error) {
       throw new WhatsAppRequestError(
-        `WhatsApp did not issue a pairing code: ${(error as Error)?.message ?? error}`,
+        `WhatsApp did not issue a pairing code: ${errorMessage(error)}`,
         { cause: error },
       );
     }
@@ -279,7 +278,7 @@ export class BaileysConnection implements SessionConnection {
       found = await socket.onWhatsApp(...phoneNumbers.map((n) => `${n}@s.whatsapp.net`));
     } catch (error) {
       throw new WhatsAppRequestError(
-        `WhatsApp did not answer the number check: ${(error as Error)?.message ?? error}`,
+        `WhatsApp did not answer the number check: ${errorMessage(error)}`,
         { cause: error },
       );
     }
@@ -504,22 +503,16 @@ export class BaileysConnection implements SessionConnection {
     const socket = this.#socket;
     if (!socket) return;
     const closed = this.#socketClosed?.promise;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
+      await withTimeout(
         (async () => {
           await close(socket);
           await closed;
         })(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            this.#logger.warn("socket did not report closing in time");
-            resolve();
-          }, CLOSE_TIMEOUT_MS);
-        }),
-      ]);
+        CLOSE_TIMEOUT_MS,
+        () => this.#logger.warn("socket did not report closing in time"),
+      );
     } finally {
-      clearTimeout(timer);
       this.#socket = undefined;
       this.#online = false;
     }

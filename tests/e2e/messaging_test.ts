@@ -10,7 +10,12 @@ import { startFakeGateway } from "../support/fake_gateway.ts";
 import type { GatewayProcess } from "../support/gateway_process.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { type EventStream, openEventStream } from "../support/sse_client.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook_receiver.ts";
+import { filesBelow } from "../support/temp_dir.ts";
+import {
+  patientWebhookEnv,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../support/webhook_receiver.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const SECRET = "e2e-webhook-secret-0123456789";
@@ -277,7 +282,7 @@ Deno.test(
   async () => {
     const receiver = startWebhookReceiver({ secret: SECRET });
     await receiver.stop(); // connections refused until the second gateway runs
-    const env = patientWebhookEnv(receiver);
+    const env = patientWebhookEnv(receiver, SECRET, "message.received");
     try {
       await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway, dataDir }) => {
         fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
@@ -326,7 +331,7 @@ Deno.test(
     await receiver.stop();
     const text = "the vault code is 4711";
     const env = {
-      ...patientWebhookEnv(receiver),
+      ...patientWebhookEnv(receiver, SECRET, "message.received"),
       SESSIONS_ENCRYPTION_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(42))),
     };
     try {
@@ -358,30 +363,6 @@ Deno.test(
     }
   },
 );
-
-/** A webhook for `message.received` that keeps retrying, fast, while its receiver is down. */
-function patientWebhookEnv(receiver: WebhookReceiver): Record<string, string> {
-  return {
-    WEBHOOK_URL: receiver.url,
-    WEBHOOK_SECRET: SECRET,
-    WEBHOOK_EVENTS: "message.received",
-    WEBHOOK_MAX_ATTEMPTS: "1000",
-    WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
-    WEBHOOK_RETRY_MAX_DELAY_MS: "200",
-  };
-}
-
-/** Every regular file below `dir`, with its bytes. */
-async function filesBelow(dir: string, prefix = ""): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
-    const path = `${prefix}${entry.name}`;
-    if (entry.isDirectory) {
-      for (const [sub, bytes] of await filesBelow(dir, `${path}/`)) files.set(sub, bytes);
-    } else if (entry.isFile) files.set(path, await Deno.readFile(`${dir}/${path}`));
-  }
-  return files;
-}
 
 /** The message ids of the `message.received` deliveries in the outbox's pending log, in order. */
 async function outboxMessageOrder(dataDir: string): Promise<string[]> {

@@ -3,8 +3,10 @@ import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { type GatewayProcess, spawnGateway } from "../support/gateway_process.ts";
 import { testLogger } from "../support/logger.ts";
 import { withTempDir } from "../support/temp_dir.ts";
+import { startWebhookReceiver } from "../support/webhook_receiver.ts";
 
 const processTest = { sanitizeOps: false, sanitizeResources: false };
+const SECRET = "drain-test-secret-0123456789";
 
 async function post(gateway: GatewayProcess, path: string, body: unknown): Promise<Response> {
   return await gateway.fetch(path, {
@@ -15,7 +17,7 @@ async function post(gateway: GatewayProcess, path: string, body: unknown): Promi
 }
 
 Deno.test(
-  "SIGTERM drains the gateway: exit 0 within the deadline, store intact",
+  "SIGTERM drains an idle gateway: exit 0 within the deadline, its sessions kept, the lock released",
   processTest,
   async () => {
     await withTempDir(async (dir) => {
@@ -43,6 +45,51 @@ Deno.test(
         await gateway.dispose();
       }
     });
+  },
+);
+
+Deno.test(
+  "while it drains the gateway still answers: 503 shutting_down for the API, /ready 503",
+  processTest,
+  async () => {
+    // A receiver that holds its answer keeps a webhook delivery in flight, which the drain
+    // waits for (WEBHOOK_TIMEOUT_MS at most): a window to send requests in.
+    const receiver = startWebhookReceiver({ secret: SECRET });
+    receiver.holdAnswers(60_000);
+    try {
+      await withTempDir(async (dir) => {
+        const gateway = await spawnGateway({
+          dataDir: dir,
+          env: {
+            WEBHOOK_URL: receiver.url,
+            WEBHOOK_SECRET: SECRET,
+            WEBHOOK_TIMEOUT_MS: "4000",
+            SHUTDOWN_TIMEOUT_MS: "10000",
+            WA_WS_URL: "ws://127.0.0.1:9/ws",
+          },
+        });
+        try {
+          const created = await post(gateway, "/api/sessions", { id: "one" });
+          assert.equal(created.status, 201);
+          await created.body?.cancel();
+          await receiver.waitForReceived(1);
+          gateway.kill("SIGTERM");
+          await gateway.waitForLog((line) => line.msg === "draining");
+
+          const refused = await gateway.fetch("/api/sessions");
+          assert.equal(refused.status, 503);
+          assert.equal((await refused.json()).error.code, "shutting_down");
+          const ready = await fetch(`${gateway.url}/ready`);
+          assert.equal(ready.status, 503);
+          await ready.body?.cancel();
+          assert.equal((await gateway.exited).code, 0, JSON.stringify(gateway.logs));
+        } finally {
+          await gateway.dispose();
+        }
+      });
+    } finally {
+      await receiver.close();
+    }
   },
 );
 

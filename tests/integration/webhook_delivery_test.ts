@@ -13,9 +13,13 @@ import { verifyWebhookSignature } from "../../src/webhooks/webhook_signature.ts"
 const SECRET = "receiver-secret-0123456789";
 const SESSION_SECRET = "session-secret-abcdefghijkl";
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000) {
+async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -147,7 +151,7 @@ Deno.test("receiver down for a while then back: every event arrives, in order, n
       for (const line of pending.split("\n").filter(Boolean)) {
         const record = JSON.parse(line);
         if (record.op === "add") live.add(record.entry.id);
-        else live.delete(record.id);
+        else if (record.op === "done") live.delete(record.id);
       }
       assert.equal(live.size, 0);
     });
@@ -276,6 +280,48 @@ Deno.test("events that exhaust their retries are dead-lettered, listed, retried 
         }
       } finally {
         await core.close();
+      }
+    });
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("WEBHOOK_MAX_ATTEMPTS counts the attempts made before a restart", async () => {
+  const receiver = startWebhookReceiver({ secret: SECRET });
+  receiver.respondWith(500);
+  const webhooks = {
+    global: { url: receiver.url, secret: SECRET, events: ["session.status" as const] },
+    maxAttempts: 3,
+    // Long enough that the restart comes between the second attempt and the third.
+    retryInitialDelayMs: 400,
+    retryMaxDelayMs: 400,
+  };
+  try {
+    await withTempDir(async (dir) => {
+      const first = await openCoreApp(dir, { webhooks });
+      try {
+        await createSession(first, { id: "shop-1" });
+        await waitUntil(() => receiver.received.length >= 2, "two attempts");
+      } finally {
+        await first.close();
+      }
+      assert.equal(receiver.received.length, 2);
+      const second = await openCoreApp(dir, { webhooks });
+      try {
+        await waitUntil(
+          async () => (await second.webhooks.deadLetters()).length === 1,
+          "a dead letter",
+        );
+        const [letter] = await second.webhooks.deadLetters();
+        assert.equal(letter.attempts, 3);
+        assert.deepEqual(
+          receiver.received.map((d) => d.headers["x-webhook-attempt"]),
+          ["1", "2", "3"],
+          "one more attempt after the restart, numbered on",
+        );
+      } finally {
+        await second.close();
       }
     });
   } finally {

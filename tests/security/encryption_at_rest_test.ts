@@ -6,10 +6,11 @@ import {
   createAesGcmCodec,
   isEncryptedAuthFile,
 } from "../../src/persistence/encrypted_auth_file.ts";
+import { encodeJournalRecord } from "../../src/persistence/auth_journal_record.ts";
 import { FileSessionStore } from "../../src/persistence/file_session_store.ts";
 import { openAuthState } from "../../src/whatsapp/auth_state.ts";
 import { testLogger } from "../support/logger.ts";
-import { snapshotTree, withTempDir } from "../support/temp_dir.ts";
+import { filesBelow, snapshotTree, withTempDir } from "../support/temp_dir.ts";
 import { singleOwnerFence } from "../../src/domain/fence.ts";
 
 const logger = testLogger();
@@ -23,20 +24,6 @@ async function openStore(dataDir: string, key?: Uint8Array): Promise<FileSession
   const store = new FileSessionStore({ dataDir, logger, codec });
   await store.open();
   return store;
-}
-
-/** Every regular file below `dir`, with its bytes. */
-async function filesBelow(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const walk = async (relative: string) => {
-    for await (const entry of Deno.readDir(`${dir}/${relative}`)) {
-      const path = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile) files.set(path, await Deno.readFile(`${dir}/${path}`));
-    }
-  };
-  await walk("");
-  return files;
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
@@ -74,7 +61,7 @@ async function writeRealCreds(store: FileSessionStore, sessionId: string): Promi
   ].map((key) => new Uint8Array(key));
 }
 
-Deno.test("encrypted auth files hold no plaintext key material", async () => {
+Deno.test("after a clean close, encrypted auth files hold no plaintext key material", async () => {
   await withTempDir(async (dir) => {
     const store = await openStore(dir, KEY);
     const secrets = await writeRealCreds(store, "shop-1");
@@ -118,11 +105,49 @@ Deno.test("a restart with the right key restores the session and its credentials
   });
 });
 
-Deno.test("a wrong key fails at startup, names the problem, and changes no file", async () => {
+/**
+ * What a crash leaves besides the files: a journal of writes not yet in the files (under the
+ * key, in shop-1, and in shop-2, whose credentials exist only there), a half-written file in
+ * the data directory and in a session folder, and a deleted folder not yet removed.
+ */
+async function leaveCrashLeftovers(dir: string, key: Uint8Array): Promise<void> {
+  const codec = await createAesGcmCodec(key);
+  const journal = async (sessionId: string, name: string) =>
+    encodeJournalRecord(
+      new Map([[
+        name,
+        await codec.encode(new TextEncoder().encode(`{"${name}":1}`), { sessionId, name }),
+      ]]),
+    );
+  await Deno.writeFile(`${dir}/shop-1/.journal`, await journal("shop-1", "pre-key-9.json"));
+  await Deno.mkdir(`${dir}/shop-2`, { mode: 0o700 });
+  await Deno.writeFile(`${dir}/shop-2/.journal`, await journal("shop-2", "creds.json"));
+  await Deno.writeTextFile(`${dir}/.tmp-0000`, "half a metadata file");
+  await Deno.writeTextFile(`${dir}/shop-1/.tmp-1111`, "half an auth file");
+  await Deno.mkdir(`${dir}/.trash-2222`);
+  await Deno.writeTextFile(`${dir}/.trash-2222/creds.json`, "{}");
+}
+
+/** Opens with the right key: the journals are replayed, nothing they held is lost. */
+async function assertJournalsKept(dir: string): Promise<void> {
+  const store = await openStore(dir, KEY);
+  try {
+    assert.deepEqual(await store.listAuth(), ["shop-1", "shop-2"]);
+    const read = async (session: string, name: string) =>
+      new TextDecoder().decode(await store.auth(singleOwnerFence(id(session))).read(name));
+    assert.equal(await read("shop-1", "pre-key-9.json"), '{"pre-key-9.json":1}');
+    assert.equal(await read("shop-2", "creds.json"), '{"creds.json":1}');
+  } finally {
+    await store.close();
+  }
+}
+
+Deno.test("a wrong key fails at startup, names the problem, and changes no file, not even a crash's leftovers", async () => {
   await withTempDir(async (dir) => {
     const store = await openStore(dir, KEY);
     await writeRealCreds(store, "shop-1");
     await store.close();
+    await leaveCrashLeftovers(dir, KEY);
     const before = await snapshotTree(dir);
 
     await assert.rejects(
@@ -132,29 +157,29 @@ Deno.test("a wrong key fails at startup, names the problem, and changes no file"
     );
     assert.deepEqual(await snapshotTree(dir), before);
 
-    // Without the key check file (say, restored from an older backup) each session is checked.
+    // Without the key check file (say, restored from an older backup) each session is checked,
+    // the one whose credentials are only in its journal too.
     await Deno.remove(`${dir}/.encryption-key-check`);
     const withoutCheck = await snapshotTree(dir);
     await assert.rejects(
       () => openStore(dir, OTHER_KEY),
       (error: unknown) =>
         error instanceof EncryptionKeyError && error.code === "encryption_key_mismatch" &&
-        error.message.includes("shop-1"),
+        error.message.includes("shop-1") && error.message.includes("shop-2"),
     );
     assert.deepEqual(await snapshotTree(dir), withoutCheck);
 
-    // The failed opens released the lock: the right key still works.
-    const again = await openStore(dir, KEY);
-    assert.deepEqual(await again.listAuth(), ["shop-1"]);
-    await again.close();
+    // The failed opens released the lock: the right key still works, and replays the journals.
+    await assertJournalsKept(dir);
   });
 });
 
-Deno.test("encrypted files without a key are a startup error, never garbage", async () => {
+Deno.test("encrypted files without a key are a startup error, never garbage, and change no file", async () => {
   await withTempDir(async (dir) => {
     const store = await openStore(dir, KEY);
     await writeRealCreds(store, "shop-1");
     await store.close();
+    await leaveCrashLeftovers(dir, KEY);
     const before = await snapshotTree(dir);
 
     const required = (error: unknown) =>
@@ -166,6 +191,7 @@ Deno.test("encrypted files without a key are a startup error, never garbage", as
     const withoutCheck = await snapshotTree(dir);
     await assert.rejects(() => openStore(dir), required);
     assert.deepEqual(await snapshotTree(dir), withoutCheck);
+    await assertJournalsKept(dir);
   });
 });
 

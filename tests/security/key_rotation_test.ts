@@ -114,9 +114,23 @@ Deno.test("rotateAuthFileKey() refuses while a gateway holds the data directory"
   });
 });
 
-Deno.test("rotateAuthFileKey() with a wrong old key changes nothing", async () => {
+Deno.test("rotateAuthFileKey() with a wrong old key changes nothing, not even a crash's leftovers", async () => {
   await withTempDir(async (dir) => {
     await seed(dir, OLD);
+    // A crash left a journal (in shop-1; in shop-3 it holds the only credentials) and
+    // half-written files.
+    const journal = async (sessionId: string, name: string) =>
+      encodeJournalRecord(
+        new Map([[
+          name,
+          await (await codec(OLD)).encode(content(sessionId, name), { sessionId, name }),
+        ]]),
+      );
+    await Deno.writeFile(`${dir}/shop-1/.journal`, await journal("shop-1", "pre-key-9.json"));
+    await Deno.mkdir(`${dir}/shop-3`, { mode: 0o700 });
+    await Deno.writeFile(`${dir}/shop-3/.journal`, await journal("shop-3", "creds.json"));
+    await Deno.writeTextFile(`${dir}/shop-1/.tmp-1111`, "half an auth file");
+    await Deno.writeTextFile(`${dir}/.tmp-0000`, "half a metadata file");
     const before = await snapshotTree(dir);
     const rotate = async () =>
       await rotateAuthFileKey({
@@ -128,10 +142,11 @@ Deno.test("rotateAuthFileKey() with a wrong old key changes nothing", async () =
     await assert.rejects(rotate, mismatch);
     assert.deepEqual(await snapshotTree(dir), before);
 
-    // Without the key check file, the per-session check catches it just the same.
+    // Without the key check file, the per-session check catches it just the same, journals
+    // included.
     await Deno.remove(`${dir}/.encryption-key-check`);
     const withoutCheck = await snapshotTree(dir);
-    await assert.rejects(rotate, mismatch);
+    await assert.rejects(rotate, (error: unknown) => mismatch(error) && /shop-3/.test(`${error}`));
     assert.deepEqual(await snapshotTree(dir), withoutCheck);
   });
 });

@@ -71,6 +71,32 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   return Object.fromEntries(Object.entries(result).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/**
+ * Every regular file below `dir` (relative paths) with its bytes. A file removed between the
+ * listing and the read (a temporary one, renamed away by a running gateway) is left out.
+ *
+ * @example
+ * ```ts
+ * for (const [path, bytes] of await filesBelow(dataDir)) { ... }
+ * ```
+ */
+export async function filesBelow(dir: string, prefix = ""): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
+    const path = `${prefix}${entry.name}`;
+    if (entry.isDirectory) {
+      for (const [sub, bytes] of await filesBelow(dir, `${path}/`)) files.set(sub, bytes);
+    } else if (entry.isFile) {
+      const bytes = await Deno.readFile(`${dir}/${path}`).catch((error) => {
+        if (error instanceof Deno.errors.NotFound) return null;
+        throw error;
+      });
+      if (bytes) files.set(path, bytes);
+    }
+  }
+  return files;
+}
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function describeBytes(data: Uint8Array): string {

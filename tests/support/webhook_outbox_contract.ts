@@ -114,6 +114,33 @@ export function webhookOutboxContract(test: BackendTest<OutboxHarness>): void {
     }
   });
 
+  test("failed-attempt counts are kept across a reopen (and by the next node); a requeue starts at 0", async (h) => {
+    const first = await h.open("node-a");
+    const [one, two] = await first.append([outboxEntry(1), outboxEntry(2, "shop-2")]);
+    assert.deepEqual([one.attempts, two.attempts], [0, 0]);
+    await first.recordFailedAttempts("dlv_1", 1);
+    await first.recordFailedAttempts("dlv_1", 2);
+    await first.recordFailedAttempts("dlv_unknown", 5);
+    const attemptsOf = (entries: { id: string; attempts: number }[]) =>
+      entries.map((entry) => [entry.id, entry.attempts]);
+    assert.deepEqual(attemptsOf(await first.claim(TTL)), [["dlv_1", 2], ["dlv_2", 0]]);
+    await first.close();
+    // After a restart, or on the node that takes the queues over: WEBHOOK_MAX_ATTEMPTS holds.
+    const second = await h.open("node-b");
+    try {
+      const claimed = await second.claim(TTL);
+      assert.deepEqual(attemptsOf(claimed), [["dlv_1", 2], ["dlv_2", 0]]);
+      assert.equal(claimed[0].body, outboxEntry(1).body, "the sealed fields still open");
+      await second.deadLetter(claimed[0], { attempts: 3, lastError: "HTTP 500" });
+      const requeued = await second.requeue("dlv_1");
+      assert.equal(requeued?.attempts, 0);
+      const again = await second.claim(TTL);
+      assert.deepEqual(attemptsOf(again), [["dlv_2", 0], ["dlv_1", 0]]);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("claim() hands out each queue's entries in seq order", async (h) => {
     const outbox = await h.open();
     try {

@@ -28,6 +28,13 @@ export interface WebhookReceiver {
   accepted(): ReceivedDelivery[];
   /** Sets the status answered from now on (default 200). */
   respondWith(status: number): void;
+  /**
+   * Holds every answer from now on for `ms` after the request arrived (it is recorded at once):
+   * deliveries stay in flight. Stopping the receiver answers those held.
+   */
+  holdAnswers(ms: number): void;
+  /** Waits until `count` POSTs have arrived, answered or not. */
+  waitForReceived(count: number, timeoutMs?: number): Promise<ReceivedDelivery[]>;
   /** Waits until `predicate` holds for the accepted deliveries. */
   waitFor(
     predicate: (accepted: ReceivedDelivery[]) => boolean,
@@ -40,6 +47,30 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * A gateway's settings for a webhook of `events` (comma-separated) to `receiver`, retried fast
+ * and all but forever: for tests that take the receiver down while events queue.
+ *
+ * @example
+ * ```ts
+ * const env = patientWebhookEnv(receiver, SECRET, "message.received");
+ * ```
+ */
+export function patientWebhookEnv(
+  receiver: WebhookReceiver,
+  secret: string,
+  events: string,
+): Record<string, string> {
+  return {
+    WEBHOOK_URL: receiver.url,
+    WEBHOOK_SECRET: secret,
+    WEBHOOK_EVENTS: events,
+    WEBHOOK_MAX_ATTEMPTS: "1000",
+    WEBHOOK_RETRY_INITIAL_DELAY_MS: "20",
+    WEBHOOK_RETRY_MAX_DELAY_MS: "200",
+  };
+}
+
 /** Starts a receiver on 127.0.0.1 (a random port unless `port` is given). */
 export function startWebhookReceiver(
   options: { secret: string; port?: number; path?: string },
@@ -47,6 +78,8 @@ export function startWebhookReceiver(
   const received: ReceivedDelivery[] = [];
   const waiters = new Set<() => void>();
   let status = 200;
+  let holdMs = 0;
+  const held = new Set<() => void>();
   let server: Deno.HttpServer<Deno.NetAddr> | null = null;
   let port = options.port ?? 0;
   const path = options.path ?? "/hook";
@@ -67,7 +100,19 @@ export function startWebhookReceiver(
         status,
       });
       for (const wake of waiters) wake();
-      return new Response(status < 300 ? "ok" : "nope", { status });
+      const answer = status;
+      if (holdMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(release, holdMs);
+          function release() {
+            clearTimeout(timer);
+            held.delete(release);
+            resolve();
+          }
+          held.add(release);
+        });
+      }
+      return new Response(answer < 300 ? "ok" : "nope", { status: answer });
     });
     port = server.addr.port;
   };
@@ -81,6 +126,20 @@ export function startWebhookReceiver(
     accepted,
     respondWith(next) {
       status = next;
+    },
+    holdAnswers(ms) {
+      holdMs = ms;
+    },
+    async waitForReceived(count, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new Error(`webhook receiver: ${received.length} of ${count} POSTs`);
+        }
+        await sleepUntilWoken(waiters, Math.min(remaining, 200));
+      }
+      return received;
     },
     async waitFor(predicate, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -101,6 +160,7 @@ export function startWebhookReceiver(
     async stop() {
       const current = server;
       server = null;
+      for (const release of [...held]) release();
       await current?.shutdown();
     },
     start() {

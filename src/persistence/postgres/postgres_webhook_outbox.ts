@@ -125,13 +125,16 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
             for (const append of batch) {
               const out: OutboxEntry[] = [];
               for (const entry of append.entries) {
-                const stored = sealedEntry({ ...entry, seq: 0, generation: 0 }, this.#sealer);
+                const stored = sealedEntry(
+                  { ...entry, seq: 0, generation: 0, attempts: 0 },
+                  this.#sealer,
+                );
                 const [row] = await tx<{ seq: string }[]>`
                 INSERT INTO webhook_outbox (id, queue_key, entry)
                 VALUES (${entry.id}, ${queueKey(entry)}, ${storedJson(stored)})
                 ON CONFLICT (id) DO UPDATE SET id = excluded.id
                 RETURNING seq`;
-                out.push({ ...entry, seq: Number(row.seq), generation: 0 });
+                out.push({ ...entry, seq: Number(row.seq), generation: 0, attempts: 0 });
               }
               results.push(out);
             }
@@ -197,6 +200,18 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
     );
   }
 
+  async recordFailedAttempts(id: string, attempts: number): Promise<void> {
+    this.#assertOpen();
+    // In the entry's JSON, beside its sealed fields (sealed per id and field, not over the whole).
+    await this.#retry(
+      "record attempts",
+      () =>
+        this.#sql`
+        UPDATE webhook_outbox SET entry = jsonb_set(entry, '{attempts}', to_jsonb(${attempts}::int))
+        WHERE id = ${id}`,
+    );
+  }
+
   async deadLetter(entry: OutboxEntry, failure: DeliveryFailure): Promise<DeadLetter> {
     this.#assertOpen();
     const letter = deadLetterOf(entry, failure, this.#clock());
@@ -241,7 +256,11 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
       if (!row) return undefined;
       const parsed = this.#letterSchema.safeParse(row.letter);
       if (!parsed.success) throw new PersistenceError(`Dead letter '${id}' is invalid`);
-      const entry = { ...parsed.data.entry, generation: parsed.data.entry.generation + 1 };
+      const entry = {
+        ...parsed.data.entry,
+        generation: parsed.data.entry.generation + 1,
+        attempts: 0,
+      };
       const [inserted] = await tx<{ seq: string }[]>`
         INSERT INTO webhook_outbox (id, queue_key, entry)
         VALUES (${id}, ${queueKey(entry)}, ${storedJson(sealedEntry(entry, this.#sealer))})

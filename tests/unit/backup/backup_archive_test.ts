@@ -97,6 +97,54 @@ Deno.test("restoreBackup() refuses an archive whose content does not match its c
   });
 });
 
+Deno.test("restoreBackup() checks each file again as it writes it: an archive changed after the check restores nothing", async () => {
+  await withTempDir(async (root) => {
+    await sampleDataDir(`${root}/data`);
+    await createBackup(`${root}/data`, `${root}/backup.tar`);
+    const original = await Deno.readFile(`${root}/backup.tar`);
+    const tampered = original.slice();
+    const at = new TextDecoder("latin1").decode(tampered).indexOf('{"registrationId":1}');
+    tampered[at + 2] = "X".charCodeAt(0);
+    // A named pipe serves the original to the first read (the check) and the tampered archive
+    // to the second (the writing). Each feed goes on with zero blocks, which a tar reader never
+    // reaches, until the reader closes its end: so the next feed goes to the next read.
+    const pipe = `${root}/backup.pipe`;
+    const made = await new Deno.Command("mkfifo", { args: [pipe] }).output();
+    assert.equal(made.code, 0);
+    const feeder = (async () => {
+      for (const bytes of [original, tampered]) {
+        const file = await Deno.open(pipe, { write: true });
+        try {
+          for (let written = 0; written < bytes.length;) {
+            written += await file.write(bytes.subarray(written));
+          }
+          for (;;) await file.write(new Uint8Array(512));
+        } catch {
+          // the reader closed its end
+        } finally {
+          file.close();
+        }
+      }
+    })();
+    try {
+      await assert.rejects(
+        () => restoreBackup(pipe, `${root}/restored`),
+        BackupError,
+        "shop-1/creds.json",
+      );
+      const left = await Array.fromAsync(Deno.readDir(root));
+      assert.ok(!left.some((entry) => entry.name === "restored"), "nothing was written");
+    } finally {
+      const done = await Promise.race([
+        feeder.then(() => true),
+        new Promise((resolve) => setTimeout(() => resolve(false), 2_000)),
+      ]);
+      if (!done) (await Deno.open(pipe, { read: true })).close(); // a feeder still waiting
+      await feeder;
+    }
+  });
+});
+
 Deno.test("restoreBackup() refuses an archive without its manifest, or cut short", async () => {
   await withTempDir(async (root) => {
     await sampleDataDir(`${root}/data`);

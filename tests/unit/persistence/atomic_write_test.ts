@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { syncedAtAcks } from "../../support/crash_consistency/harness.ts";
 import {
+  createDirectoryDurably,
   removeStaleTempFiles,
-  syncFiles,
   writeFileAtomic,
   writeFilesAtomic,
 } from "../../../src/persistence/atomic_write.ts";
@@ -102,10 +103,30 @@ Deno.test("writeFilesAtomic() with durable: false replaces and deletes the same 
   });
 });
 
-Deno.test("syncFiles() syncs the files that exist and skips those that are gone", async () => {
+Deno.test("syncFiles() makes the files' content durable and skips those that are gone", {
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await withTempDir(async (root) => {
+    await Deno.mkdir(`${root}/d`);
+    const probe = new URL(
+      "../../support/crash_consistency/probes/durability_probe_child.ts",
+      import.meta.url,
+    );
+    // A crash right after syncFiles() resolved keeps only what was synced (strace tells).
+    const [synced] = await syncedAtAcks(probe, root, [root, "sync-files"]);
+    assert.equal(synced.value.op, "synced");
+    assert.equal(new TextDecoder().decode(synced.tree.files.get("d/a.json")), "a");
+  });
+});
+
+Deno.test("createDirectoryDurably() creates missing parents, private, and leaves what exists alone", async () => {
+  // That each parent's entry is synced is the crash harness's to prove (metadata workload).
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/a.json`, "a");
-    await syncFiles(dir, ["a.json", "never-existed.json"]);
-    assert.equal(await Deno.readTextFile(`${dir}/a.json`), "a");
+    await createDirectoryDurably(`${dir}/a/b/c`);
+    assert.equal((await Deno.stat(`${dir}/a/b/c`)).mode! & 0o777, 0o700);
+    await Deno.writeTextFile(`${dir}/a/b/keep`, "kept");
+    await createDirectoryDurably(`${dir}/a/b`);
+    assert.deepEqual(await names(`${dir}/a/b`), ["c", "keep"]);
   });
 });

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../../src/domain/session_id.ts";
 import type { AuthFileCodec } from "../../../src/persistence/auth_file_codec.ts";
-import { encodeJournalRecord } from "../../../src/persistence/auth_journal_record.ts";
+import {
+  decodeJournalRecords,
+  encodeJournalRecord,
+} from "../../../src/persistence/auth_journal_record.ts";
 import {
   FileSessionStore,
   type FileSessionStoreOptions,
 } from "../../../src/persistence/file_session_store.ts";
 import { PersistenceError } from "../../../src/domain/errors.ts";
+import { syncedAtAcks } from "../../support/crash_consistency/harness.ts";
 import { captureLogger, silentLogger, withTempDir } from "../../support/persistence_fixtures.ts";
 import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
@@ -53,18 +57,38 @@ async function writeJournal(folder: string, ...records: Uint8Array[]): Promise<v
   file.close();
 }
 
-Deno.test("a write is durable in the journal when it resolves, and close() leaves plain files only", async () => {
-  await withTempDir(async (dataDir) => {
-    await withStore(dataDir, { journalIdleMs: NEVER_IDLE }, async (store) => {
-      const auth = store.auth(singleOwnerFence(id("shop-1")));
-      await auth.write(new Map([["creds.json", bytes("{}")]]));
-      assert.ok(await exists(`${dataDir}/shop-1/.journal`), "the write went through the journal");
-      assert.deepEqual(await auth.list(), ["creds.json"]); // the journal is not an auth file
+Deno.test(
+  "a write is durable in the journal when it resolves, and close() leaves plain files only",
+  {
+    sanitizeOps: false,
+    sanitizeResources: false,
+  },
+  async () => {
+    // A crash right after the write resolved keeps only what was synced (strace tells).
+    await withTempDir(async (root) => {
+      const probe = new URL(
+        "../../support/crash_consistency/probes/durability_probe_child.ts",
+        import.meta.url,
+      );
+      const [written] = await syncedAtAcks(probe, root, [root, "journal-write"]);
+      assert.equal(written.value.op, "written");
+      const journal = written.tree.files.get("data/shop-1/.journal");
+      assert.ok(journal, "the journal survives a crash right after the write resolved");
+      const [record] = decodeJournalRecords(journal).records;
+      assert.equal(text(record?.get("creds.json") ?? undefined), '{"me":"shop"}');
     });
-    assert.deepEqual(await entries(`${dataDir}/shop-1`), ["creds.json"]);
-    assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "{}");
-  });
-});
+    await withTempDir(async (dataDir) => {
+      await withStore(dataDir, { journalIdleMs: NEVER_IDLE }, async (store) => {
+        const auth = store.auth(singleOwnerFence(id("shop-1")));
+        await auth.write(new Map([["creds.json", bytes("{}")]]));
+        assert.ok(await exists(`${dataDir}/shop-1/.journal`), "the write went through the journal");
+        assert.deepEqual(await auth.list(), ["creds.json"]); // the journal is not an auth file
+      });
+      assert.deepEqual(await entries(`${dataDir}/shop-1`), ["creds.json"]);
+      assert.equal(await Deno.readTextFile(`${dataDir}/shop-1/creds.json`), "{}");
+    });
+  },
+);
 
 Deno.test("open() replays a journal left by a crash, in order, then deletes it", async () => {
   await withTempDir(async (dataDir) => {

@@ -105,6 +105,50 @@ Deno.test("FileWebhookOutbox moves entries to the dead letters and back, durably
   });
 });
 
+Deno.test("FileWebhookOutbox keeps each entry's failed attempts across a reopen and a compaction; a requeue starts again", async () => {
+  await withTempDir(async (dir) => {
+    const first = await open(dir);
+    const [one] = await first.outbox.append([entry(1), entry(2)]);
+    assert.equal(one.attempts, 0);
+    await first.outbox.recordFailedAttempts("dlv_1", 1);
+    await first.outbox.recordFailedAttempts("dlv_1", 2);
+    await first.outbox.recordFailedAttempts("nope", 5);
+    assert.deepEqual(first.outbox.pending().map((e) => e.attempts), [2, 0]);
+
+    // No close: what resolved is on disk, as after a crash. Opening compacts the log.
+    const second = await open(dir);
+    assert.deepEqual(second.outbox.pending().map((e) => [e.id, e.attempts]), [
+      ["dlv_1", 2],
+      ["dlv_2", 0],
+    ]);
+    const third = await open(dir);
+    assert.deepEqual(third.outbox.pending().map((e) => e.attempts), [2, 0], "after compaction");
+
+    const [head] = third.outbox.pending();
+    await third.outbox.deadLetter(head, { attempts: 3, lastError: "HTTP 500" });
+    const requeued = await third.outbox.requeue("dlv_1");
+    assert.equal(requeued?.attempts, 0);
+    const fourth = await open(dir);
+    assert.deepEqual(fourth.outbox.pending().map((e) => [e.id, e.attempts]), [
+      ["dlv_2", 0],
+      ["dlv_1", 0],
+    ]);
+    for (const { outbox } of [first, second, third, fourth]) await outbox.close();
+  });
+});
+
+Deno.test("FileWebhookOutbox reads a log written before attempts were recorded as 0 attempts", async () => {
+  await withTempDir(async (dir) => {
+    const { attempts: _, ...old } = { ...entry(1), seq: 1, generation: 0, attempts: 0 };
+    await Deno.mkdir(`${dir}/.webhook-outbox`);
+    await Deno.writeTextFile(pendingPath(dir), `${JSON.stringify({ op: "add", entry: old })}\n`);
+    const { outbox, report } = await open(dir);
+    assert.deepEqual(report.repairs, []);
+    assert.deepEqual(outbox.pending().map((e) => [e.id, e.attempts]), [["dlv_1", 0]]);
+    await outbox.close();
+  });
+});
+
 Deno.test("FileWebhookOutbox resolves an entry caught in both logs by a crash: the later move wins", async () => {
   await withTempDir(async (dir) => {
     const setup = await open(dir);

@@ -78,6 +78,35 @@ Deno.test("keys set are durable when set() resolves and read back from disk", as
   });
 });
 
+Deno.test("a Signal session as Baileys stores it, a record object, reads back after a reopen", async () => {
+  await withStore(async (store) => {
+    // What libsignal's SessionRecord.serialize() gives Baileys to store (shortened).
+    const record = {
+      _sessions: {
+        BSKK: {
+          registrationId: 109,
+          currentRatchet: {
+            ephemeralKeyPair: { pubKey: Buffer.from([5, 1]), privKey: Buffer.from([2, 3]) },
+            previousCounter: 0,
+          },
+          indexInfo: { baseKey: Buffer.from([5, 9]), baseKeyType: 2, closed: -1, used: 1 },
+          _chains: {},
+        },
+      },
+      version: "v1",
+    };
+    const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
+    // deno-lint-ignore no-explicit-any
+    await auth.state.keys.set({ session: { "100000000000002_1.0": record as any } });
+    await auth.close();
+
+    const reopened = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
+    const read = await reopened.state.keys.get("session", ["100000000000002_1.0"]);
+    assert.deepEqual(read["100000000000002_1.0"], record);
+    await reopened.close();
+  });
+});
+
 Deno.test("setting a key to null deletes its file", async () => {
   await withStore(async (store, dir) => {
     const auth = await openAuthState(store.auth(singleOwnerFence(ID)), { logger });
