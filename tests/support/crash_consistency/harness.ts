@@ -52,6 +52,8 @@ export interface CrashWorkload {
   setup(root: string): Promise<void>;
   /** The child's arguments. */
   args(root: string): string[];
+  /** More `deno run` flags for the child (`--allow-net=…` to reach a test database). */
+  denoFlags?: string[];
   /** Fewer acknowledgements than this means the child did not do its job. */
   minAcks: number;
   /** Moments at which crash states are built and reopened (default 24). */
@@ -113,7 +115,13 @@ export async function runCrashHarness(
   try {
     await workload.setup(root);
     const before = await readRootContents(root);
-    const run = await traceDenoScript(workload.script, root, workload.args(root));
+    const run = await traceDenoScript(
+      workload.script,
+      root,
+      workload.args(root),
+      {},
+      workload.denoFlags,
+    );
     if (run.code !== 0) {
       throw new Error(`the ${workload.name} child exited ${run.code}:\n${run.stderr}`);
     }

@@ -37,6 +37,7 @@ export async function traceDenoScript(
   root: string,
   args: string[],
   env: Record<string, string> = {},
+  flags: readonly string[] = [],
 ): Promise<TracedRun> {
   const strace = await findStrace();
   if (!strace) {
@@ -71,6 +72,7 @@ export async function traceDenoScript(
         "--allow-sys=hostname",
         `--allow-read=${root}`,
         `--allow-write=${root}`,
+        ...flags,
         script.pathname,
         ...args,
       ],
