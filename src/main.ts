@@ -12,6 +12,8 @@ import type { Config } from "./config.ts";
 import type { WhatsAppSettings } from "./whatsapp/baileys_connection_factory.ts";
 import { WorkerConnectionFactory } from "./whatsapp/worker_pool/worker_connection_factory.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
+import { logNativeCurveStatus } from "./whatsapp/native_curve/native_curve_status.ts";
+import { VerificationCounters } from "./whatsapp/native_curve/verification_counters.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -123,17 +125,26 @@ async function connectionFactory(
       maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
     },
   };
+  // Every thread that runs Baileys counts its signature checks here (see native_curve/).
+  const verifications = new VerificationCounters();
+  metrics.trackSignatureVerifications(() => verifications.snapshot());
   const onMainThread = async () => {
-    const { BaileysConnectionFactory } = await import(
-      "./whatsapp/baileys_connection_factory.ts"
-    );
+    const [{ BaileysConnectionFactory }, { installNativeCurve }] = await Promise.all([
+      import("./whatsapp/baileys_connection_factory.ts"),
+      import("./whatsapp/native_curve/curve_substitution.ts"),
+    ]);
+    logNativeCurveStatus(logger, [installNativeCurve(verifications)]);
     return new BaileysConnectionFactory(settings);
   };
   if (config.whatsapp.connectionWorkers === 0) return await onMainThread();
   logger.info({ workers: config.whatsapp.connectionWorkers }, "starting connection workers");
   const pool = new WorkerConnectionFactory({
     workers: config.whatsapp.connectionWorkers,
-    settings: { whatsapp: settings, log: { level: config.logLevel, format: config.logFormat } },
+    settings: {
+      whatsapp: settings,
+      log: { level: config.logLevel, format: config.logFormat },
+      verificationCounters: verifications.buffer,
+    },
     logger,
     fallback: onMainThread,
     onWorkerFailure: metrics.recordConnectionWorkerFailure,

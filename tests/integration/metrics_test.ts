@@ -36,6 +36,7 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_connection_worker_failures_total: "counter",
         wa_connection_workers: "gauge",
         wa_sessions: "gauge",
+        wa_signature_verifications_total: "counter",
       });
       for (const family of families.values()) assert.ok(family.help.length > 0, family.name);
       assert.equal(sampleValue(families, "wa_webhook_deliveries_total", { result: "failure" }), 0);

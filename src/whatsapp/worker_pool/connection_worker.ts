@@ -14,6 +14,8 @@ import type { AuthFiles } from "../../domain/session_store.ts";
 import type { MessagePatch, SessionMessages, StoredMessage } from "../../domain/message_store.ts";
 import { createLogger, type Logger } from "../../logger.ts";
 import { BaileysConnectionFactory } from "../baileys_connection_factory.ts";
+import { installNativeCurve } from "../native_curve/curve_substitution.ts";
+import { VerificationCounters } from "../native_curve/verification_counters.ts";
 import {
   type AuthCall,
   type ConnectionCall,
@@ -102,7 +104,9 @@ function failed(error: unknown): Result {
 function init(settings: WorkerSettings): void {
   logger = createLogger(settings.log);
   factory = new BaileysConnectionFactory(settings.whatsapp);
-  post({ type: "ready" });
+  // Reported with `ready`: the pool logs it once for every worker.
+  const nativeCurve = installNativeCurve(new VerificationCounters(settings.verificationCounters));
+  post({ type: "ready", nativeCurve });
 }
 
 function create(

@@ -2,6 +2,7 @@ import type { ConnectionOptions, SessionConnection } from "../../domain/connecti
 import type { AuthFiles } from "../../domain/session_store.ts";
 import type { SessionMessages } from "../../domain/message_store.ts";
 import type { Logger } from "../../logger.ts";
+import type { NativeCurveStatus } from "../native_curve/native_curve_status.ts";
 import { RemoteConnection } from "./remote_connection.ts";
 import {
   type AuthCall,
@@ -30,11 +31,14 @@ export interface ConnectionWorkerOptions {
  * when the thread dies.
  */
 export class ConnectionWorkerHandle {
-  /** Resolves once the worker has loaded Baileys; rejects if it died before. */
-  readonly ready: Promise<void>;
+  /**
+   * Resolves once the worker has loaded Baileys, with whether its signature checks run natively;
+   * rejects if it died before.
+   */
+  readonly ready: Promise<NativeCurveStatus>;
   readonly #worker: Worker;
   readonly #options: ConnectionWorkerOptions;
-  readonly #ready = Promise.withResolvers<void>();
+  readonly #ready = Promise.withResolvers<NativeCurveStatus>();
   readonly #calls = new Map<number, PromiseWithResolvers<{ value: unknown; qr: string | null }>>();
   readonly #connections = new Map<number, RemoteConnection>();
   #nextCall = 0;
@@ -105,7 +109,7 @@ export class ConnectionWorkerHandle {
   #receive(message: FromWorker): void {
     switch (message.type) {
       case "ready":
-        this.#ready.resolve();
+        this.#ready.resolve(message.nativeCurve);
         return;
       case "fatal":
         this.#die(reviveError(message.error));
