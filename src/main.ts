@@ -12,7 +12,7 @@ import type { Config } from "./config.ts";
 import type { WhatsAppSettings } from "./whatsapp/baileys_connection_factory.ts";
 import { WorkerConnectionFactory } from "./whatsapp/worker_pool/worker_connection_factory.ts";
 import { GatewayMetrics } from "./observability/gateway_metrics.ts";
-import { logNativeCurveStatus } from "./whatsapp/native_curve/native_curve_status.ts";
+import { logSubstitutions } from "./whatsapp/substitution_status.ts";
 import { VerificationCounters } from "./whatsapp/native_curve/verification_counters.ts";
 
 async function main(): Promise<number> {
@@ -125,15 +125,15 @@ async function connectionFactory(
       maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
     },
   };
-  // Every thread that runs Baileys counts its signature checks here (see native_curve/).
+  // Every thread that runs Baileys counts its signature checks here (see whatsapp/native_curve/).
   const verifications = new VerificationCounters();
   metrics.trackSignatureVerifications(() => verifications.snapshot());
   const onMainThread = async () => {
-    const [{ BaileysConnectionFactory }, { installNativeCurve }] = await Promise.all([
+    const [{ BaileysConnectionFactory }, { installSubstitutions }] = await Promise.all([
       import("./whatsapp/baileys_connection_factory.ts"),
-      import("./whatsapp/native_curve/curve_substitution.ts"),
+      import("./whatsapp/install_substitutions.ts"),
     ]);
-    logNativeCurveStatus(logger, [installNativeCurve(verifications)]);
+    logSubstitutions(logger, [await installSubstitutions(verifications)]);
     return new BaileysConnectionFactory(settings);
   };
   if (config.whatsapp.connectionWorkers === 0) return await onMainThread();

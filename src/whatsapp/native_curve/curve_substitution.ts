@@ -15,7 +15,7 @@ import { Curve } from "@whiskeysockets/baileys";
 // very `module.exports` object libsignal holds (checked below through Baileys).
 import curve25519Exports from "curve25519-js";
 import { Buffer } from "node:buffer";
-import type { NativeCurveStatus } from "./native_curve_status.ts";
+import type { SubstitutionStatus } from "../substitution_status.ts";
 import type { VerificationCounters } from "./verification_counters.ts";
 import { verifyXeddsaWithEd25519 } from "./xeddsa_ed25519.ts";
 
@@ -39,7 +39,7 @@ const SELF_TEST = {
   ),
 };
 
-let installed: NativeCurveStatus | undefined;
+let installed: SubstitutionStatus | undefined;
 let counters: VerificationCounters | undefined;
 /** Verifications the replacement answered in this thread (for the routing check). */
 let answered = 0;
@@ -93,7 +93,9 @@ function problem(): string | undefined {
  * if (!status.active) logger.warn({ reason: status.reason }, "XEdDSA checks stay in JavaScript");
  * ```
  */
-export function installNativeCurve(verificationCounters?: VerificationCounters): NativeCurveStatus {
+export function installNativeCurve(
+  verificationCounters?: VerificationCounters,
+): SubstitutionStatus {
   if (installed) return installed;
   const refused = problem();
   if (refused) return installed = { active: false, reason: refused };

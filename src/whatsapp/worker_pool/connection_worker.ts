@@ -14,7 +14,7 @@ import type { AuthFiles } from "../../domain/session_store.ts";
 import type { MessagePatch, SessionMessages, StoredMessage } from "../../domain/message_store.ts";
 import { createLogger, type Logger } from "../../logger.ts";
 import { BaileysConnectionFactory } from "../baileys_connection_factory.ts";
-import { installNativeCurve } from "../native_curve/curve_substitution.ts";
+import { installSubstitutions } from "../install_substitutions.ts";
 import { VerificationCounters } from "../native_curve/verification_counters.ts";
 import {
   type AuthCall,
@@ -101,12 +101,14 @@ function failed(error: unknown): Result {
   return { ok: false, error: serializeError(error) };
 }
 
-function init(settings: WorkerSettings): void {
+async function init(settings: WorkerSettings): Promise<void> {
   logger = createLogger(settings.log);
   factory = new BaileysConnectionFactory(settings.whatsapp);
-  // Reported with `ready`: the pool logs it once for every worker.
-  const nativeCurve = installNativeCurve(new VerificationCounters(settings.verificationCounters));
-  post({ type: "ready", nativeCurve });
+  // Reported with `ready`: the pool logs them once for every worker.
+  const substitutions = await installSubstitutions(
+    new VerificationCounters(settings.verificationCounters),
+  );
+  post({ type: "ready", substitutions });
 }
 
 function create(
@@ -196,7 +198,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
     case "init":
-      init(message.settings);
+      await init(message.settings);
       return;
     case "store-reply": {
       const pending = storeRequests.get(message.request);

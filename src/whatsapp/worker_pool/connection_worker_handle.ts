@@ -2,7 +2,7 @@ import type { ConnectionOptions, SessionConnection } from "../../domain/connecti
 import type { AuthFiles } from "../../domain/session_store.ts";
 import type { SessionMessages } from "../../domain/message_store.ts";
 import type { Logger } from "../../logger.ts";
-import type { NativeCurveStatus } from "../native_curve/native_curve_status.ts";
+import type { ThreadSubstitutions } from "../substitution_status.ts";
 import { RemoteConnection } from "./remote_connection.ts";
 import {
   type AuthCall,
@@ -32,13 +32,13 @@ export interface ConnectionWorkerOptions {
  */
 export class ConnectionWorkerHandle {
   /**
-   * Resolves once the worker has loaded Baileys, with whether its signature checks run natively;
-   * rejects if it died before.
+   * Resolves once the worker has loaded Baileys, with what became of the runtime substitutions
+   * there; rejects if it died before.
    */
-  readonly ready: Promise<NativeCurveStatus>;
+  readonly ready: Promise<ThreadSubstitutions>;
   readonly #worker: Worker;
   readonly #options: ConnectionWorkerOptions;
-  readonly #ready = Promise.withResolvers<NativeCurveStatus>();
+  readonly #ready = Promise.withResolvers<ThreadSubstitutions>();
   readonly #calls = new Map<number, PromiseWithResolvers<{ value: unknown; qr: string | null }>>();
   readonly #connections = new Map<number, RemoteConnection>();
   #nextCall = 0;
@@ -109,7 +109,7 @@ export class ConnectionWorkerHandle {
   #receive(message: FromWorker): void {
     switch (message.type) {
       case "ready":
-        this.#ready.resolve(message.nativeCurve);
+        this.#ready.resolve(message.substitutions);
         return;
       case "fatal":
         this.#die(reviveError(message.error));

@@ -16,7 +16,7 @@ import {
 import type { SessionStatus } from "../../domain/session.ts";
 import type { WhatsAppSettings } from "../baileys_connection_factory.ts";
 import type { LoggerOptions } from "../../logger.ts";
-import type { NativeCurveStatus } from "../native_curve/native_curve_status.ts";
+import type { ThreadSubstitutions } from "../substitution_status.ts";
 
 /** What a worker needs to build connections like the main thread would. */
 export interface WorkerSettings {
@@ -65,8 +65,8 @@ export type ToWorker =
   | { type: "store-reply"; request: number; result: Result };
 
 export type FromWorker =
-  /** Baileys is loaded; whether its signature checks run natively there. */
-  | { type: "ready"; nativeCurve: NativeCurveStatus }
+  /** Baileys is loaded, with what became of the runtime substitutions there. */
+  | { type: "ready"; substitutions: ThreadSubstitutions }
   /** An uncaught error (logged in the worker): the worker closes itself after this message. */
   | { type: "fatal"; error: SerializedError }
   | { type: "reply"; call: number; result: Result; qr: string | null }

@@ -9,7 +9,7 @@ import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/mes
 import type { Logger } from "../../logger.ts";
 import type { MessageAction } from "../../domain/message_activity.ts";
 import { ConnectionWorkerHandle } from "./connection_worker_handle.ts";
-import { logNativeCurveStatus } from "../native_curve/native_curve_status.ts";
+import { logSubstitutions } from "../substitution_status.ts";
 import type { WorkerSettings } from "./protocol.ts";
 
 export interface WorkerConnectionFactoryOptions {
@@ -50,7 +50,7 @@ export class WorkerConnectionFactory implements ConnectionFactory {
     const started = performance.now();
     for (let i = 0; i < options.workers; i++) this.#workers.push(this.#spawn());
     Promise.all(this.#workers.map((worker) => worker.ready)).then(
-      (statuses) => {
+      (substitutions) => {
         this.#logger.info(
           {
             workers: options.workers,
@@ -58,7 +58,7 @@ export class WorkerConnectionFactory implements ConnectionFactory {
           },
           "connection workers ready",
         );
-        logNativeCurveStatus(this.#logger, statuses);
+        logSubstitutions(this.#logger, substitutions);
       },
       () => {}, // reported by #fallBack
     );

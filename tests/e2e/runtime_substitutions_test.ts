@@ -1,7 +1,8 @@
 /**
- * The native XEdDSA check is the one a running gateway uses: in every connection worker and on
- * the main thread, for the logins of linking and of a restore. These fail if the substitution
- * stopped applying (the thread reports it inactive, or logins stop reaching it).
+ * The runtime substitutions apply in a running gateway: in every connection worker and on the
+ * main thread. The native XEdDSA check is the one the logins of linking and of a restore use.
+ * These fail if a substitution stopped applying (a thread reports it inactive, or logins stop
+ * reaching it).
  */
 import { strict as assert } from "node:assert";
 import { linkSession, runFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
@@ -18,7 +19,7 @@ async function verifications(gateway: GatewayProcess): Promise<Record<string, nu
 }
 
 /** Waits for the one start-up line saying every thread that runs connections checks natively. */
-async function nativeInEveryThread(gateway: GatewayProcess, threads: number): Promise<void> {
+async function activeInEveryThread(gateway: GatewayProcess, threads: number): Promise<void> {
   const line = await gateway.waitForLog((line) =>
     /^XEdDSA signature checks/.test(String(line.msg))
   );
@@ -28,14 +29,14 @@ async function nativeInEveryThread(gateway: GatewayProcess, threads: number): Pr
 
 for (const workers of [2, 0]) {
   Deno.test(
-    `CONNECTION_WORKERS=${workers}: linking and restoring check the server's certificates natively`,
+    `CONNECTION_WORKERS=${workers}: the substitutions apply; logins check certificates natively`,
     processTest,
     () =>
       withFakeServer(async (fake, dataDir) => {
         const env = { CONNECTION_WORKERS: String(workers) };
         const ids = ["native-a", "native-b"]; // with two workers, one lands in each
         await runFakeGateway(fake, dataDir, env, async ({ gateway, client }) => {
-          await nativeInEveryThread(gateway, Math.max(workers, 1));
+          await activeInEveryThread(gateway, Math.max(workers, 1));
           for (const [i, id] of ids.entries()) {
             await linkSession(client, fake, id, `1555000410${i}`);
           }
@@ -46,7 +47,7 @@ for (const workers of [2, 0]) {
           await stopGracefully(gateway);
         });
         await runFakeGateway(fake, dataDir, env, async ({ gateway, client }) => {
-          await nativeInEveryThread(gateway, Math.max(workers, 1));
+          await activeInEveryThread(gateway, Math.max(workers, 1));
           for (const id of ids) await client.waitForStatus(id, "connected");
           const counts = await verifications(gateway);
           assert.ok(counts.node_crypto >= 2 * ids.length, JSON.stringify(counts));
