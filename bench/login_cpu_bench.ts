@@ -6,8 +6,11 @@
  * session is connected), the time from spawning the process until all are connected, the
  * gateway's RSS then, and the idle RSS with the default settings (no sessions, workers loaded).
  *
+ * `--workers 0,2` adds rows for this checkout with those `CONNECTION_WORKERS` (the default is
+ * one a core but the main thread's); `--env` sets more environment for every gateway.
+ *
  * Usage: deno run -A --frozen bench/login_cpu_bench.ts [--sessions 200] [--runs 3]
- *        [--baseline main] [--env CONNECTION_WORKERS=1]
+ *        [--baseline main] [--workers 0,2] [--env RESTORE_CONCURRENCY=32]
  */
 import { startFakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
@@ -30,14 +33,21 @@ function extraEnv(): Record<string, string> {
   return Object.fromEntries(value ? value.split(",").map((pair) => pair.split("=", 2)) : []);
 }
 
-function gatewayEnv(fake: FakeWhatsApp): Record<string, string> {
+function gatewayEnv(fake: FakeWhatsApp, overrides: Record<string, string> = {}) {
   return {
     WA_WS_URL: fake.wsUrl,
     WA_TEST_ROOT_PUBKEY: fake.rootPublicKeyBase64,
     LOG_LEVEL: "info",
     SHUTDOWN_TIMEOUT_MS: "60000",
     ...extraEnv(),
+    ...overrides,
   };
+}
+
+interface Variant {
+  label: string;
+  root: string;
+  env: Record<string, string>;
 }
 
 /** Links `count` sessions through this checkout's gateway, then stops it cleanly. */
@@ -80,11 +90,16 @@ async function measureRestore(
   fake: FakeWhatsApp,
   dataDir: string,
   count: number,
-  root: string,
+  { root, env }: Variant,
 ): Promise<RestoreResult> {
   const started = performance.now();
   const fakeCpuBefore = await cpuSeconds("self");
-  const gateway = await spawnGateway({ dataDir, env: gatewayEnv(fake), root, noWait: true });
+  const gateway = await spawnGateway({
+    dataDir,
+    env: gatewayEnv(fake, env),
+    root,
+    noWait: true,
+  });
   try {
     const listening = await gateway.waitForLog((line) => line.msg === "gateway listening", 60_000);
     const cpuAtHealth = await cpuSeconds(gateway.child.pid);
@@ -118,12 +133,17 @@ async function measureRestore(
   }
 }
 
-/** RSS of a gateway with no sessions and the default settings, once its workers are loaded. */
-async function idleRss(root: string): Promise<number> {
+/** RSS of a gateway with no sessions, once the threads that run connections are loaded. */
+async function idleRss({ root, env }: Variant): Promise<number> {
   return await withBenchDir(async (dataDir) => {
-    const gateway = await spawnGateway({ dataDir, root });
+    const gateway = await spawnGateway({ dataDir, root, env });
     try {
-      await gateway.waitForLog((line) => line.msg === "connection workers ready", 60_000);
+      await gateway.waitForLog(
+        (line) =>
+          line.msg ===
+            (env.CONNECTION_WORKERS === "0" ? "gateway listening" : "connection workers ready"),
+        60_000,
+      );
       await sleep(1000); // what the workers allocate right after they report ready
       return await rssMiB(gateway.child.pid);
     } finally {
@@ -137,11 +157,17 @@ export async function runLoginCpuBench(
   count: number,
   runs: number,
   baselineRef: string,
+  workerCounts: number[] = [],
 ): Promise<string> {
   return await withCheckout(ROOT, baselineRef, async (baselineRoot, commit) => {
-    const variants = [
-      { label: `baseline (${baselineRef}, ${commit.slice(0, 7)})`, root: baselineRoot },
-      { label: "this checkout", root: ROOT },
+    const variants: Variant[] = [
+      { label: `baseline (${baselineRef}, ${commit.slice(0, 7)})`, root: baselineRoot, env: {} },
+      { label: "this checkout", root: ROOT, env: {} },
+      ...workerCounts.map((n) => ({
+        label: `this checkout, CONNECTION_WORKERS=${n}`,
+        root: ROOT,
+        env: { CONNECTION_WORKERS: String(n) },
+      })),
     ];
     const results = variants.map(() => ({ restores: [] as RestoreResult[], idle: [] as number[] }));
     const fake = await startFakeWhatsApp();
@@ -150,10 +176,11 @@ export async function runLoginCpuBench(
         await linkSessions(fake, dataDir, count);
         for (let run = 0; run < runs; run++) {
           // Alternating the order, so neither variant always runs on a warmer machine.
-          const order = run % 2 ? [1, 0] : [0, 1];
+          const order = variants.map((_, i) => i);
+          if (run % 2) order.reverse();
           for (const i of order) {
-            results[i].restores.push(await measureRestore(fake, dataDir, count, variants[i].root));
-            results[i].idle.push(await idleRss(variants[i].root));
+            results[i].restores.push(await measureRestore(fake, dataDir, count, variants[i]));
+            results[i].idle.push(await idleRss(variants[i]));
           }
         }
       });
@@ -173,23 +200,23 @@ export async function runLoginCpuBench(
       await machineLine(runs),
       `${count} linked sessions restored on bare loopback${env ? `, with ${env}` : ""}.`,
       "",
-      "| code | gateway CPU per login (ms) | time to all connected (ms) | gateway CPU (s) | fake server CPU (s) | RSS (MiB) | idle RSS, defaults (MiB) |",
+      "| code | gateway CPU per login (ms) | time to all connected (ms) | gateway CPU (s) | fake server CPU (s) | RSS (MiB) | idle RSS (MiB) |",
       "|---|---:|---:|---:|---:|---:|---:|",
     ];
-    rows.forEach((row, i) =>
-      out.push(
-        `| ${variants[i].label} | ${fmt(row.cpuPerLogin, 1)} | ${fmt(row.ms)} | ${
-          fmt(row.gatewayCpu, 1)
-        } | ${fmt(row.fakeCpu, 1)} | ${fmt(row.rss, 1)} | ${fmt(row.idle, 1)} |`,
-      )
-    );
+    const line = (label: string, row: (typeof rows)[number]) =>
+      `| ${label} | ${fmt(row.cpuPerLogin, 1)} | ${fmt(row.ms)} | ${fmt(row.gatewayCpu, 1)} | ${
+        fmt(row.fakeCpu, 1)
+      } | ${fmt(row.rss, 1)} | ${fmt(row.idle, 1)} |`;
     const [base, now] = rows;
     out.push(
+      line(variants[0].label, base),
+      line(variants[1].label, now),
       `| this ÷ baseline | ${fmt(now.cpuPerLogin / base.cpuPerLogin, 2)}× | ${
         fmt(now.ms / base.ms, 2)
       }× | ${fmt(now.gatewayCpu / base.gatewayCpu, 2)}× | | ${fmt(now.rss / base.rss, 2)}× | ${
         fmt(now.idle / base.idle, 2)
       }× |`,
+      ...rows.slice(2).map((row, i) => line(variants[i + 2].label, row)),
     );
     return out.join("\n");
   });
@@ -197,5 +224,13 @@ export async function runLoginCpuBench(
 
 if (import.meta.main) {
   const count = Number(flag("--sessions", "200"));
-  console.log(await runLoginCpuBench(count, runsFromArgs(3), flag("--baseline", "main")));
+  const workers = flag("--workers", "");
+  console.log(
+    await runLoginCpuBench(
+      count,
+      runsFromArgs(3),
+      flag("--baseline", "main"),
+      workers ? workers.split(",").map(Number) : [],
+    ),
+  );
 }

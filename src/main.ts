@@ -106,8 +106,9 @@ async function main(): Promise<number> {
 }
 
 /**
- * Where the WhatsApp connections run: in worker threads (one per core by default), or on the main
- * thread with `CONNECTION_WORKERS=0`. Baileys is loaded on the main thread only in the latter case.
+ * Where the WhatsApp connections run: in worker threads (a core each but the main thread's by
+ * default), or on the main thread with `CONNECTION_WORKERS=0`. Baileys is loaded on the main
+ * thread only in the latter case.
  */
 async function connectionFactory(
   config: Config,
