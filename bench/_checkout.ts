@@ -1,4 +1,7 @@
-/** Another git ref of this repository, unpacked with its npm packages, to benchmark against. */
+/**
+ * The code a benchmark compares with: another checkout (a directory, as the messaging benchmark
+ * takes it) or a git ref of this repository, unpacked with its npm packages.
+ */
 
 async function run(cmd: string, args: string[], cwd: string): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command(cmd, { args, cwd }).output();
@@ -10,8 +13,9 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
 }
 
 /**
- * Runs `fn` with the files of `ref` (from the repository at `root`) in a temporary directory
- * (with a trailing slash) and their npm packages installed from Deno's cache; removed after.
+ * Runs `fn` with the checkout `ref` names: a directory as it is, or the files of a git ref of the
+ * repository at `root` in a temporary directory with their npm packages installed from Deno's
+ * cache (removed after). The root passed to `fn` ends with a slash.
  *
  * @example
  * ```ts
@@ -23,6 +27,11 @@ export async function withCheckout<T>(
   ref: string,
   fn: (checkoutRoot: string, commit: string) => Promise<T>,
 ): Promise<T> {
+  const directory = await Deno.stat(ref).then((info) => info.isDirectory, () => false);
+  if (directory) {
+    const head = await run("git", ["rev-parse", "HEAD"], ref).catch(() => "unknown");
+    return await fn(ref.replace(/\/?$/, "/"), head.trim());
+  }
   const commit = (await run("git", ["rev-parse", "--verify", `${ref}^{commit}`], root)).trim();
   const dir = await Deno.makeTempDir({ prefix: "wa-gateway-baseline-" });
   try {

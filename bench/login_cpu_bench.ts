@@ -1,10 +1,11 @@
 /**
  * Login CPU benchmark: N linked sessions restored by a gateway process, this checkout's code side
- * by side with a baseline's (another git ref, `main` by default, unpacked into a temporary
- * directory), alternating in one run on the same data directory and the same fake WhatsApp
- * server. It reports the gateway's CPU per restored login (from `/health` answering until every
- * session is connected), the time from spawning the process until all are connected, the
- * gateway's RSS then, and the idle RSS with the default settings (no sessions, workers loaded).
+ * by side with a baseline's (`--baseline`: a git ref, `main` by default, unpacked into a temporary
+ * directory, or another checkout's directory), alternating in one run on the same data directory
+ * and the same fake WhatsApp server. It reports the gateway's CPU per restored login (from
+ * `/health` answering until every session is connected), the time from spawning the process
+ * until all are connected, the gateway's RSS then, and the idle RSS (no sessions, the threads
+ * that run connections loaded).
  *
  * `--workers 0,2` adds rows for this checkout with those `CONNECTION_WORKERS` (the default is
  * one a core but the main thread's); `--env` sets more environment for every gateway.
