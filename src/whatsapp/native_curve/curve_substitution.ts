@@ -4,7 +4,7 @@
  * two per login for the server's certificate chain), is replaced in this thread by one that asks
  * `node:crypto`'s Ed25519 first (about 0.05 ms instead of 6-30 ms) and the original whenever
  * that says no, so every answer is the original's. node_modules is untouched; see
- * docs/architecture.md, "Signature checks", for why not `links` in deno.json.
+ * docs/architecture.md, "Runtime substitutions", for why not `links` in deno.json.
  *
  * Guarded: it applies only if the module has the expected shape, the native path passes a
  * known-answer test, and a check through Baileys' own `Curve.verify` reaches the replacement;

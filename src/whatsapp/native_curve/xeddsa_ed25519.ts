@@ -1,6 +1,7 @@
 /**
  * XEdDSA verification (libsignal's Curve25519 signatures) as an Ed25519 verification by
- * `node:crypto`, which Deno runs natively (ring). See docs/architecture.md, "Signature checks".
+ * `node:crypto`, which Deno runs natively (ring). See docs/architecture.md, "Runtime
+ * substitutions".
  *
  * An XEdDSA public key is a Montgomery u-coordinate. The XEdDSA specification ("The XEdDSA and
  * VXEdDSA Signature Schemes", section 2.3 `convert_mont`) turns it into the Edwards point with
