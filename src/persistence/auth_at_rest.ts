@@ -126,10 +126,8 @@ async function probeFolder(
   codec: AuthFileCodec,
 ): Promise<"current" | "plaintext" | "needs_key" | "wrong_key"> {
   const dir = join(dataDir, sessionId);
-  // Listing a linked folder (~800 pre-keys) only to find creds.json costs more than asking.
-  const probed = await isRegularFile(join(dir, CREDS_FILE_NAME))
-    ? [CREDS_FILE_NAME]
-    : await authFileNames(dir);
+  const names = await authFileNames(dir);
+  const probed = names.includes(CREDS_FILE_NAME) ? [CREDS_FILE_NAME] : names;
   let plaintext = false;
   let tried = false;
   for (const name of probed) {
@@ -233,13 +231,4 @@ function keyMismatch(dataDir: string, sessions: SessionId[]): EncryptionKeyError
 function list(ids: SessionId[]): string {
   const shown = ids.slice(0, 10).join(", ");
   return ids.length > 10 ? `${shown} and ${ids.length - 10} more` : shown;
-}
-
-async function isRegularFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.lstat(path)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
