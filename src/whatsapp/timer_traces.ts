@@ -28,7 +28,9 @@ let installed: SubstitutionStatus | undefined;
 function isBaileysTimer(sites: CallSite[]): boolean {
   const top = sites[0];
   if (!top || !TIMER_FUNCTIONS.has(top.getFunctionName() ?? "")) return false;
-  return BAILEYS_GENERICS.test(top.getFileName() ?? "");
+  // The script's own name: `getFileName()` applies Baileys' source map, which costs a stat of
+  // the missing src/Utils/generics.ts every time.
+  return BAILEYS_GENERICS.test(top.getScriptNameOrSourceURL?.() ?? top.getFileName() ?? "");
 }
 
 /** One frame as Deno prints it: V8's format, with the module's URL rather than its path. */
