@@ -11,6 +11,8 @@ const BENCHMARKS = [
   "auth_state_bench.ts",
   "encryption_bench.ts",
   "restore_bench.ts",
+  "login_cpu_bench.ts",
+  "signal_sessions_bench.ts",
   "messaging_bench.ts",
   "message_store_bench.ts",
   "postgres_store_bench.ts",

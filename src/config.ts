@@ -420,11 +420,14 @@ export function databaseUrlProblem(value: string): string | null {
 }
 
 /**
- * One worker per core, up to 8: logins are CPU-bound, and the main thread (HTTP, persistence)
- * needs little. Beyond 8 the memory of another Baileys instance buys little on one process.
+ * One worker per core but the main thread's, at least 1, up to 8. With native signature checks a
+ * login costs a few ms, and the main thread's share (persistence of every worker's auth files,
+ * HTTP) is a core's worth; each worker costs ~57 MiB (its own Baileys) and cross-thread calls. On
+ * 2 cores one worker restores as fast as two and keeps an idle gateway under 150 MiB; at least one
+ * keeps a Baileys crash from taking the process down (docs/benchmarks.md, "Login CPU").
  */
 function defaultConnectionWorkers(): number {
-  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+  return Math.max(1, Math.min((navigator.hardwareConcurrency || 1) - 1, 8));
 }
 
 /** The host name, made into a valid node id (`node` when it cannot be read). */

@@ -23,6 +23,8 @@ import type { Persistence } from "./persistence/persistence.ts";
 import { postgresPersistence } from "./persistence/postgres/postgres_persistence.ts";
 import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
+import { logSubstitutions } from "./whatsapp/substitution_status.ts";
+import { VerificationCounters } from "./whatsapp/native_curve/verification_counters.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -154,8 +156,9 @@ async function encryptionAtRest(
 }
 
 /**
- * Where the WhatsApp connections run: in worker threads (one per core by default), or on the main
- * thread with `CONNECTION_WORKERS=0`. Baileys is loaded on the main thread only in the latter case.
+ * Where the WhatsApp connections run: in worker threads (a core each but the main thread's by
+ * default), or on the main thread with `CONNECTION_WORKERS=0`. Baileys is loaded on the main
+ * thread only in the latter case.
  */
 async function connectionFactory(
   config: Config,
@@ -173,17 +176,26 @@ async function connectionFactory(
       maxDelayMs: config.whatsapp.reconnectMaxDelayMs,
     },
   };
+  // Every thread that runs Baileys counts its signature checks here (see whatsapp/native_curve/).
+  const verifications = new VerificationCounters();
+  metrics.trackSignatureVerifications(() => verifications.snapshot());
   const onMainThread = async () => {
-    const { BaileysConnectionFactory } = await import(
-      "./whatsapp/baileys_connection_factory.ts"
-    );
+    const [{ BaileysConnectionFactory }, { installSubstitutions }] = await Promise.all([
+      import("./whatsapp/baileys_connection_factory.ts"),
+      import("./whatsapp/install_substitutions.ts"),
+    ]);
+    logSubstitutions(logger, [await installSubstitutions(verifications)]);
     return new BaileysConnectionFactory(settings);
   };
   if (config.whatsapp.connectionWorkers === 0) return await onMainThread();
   logger.info({ workers: config.whatsapp.connectionWorkers }, "starting connection workers");
   const pool = new WorkerConnectionFactory({
     workers: config.whatsapp.connectionWorkers,
-    settings: { whatsapp: settings, log: { level: config.logLevel, format: config.logFormat } },
+    settings: {
+      whatsapp: settings,
+      log: { level: config.logLevel, format: config.logFormat },
+      verificationCounters: verifications.buffer,
+    },
     logger,
     fallback: onMainThread,
     onWorkerFailure: metrics.recordConnectionWorkerFailure,

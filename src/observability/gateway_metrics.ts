@@ -2,6 +2,10 @@ import type { EventBus } from "../domain/events.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../domain/session.ts";
 import { Counter, Gauge, Histogram, MetricsRegistry } from "./metrics_registry.ts";
 import type { PersistenceWriteKind } from "./timed_session_store.ts";
+import {
+  VERIFICATION_PATHS,
+  type VerificationPath,
+} from "../whatsapp/native_curve/verification_counters.ts";
 
 /** Buckets of `wa_persistence_write_seconds`: an fsynced write takes from ~0.1 ms to seconds. */
 export const PERSISTENCE_WRITE_BUCKETS = [
@@ -32,8 +36,9 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
  * and sent messages come from the event bus (`observe`); persistence latency from the store
  * decorator (`recordPersistenceWrite`); HTTP requests from a middleware; webhook attempts from
  * the deliverer's hook (`recordWebhookAttempt`) and dead letters from `trackDeadLetters`; a full
- * disk from the store (`recordStorageWritable`); the
- * connection workers from the pool (`trackConnectionWorkers`, `recordConnectionWorkerFailure`).
+ * disk from the store (`recordStorageWritable`); the connection workers from the pool
+ * (`trackConnectionWorkers`, `recordConnectionWorkerFailure`); signature checks from the counters
+ * the connection threads share (`trackSignatureVerifications`).
  *
  * @example
  * ```ts
@@ -115,6 +120,20 @@ export class GatewayMetrics {
     }),
   );
 
+  /** XEdDSA signature checks by the implementation that decided them (shared counters). */
+  readonly signatureVerifications = this.registry.register(
+    new Counter<"implementation">({
+      name: "wa_signature_verifications_total",
+      help: "XEdDSA signature checks (server certificates, group messages), by the " +
+        "implementation that decided them.",
+      labelNames: ["implementation"],
+      collect: () => {
+        const counts = this.#signatureVerifications();
+        return VERIFICATION_PATHS.map((path) => [{ implementation: path }, counts[path]]);
+      },
+    }),
+  );
+
   /** Times the data directory's disk became full (`recordStorageWritable(false)`). */
   readonly storageFull = this.registry.register(
     new Counter({
@@ -127,6 +146,10 @@ export class GatewayMetrics {
   #sessions: () => Iterable<{ status: SessionStatus }> = () => [];
   #deadLetters: () => number = () => 0;
   #connectionWorkers: () => number = () => 0;
+  #signatureVerifications: () => Record<VerificationPath, number> = () => ({
+    node_crypto: 0,
+    curve25519_js: 0,
+  });
 
   constructor() {
     this.registry.register(
@@ -173,6 +196,11 @@ export class GatewayMetrics {
   /** Reports `wa_connection_workers` from `count()` at every scrape. */
   trackConnectionWorkers(count: () => number): void {
     this.#connectionWorkers = count;
+  }
+
+  /** Reports `wa_signature_verifications_total` from `counts()` at every scrape. */
+  trackSignatureVerifications(counts: () => Record<VerificationPath, number>): void {
+    this.#signatureVerifications = counts;
   }
 
   /** The connection worker pool's `onWorkerFailure` hook. */

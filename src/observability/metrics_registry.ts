@@ -76,17 +76,28 @@ class LabelledValues<L extends string, V> {
   }
 }
 
+/** Options of a {@linkcode Counter}. */
+export interface CounterOptions<L extends string> extends MetricOptions<L> {
+  /**
+   * Reads every series at scrape time (label values → total so far), for totals kept elsewhere,
+   * such as counts shared with worker threads. Values added with `inc()` are then ignored.
+   */
+  collect?: () => Iterable<[Labels<L>, number]>;
+}
+
 /** A value that only goes up (requests served, reconnects). */
 export class Counter<L extends string = never> implements Metric {
   readonly type = "counter";
   readonly name: string;
   readonly help: string;
   readonly #values: LabelledValues<L, number>;
+  readonly #collect?: () => Iterable<[Labels<L>, number]>;
 
-  constructor(options: MetricOptions<L>) {
+  constructor(options: CounterOptions<L>) {
     this.name = checkedName(options.name);
     this.help = options.help;
     this.#values = new LabelledValues(options.labelNames ?? []);
+    this.#collect = options.collect;
     // A counter without labels exists (at 0) from the start, so a rate over it is defined.
     if (!options.labelNames?.length) this.#values.entry(undefined, () => 0);
     for (const labels of options.initialLabels ?? []) this.#values.entry(labels, () => 0);
@@ -105,6 +116,12 @@ export class Counter<L extends string = never> implements Metric {
   }
 
   samples(): string[] {
+    if (this.#collect) {
+      return [...this.#collect()].map(([labels, value]) => {
+        this.#values.entry(labels, () => 0); // validates the label names
+        return sample(this.name, labels, value);
+      });
+    }
     return this.#values.all().map(({ labels, value }) => sample(this.name, labels, value));
   }
 }

@@ -484,7 +484,12 @@ export class AuthFolder implements AuthFiles {
 export async function authFileNames(dir: string, limit = Infinity): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) {
+    // A whole folder is listed synchronously: the async iterator costs a thread-pool round trip
+    // per entry, and a linked session's folder holds ~800 pre-keys (opening a store of 1,000
+    // sessions took 16 s, mostly waiting). A bounded listing stops early, which only the
+    // iterator can.
+    const entries = limit === Infinity ? Deno.readDirSync(dir) : Deno.readDir(dir);
+    for await (const entry of entries) {
       if (!entry.isFile || authFileNameProblem(entry.name) !== null) continue;
       names.push(entry.name);
       if (names.length >= limit) break;

@@ -130,7 +130,11 @@ export async function openAuthState(
   let closed = false;
 
   const creds = await loadCreds(files);
-  if (!creds.existed) await writer.write(new Map([[CREDS_FILE, encode(creds.value)]]));
+  // What creds.json holds on disk: Baileys saves unchanged credentials on every login (twice),
+  // and each write would cost a journal record, an fdatasync and a file replacement.
+  let durableCreds = creds.stored ?? encode(creds.value);
+  let credsWrites = 0;
+  if (!creds.stored) await writer.write(new Map([[CREDS_FILE, durableCreds]]));
 
   const write = (changes: Map<string, Uint8Array | null>): Promise<void> => {
     if (closed) {
@@ -226,7 +230,17 @@ export async function openAuthState(
       delete state.creds.me;
       delete state.creds.pairingCode;
     },
-    saveCreds: () => write(new Map([[CREDS_FILE, encode(state.creds)]])),
+    saveCreds: async () => {
+      const bytes = encode(state.creds);
+      if (credsWrites === 0 && equalBytes(bytes, durableCreds)) return;
+      credsWrites++;
+      try {
+        await write(new Map([[CREDS_FILE, bytes]]));
+        durableCreds = bytes; // batches resolve in order: the last one to resolve is the newest
+      } finally {
+        credsWrites--;
+      }
+    },
     flush: () => writer.flush(),
     async close() {
       closed = true;
@@ -237,11 +251,18 @@ export async function openAuthState(
   };
 }
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The stored credentials (and their bytes), or new ones when there are none (`stored` unset). */
 async function loadCreds(
   files: AuthFiles,
-): Promise<{ value: AuthenticationCreds; existed: boolean }> {
+): Promise<{ value: AuthenticationCreds; stored?: Uint8Array }> {
   const data = await files.read(CREDS_FILE);
-  if (!data) return { value: initAuthCreds(), existed: false };
+  if (!data) return { value: initAuthCreds() };
   let parsed: unknown;
   try {
     parsed = decode(data);
@@ -253,7 +274,7 @@ async function loadCreds(
     const fields = result.error.issues.map((i) => i.path.join(".") || "(root)").join(", ");
     throw new CredentialsUnreadableError(`creds.json is incomplete or invalid: ${fields}`);
   }
-  return { value: parsed as AuthenticationCreds, existed: true };
+  return { value: parsed as AuthenticationCreds, stored: data };
 }
 
 /**

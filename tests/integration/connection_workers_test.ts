@@ -80,7 +80,11 @@ async function withPool(workerUrl: URL, fn: (pool: Pool) => Promise<void>): Prom
       let failures = 0;
       const factory = new WorkerConnectionFactory({
         workers: 2,
-        settings: { whatsapp, log: { level: "silent", format: "json" } },
+        settings: {
+          whatsapp,
+          log: { level: "silent", format: "json" },
+          verificationCounters: new SharedArrayBuffer(16),
+        },
         logger,
         fallback: () => Promise.resolve(new BaileysConnectionFactory(whatsapp)),
         workerUrl,

@@ -39,6 +39,7 @@ Deno.test("GET /metrics exposes every gateway metric with # HELP and # TYPE", as
         wa_storage_full_total: "counter",
         wa_storage_writable: "gauge",
         wa_sessions: "gauge",
+        wa_signature_verifications_total: "counter",
       });
       for (const family of families.values()) assert.ok(family.help.length > 0, family.name);
       assert.equal(sampleValue(families, "wa_webhook_deliveries_total", { result: "failure" }), 0);

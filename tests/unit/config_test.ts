@@ -38,11 +38,11 @@ Deno.test("loadConfig() lists every invalid variable at once", () => {
   }
 });
 
-Deno.test("CONNECTION_WORKERS: one per core up to 8 by default, 0 to 64 when set", () => {
+Deno.test("CONNECTION_WORKERS: a core each but the main thread's (1 to 8) by default, 0 to 64 when set", () => {
   const cores = navigator.hardwareConcurrency;
   assert.equal(
     loadConfig({}).whatsapp.connectionWorkers,
-    Math.max(1, Math.min(cores, 8)),
+    Math.max(1, Math.min(cores - 1, 8)),
   );
   assert.equal(loadConfig({ CONNECTION_WORKERS: "0" }).whatsapp.connectionWorkers, 0);
   assert.equal(loadConfig({ CONNECTION_WORKERS: "3" }).whatsapp.connectionWorkers, 3);

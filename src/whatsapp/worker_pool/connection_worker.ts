@@ -14,6 +14,8 @@ import type { AuthFiles } from "../../domain/session_store.ts";
 import type { MessagePatch, SessionMessages, StoredMessage } from "../../domain/message_store.ts";
 import { createLogger, type Logger } from "../../logger.ts";
 import { BaileysConnectionFactory } from "../baileys_connection_factory.ts";
+import { installSubstitutions } from "../install_substitutions.ts";
+import { VerificationCounters } from "../native_curve/verification_counters.ts";
 import {
   type AuthCall,
   type ConnectionCall,
@@ -99,10 +101,14 @@ function failed(error: unknown): Result {
   return { ok: false, error: serializeError(error) };
 }
 
-function init(settings: WorkerSettings): void {
+async function init(settings: WorkerSettings): Promise<void> {
   logger = createLogger(settings.log);
   factory = new BaileysConnectionFactory(settings.whatsapp);
-  post({ type: "ready" });
+  // Reported with `ready`: the pool logs them once for every worker.
+  const substitutions = await installSubstitutions(
+    new VerificationCounters(settings.verificationCounters),
+  );
+  post({ type: "ready", substitutions });
 }
 
 function create(
@@ -192,7 +198,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
     case "init":
-      init(message.settings);
+      await init(message.settings);
       return;
     case "store-reply": {
       const pending = storeRequests.get(message.request);

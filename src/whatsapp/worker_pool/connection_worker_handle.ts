@@ -2,6 +2,7 @@ import type { ConnectionOptions, SessionConnection } from "../../domain/connecti
 import type { AuthFiles } from "../../domain/session_store.ts";
 import type { SessionMessages } from "../../domain/message_store.ts";
 import type { Logger } from "../../logger.ts";
+import type { ThreadSubstitutions } from "../substitution_status.ts";
 import { RemoteConnection } from "./remote_connection.ts";
 import {
   type AuthCall,
@@ -30,11 +31,14 @@ export interface ConnectionWorkerOptions {
  * when the thread dies.
  */
 export class ConnectionWorkerHandle {
-  /** Resolves once the worker has loaded Baileys; rejects if it died before. */
-  readonly ready: Promise<void>;
+  /**
+   * Resolves once the worker has loaded Baileys, with what became of the runtime substitutions
+   * there; rejects if it died before.
+   */
+  readonly ready: Promise<ThreadSubstitutions>;
   readonly #worker: Worker;
   readonly #options: ConnectionWorkerOptions;
-  readonly #ready = Promise.withResolvers<void>();
+  readonly #ready = Promise.withResolvers<ThreadSubstitutions>();
   readonly #calls = new Map<number, PromiseWithResolvers<{ value: unknown; qr: string | null }>>();
   readonly #connections = new Map<number, RemoteConnection>();
   #nextCall = 0;
@@ -105,7 +109,7 @@ export class ConnectionWorkerHandle {
   #receive(message: FromWorker): void {
     switch (message.type) {
       case "ready":
-        this.#ready.resolve();
+        this.#ready.resolve(message.substitutions);
         return;
       case "fatal":
         this.#die(reviveError(message.error));

@@ -17,11 +17,14 @@ import {
 import type { SessionStatus } from "../../domain/session.ts";
 import type { WhatsAppSettings } from "../baileys_connection_factory.ts";
 import type { LoggerOptions } from "../../logger.ts";
+import type { ThreadSubstitutions } from "../substitution_status.ts";
 
 /** What a worker needs to build connections like the main thread would. */
 export interface WorkerSettings {
   whatsapp: WhatsAppSettings;
   log: Pick<LoggerOptions, "level" | "format">;
+  /** The `VerificationCounters` buffer every thread counts its signature checks in. */
+  verificationCounters: SharedArrayBuffer;
 }
 
 /** The `SessionConnection` methods a worker runs, with their arguments. */
@@ -63,7 +66,8 @@ export type ToWorker =
   | { type: "store-reply"; request: number; result: Result };
 
 export type FromWorker =
-  | { type: "ready" }
+  /** Baileys is loaded, with what became of the runtime substitutions there. */
+  | { type: "ready"; substitutions: ThreadSubstitutions }
   /** An uncaught error (logged in the worker): the worker closes itself after this message. */
   | { type: "fatal"; error: SerializedError }
   | { type: "reply"; call: number; result: Result; qr: string | null }

@@ -9,6 +9,7 @@ import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/mes
 import type { Logger } from "../../logger.ts";
 import type { MessageAction } from "../../domain/message_activity.ts";
 import { ConnectionWorkerHandle } from "./connection_worker_handle.ts";
+import { logSubstitutions } from "../substitution_status.ts";
 import type { WorkerSettings } from "./protocol.ts";
 
 export interface WorkerConnectionFactoryOptions {
@@ -49,11 +50,16 @@ export class WorkerConnectionFactory implements ConnectionFactory {
     const started = performance.now();
     for (let i = 0; i < options.workers; i++) this.#workers.push(this.#spawn());
     Promise.all(this.#workers.map((worker) => worker.ready)).then(
-      () =>
+      (substitutions) => {
         this.#logger.info(
-          { workers: options.workers, ms: Math.round(performance.now() - started) },
+          {
+            workers: options.workers,
+            ms: Math.round(performance.now() - started),
+          },
           "connection workers ready",
-        ),
+        );
+        logSubstitutions(this.#logger, substitutions);
+      },
       () => {}, // reported by #fallBack
     );
   }

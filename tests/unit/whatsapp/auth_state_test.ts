@@ -237,6 +237,43 @@ Deno.test("key writes that arrive during a write are batched together", async ()
   });
 });
 
+Deno.test("saving unchanged credentials writes nothing; changed ones are written and durable", async () => {
+  await withStore(async (store, dir) => {
+    const real = store.auth(singleOwnerFence(ID));
+    const written: string[][] = [];
+    const counting: AuthFiles = {
+      exists: () => real.exists(),
+      read: (name) => real.read(name),
+      list: () => real.list(),
+      delete: () => real.delete(),
+      write: (changes) => {
+        written.push([...changes.keys()]);
+        return real.write(changes);
+      },
+    };
+    await (await openAuthState(counting, { logger })).close();
+    // A login: Baileys saves the credentials it loaded, unchanged, twice.
+    const reopened = await openAuthState(counting, { logger });
+    written.length = 0;
+    await reopened.saveCreds();
+    await reopened.saveCreds();
+    assert.equal(written.length, 0, "unchanged credentials are not written again");
+
+    Object.assign(reopened.state.creds, { lastPropHash: "changed" }); // as creds.update does
+    await Promise.all([reopened.saveCreds(), reopened.saveCreds()]);
+    assert.ok(written.length >= 1 && written.every((names) => names.join() === "creds.json"));
+    await store.flush();
+    assert.equal(
+      JSON.parse(await Deno.readTextFile(`${dir}/s1/creds.json`)).lastPropHash,
+      "changed",
+    );
+    written.length = 0;
+    await reopened.saveCreds(); // the same as what is now on disk
+    assert.equal(written.length, 0);
+    await reopened.close();
+  });
+});
+
 Deno.test("a key set while a read of it is on disk is never overwritten by the older read", async () => {
   await withStore(async (store) => {
     const files = store.auth(singleOwnerFence(ID));
