@@ -19,7 +19,7 @@ async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 }
 
 /** A node "b" that owns sessions and echoes what reached it, and a node "a" that forwards. */
-async function twoNodes(options: { frozen?: boolean } = {}) {
+async function twoNodes(options: { frozen?: boolean; timeoutMs?: number } = {}) {
   const sessions = new Set(["shop-1", "shop-2"]);
   const table = new LocalLeaseTable({ sessionExists: (id) => sessions.has(id) });
   const frozen = Promise.withResolvers<void>();
@@ -59,7 +59,7 @@ async function twoNodes(options: { frozen?: boolean } = {}) {
         exists: (id) => Promise.resolve(sessions.has(id)),
       }),
       nodeId: "a",
-      timeoutMs: 300,
+      timeoutMs: options.timeoutMs ?? 300,
       retryAfterSeconds: 2,
       logger: testLogger(),
       onForward: (result) => results.push(result),
@@ -107,10 +107,11 @@ Deno.test("ownerForwarding() sends a socket request to its owner, with the calle
 });
 
 Deno.test("ownerForwarding() streams a file to send and a downloaded file through untouched", async () => {
-  const nodes = await twoNodes();
+  // A second to answer once the body is in: a loaded machine may stall that long.
+  const nodes = await twoNodes({ timeoutMs: 1_000 });
   try {
-    // A multipart send whose upload takes longer than the forwarding timeout (300 ms) in all:
-    // 24 pieces of 64 KiB, 50 ms apart. Binary, so any re-encoding would show in the hash.
+    // A multipart send whose upload takes longer than the forwarding timeout in all: 24 pieces
+    // of 64 KiB, 100 ms apart. Binary, so any re-encoding would show in the hash.
     const file = new Uint8Array(24 * 65_536);
     for (let at = 0; at < file.length; at += 65_536) {
       crypto.getRandomValues(file.subarray(at, at + 65_536));
@@ -132,7 +133,7 @@ Deno.test("ownerForwarding() streams a file to send and a downloaded file throug
     const slowBody = new ReadableStream<Uint8Array>({
       async pull(controller) {
         if (sentAt >= multipart.length) return controller.close();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 100));
         controller.enqueue(multipart.slice(sentAt, sentAt + 65_536));
         sentAt += 65_536;
       },
@@ -145,7 +146,7 @@ Deno.test("ownerForwarding() streams a file to send and a downloaded file throug
       body: slowBody,
     });
     assertEquals(sent.status, 201, await sent.clone().text());
-    assert(performance.now() - started > 600, "the upload took longer than the timeout");
+    assert(performance.now() - started > 2_000, "the upload took longer than the timeout");
     const echoed = await sent.json();
     assertEquals(echoed.contentType, contentType);
     assertEquals(echoed.sha256, await sha256Hex(multipart));
