@@ -11,6 +11,19 @@ import { PostgresNodeRegistry } from "./postgres_node_registry.ts";
 import { PostgresSessionStore } from "./postgres_session_store.ts";
 import { PostgresWebhookOutbox } from "./postgres_webhook_outbox.ts";
 
+/**
+ * Every connection's settings. A node frozen (SIGSTOP, a long pause) in the middle of a
+ * transaction keeps its row locks until the server ends its session: `idle_in_transaction…` ends
+ * it after a few seconds, well under a lease, so another node's takeover is not held up by it;
+ * `lock_timeout` makes a statement that waits for a row lock fail (and be tried again) rather
+ * than stall an ownership pass, and with it the renewals of every lease this node holds. Our
+ * transactions take milliseconds.
+ */
+const SESSION_SETTINGS = {
+  idle_in_transaction_session_timeout: 4_000,
+  lock_timeout: 2_000,
+};
+
 /** How long a connection attempt may take before the database counts as unreachable. */
 const CONNECT_TIMEOUT_S = 10;
 
@@ -36,6 +49,7 @@ export async function postgresPersistence(
     onnotice: (notice) => logger.debug({ notice: notice.message }, "database notice"),
     // Connections are recycled; nothing relies on session state (see scale-out notes).
     max_lifetime: 30 * 60,
+    connection: SESSION_SETTINGS,
   });
   await checkConnection(sql, where, logger);
   const nodeId = config.cluster.nodeId;
