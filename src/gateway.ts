@@ -99,7 +99,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         id: config.cluster.nodeId,
         url: config.cluster.nodeUrl ?? `http://${config.host}:${config.port}`,
       },
-      ttlMs: config.cluster.leaseTtlMs,
+      // One process on the file store holds every lease itself: nobody could take one over,
+      // so its leases need no short expiry (and a long stall never self-fences it).
+      ttlMs: persistence.kind === "file" ? LOCAL_LEASE_TTL_MS : config.cluster.leaseTtlMs,
     },
     ownershipObserver: clusterMetrics.observer,
     exclusiveStore: persistence.kind === "file",
@@ -301,6 +303,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   return { manager, events, webhooks, restoreReport, metrics, address, restored, shutdown };
 }
+
+/** The leases of the file store's single process (renewed every quarter of it). */
+const LOCAL_LEASE_TTL_MS = 600_000;
 
 /** How often the message retention is enforced (also once at startup). */
 const PRUNE_INTERVAL_MS = 3_600_000;

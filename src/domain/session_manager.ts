@@ -9,7 +9,7 @@ import {
   type PassOutcome,
   SessionOwnership,
 } from "../ownership/session_ownership.ts";
-import type { Fence } from "./fence.ts";
+import { type Fence, singleOwnerFence } from "./fence.ts";
 import type { ConnectionFactory, SendOptions, SessionConnection } from "./connection.ts";
 import {
   InvalidSessionIdError,
@@ -286,6 +286,13 @@ export class SessionManager {
         report.cleanedUp.push(record.id);
       }
     }
+    // What the last run reported no longer holds: until a connection says otherwise, a restored
+    // session is not connected (durably, so that every read says so).
+    await Promise.all(
+      load.sessions
+        .filter((r) => known.has(r.id) && r.status !== "disconnected" && r.status !== "logged_out")
+        .map((r) => this.#store.report(singleOwnerFence(r.id), { status: "disconnected" })),
+    );
     for (const id of withAuth) {
       if (known.has(id)) continue;
       await this.#store.create(this.#newRecord(id, null, this.#now()));

@@ -176,7 +176,30 @@ export class SessionRuntime implements OwnershipListener {
       this.#adopt(id, lease.epoch, false).finally(() => fresh.resolve());
       return;
     }
+    this.#track(this.#markNotRunning(lease));
     this.#starts.enqueue(id, () => this.#adopt(id, lease.epoch, true));
+  }
+
+  /**
+   * Reports a session taken over (or restored) as disconnected until its start comes up in the
+   * queue: what its previous owner reported (connected, say) no longer holds, and every node
+   * reads the record from the store.
+   */
+  async #markNotRunning(lease: Lease): Promise<void> {
+    const fence = { sessionId: lease.sessionId, epoch: lease.epoch };
+    try {
+      const stored = await this.#store.get(lease.sessionId);
+      if (!stored || stored.status === "disconnected" || stored.status === "logged_out") return;
+      if (
+        this.#records.has(lease.sessionId) || this.#fenceOf(lease.sessionId)?.epoch !== lease.epoch
+      ) {
+        return; // already started, or lost again
+      }
+      await this.#store.report(fence, { status: "disconnected" });
+    } catch (error) {
+      if (error instanceof FencedOutError) return this.#onFenced(fence);
+      this.#logger.warn({ err: error, sessionId: lease.sessionId }, "marking a taken-over session");
+    }
   }
 
   async onLost(id: SessionId, reason: LossReason): Promise<void> {

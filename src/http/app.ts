@@ -101,7 +101,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     const nodeId = deps.cluster.nodeId;
     app.use("*", async (c, next) => {
       await next();
-      c.res.headers.set(SERVED_BY_HEADER, nodeId);
+      // A forwarded request's answer already names the node that ran it.
+      if (!c.res.headers.has(SERVED_BY_HEADER)) c.res.headers.set(SERVED_BY_HEADER, nodeId);
     });
   }
   // Before the body limit: an unauthenticated caller learns nothing, not even the size limit.

@@ -36,6 +36,8 @@ export interface DatabaseClientOptions {
   max: number;
   /** Seconds before a connection is recycled (default: the client's). */
   maxLifetimeS?: number;
+  /** Server settings of every connection (`SET` at connect), such as `lock_timeout`. */
+  connection?: Record<string, string | number>;
   /** Hears database notices, and the client faults worked around here. */
   logger?: Logger;
 }
@@ -65,6 +67,7 @@ export function openDatabaseClient(databaseUrl: string, options: DatabaseClientO
       backoff: (failures: number) => reconnectDelaySeconds(failures),
       onnotice: (notice) => options.logger?.debug({ notice: notice.message }, "database notice"),
       ...(options.maxLifetimeS === undefined ? {} : { max_lifetime: options.maxLifetimeS }),
+      ...(options.connection === undefined ? {} : { connection: options.connection }),
     });
   let current = open();
   let renewedAt = Date.now();

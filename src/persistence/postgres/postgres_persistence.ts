@@ -13,6 +13,19 @@ import { PostgresSessionStore } from "./postgres_session_store.ts";
 import { PostgresWebhookOutbox } from "./postgres_webhook_outbox.ts";
 
 /**
+ * Every connection's settings. A node frozen (SIGSTOP, a long pause) in the middle of a
+ * transaction keeps its row locks until the server ends its session: `idle_in_transaction…` ends
+ * it after a few seconds, well under a lease, so another node's takeover is not held up by it;
+ * `lock_timeout` makes a statement that waits for a row lock fail (and be tried again) rather
+ * than stall an ownership pass, and with it the renewals of every lease this node holds. Our
+ * transactions take milliseconds.
+ */
+const SESSION_SETTINGS = {
+  idle_in_transaction_session_timeout: 4_000,
+  lock_timeout: 2_000,
+};
+
+/**
  * Everything in one PostgreSQL database (`DATABASE_URL`), shared by every node. Connects first,
  * so that an unreachable database, refused credentials or a missing database stop the startup
  * with `DatabaseUnavailableError` before anything else happens.
@@ -33,6 +46,7 @@ export async function postgresPersistence(
     logger,
     // Connections are recycled; nothing relies on session state (see scale-out notes).
     maxLifetimeS: 30 * 60,
+    connection: SESSION_SETTINGS,
   });
   await checkConnection(sql, where, logger);
   const nodeId = config.cluster.nodeId;

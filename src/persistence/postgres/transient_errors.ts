@@ -24,6 +24,8 @@ const TRANSIENT = new Set([
   "08006",
   "40001", // serialization_failure: the transaction is tried again whole
   "40P01", // deadlock_detected: likewise
+  "55P03", // lock_not_available (lock_timeout): a row was locked a moment, by a takeover say
+  "25P03", // idle_in_transaction_session_timeout: our own session ended while paused
 ]);
 
 /**
