@@ -18,6 +18,7 @@ import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import { GatewayClient } from "../tests/support/gateway_client.ts";
 import { spawnGateway, stopGracefully } from "../tests/support/gateway_process.ts";
 import { cpuSeconds, rssMiB } from "./_process_stats.ts";
+import { linkSessions } from "./_link_sessions.ts";
 import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
 import { withCheckout } from "./_checkout.ts";
 
@@ -49,28 +50,6 @@ interface Variant {
   label: string;
   root: string;
   env: Record<string, string>;
-}
-
-/** Links `count` sessions through this checkout's gateway, then stops it cleanly. */
-async function linkSessions(fake: FakeWhatsApp, dataDir: string, count: number): Promise<void> {
-  const gateway = await spawnGateway({ dataDir, env: gatewayEnv(fake) });
-  const client = new GatewayClient(gateway.url, gateway.apiKey);
-  try {
-    const ids = Array.from({ length: count }, (_, i) => `bench-${i}`);
-    for (let start = 0; start < ids.length; start += 10) {
-      await Promise.all(
-        ids.slice(start, start + 10).map(async (id, j) => {
-          await client.createSession(id);
-          const qr = await client.waitForQr(id, 60_000);
-          await fake.pairWithQr(qr, { phoneNumber: `1666${String(start + j).padStart(7, "0")}` });
-          await client.waitForStatus(id, "connected", 120_000);
-        }),
-      );
-    }
-    await stopGracefully(gateway);
-  } finally {
-    await gateway.dispose();
-  }
 }
 
 interface RestoreResult {
@@ -174,7 +153,7 @@ export async function runLoginCpuBench(
     const fake = await startFakeWhatsApp();
     try {
       await withBenchDir(async (dataDir) => {
-        await linkSessions(fake, dataDir, count);
+        await linkSessions(fake, dataDir, count, gatewayEnv(fake));
         for (let run = 0; run < runs; run++) {
           // Alternating the order, so neither variant always runs on a warmer machine.
           const order = variants.map((_, i) => i);

@@ -14,6 +14,7 @@ import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import { GatewayClient } from "../tests/support/gateway_client.ts";
 import { spawnGateway, stopGracefully } from "../tests/support/gateway_process.ts";
 import { cpuSeconds, rssMiB } from "./_process_stats.ts";
+import { linkSessions } from "./_link_sessions.ts";
 import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
 
 function sessionCounts(): number[] {
@@ -35,28 +36,6 @@ function gatewayEnv(fake: FakeWhatsApp, concurrency: number): Record<string, str
     LOG_LEVEL: "info",
     SHUTDOWN_TIMEOUT_MS: "60000",
   };
-}
-
-/** Links `count` sessions through one gateway, then stops it cleanly. */
-async function linkSessions(fake: FakeWhatsApp, dataDir: string, count: number): Promise<void> {
-  const gateway = await spawnGateway({ dataDir, env: gatewayEnv(fake, 16) });
-  const client = new GatewayClient(gateway.url, gateway.apiKey);
-  try {
-    const ids = Array.from({ length: count }, (_, i) => `bench-${i}`);
-    for (let start = 0; start < ids.length; start += 10) {
-      await Promise.all(
-        ids.slice(start, start + 10).map(async (id, j) => {
-          await client.createSession(id);
-          const qr = await client.waitForQr(id, 60_000);
-          await fake.pairWithQr(qr, { phoneNumber: `1666${String(start + j).padStart(7, "0")}` });
-          await client.waitForStatus(id, "connected", 60_000);
-        }),
-      );
-    }
-    await stopGracefully(gateway);
-  } finally {
-    await gateway.dispose();
-  }
 }
 
 /** Restarts the gateway on `dataDir` and measures the time until all `count` are connected. */
@@ -118,7 +97,7 @@ export async function runRestoreBench(counts: number[], runs: number): Promise<s
   try {
     for (const count of counts) {
       await withBenchDir(async (dataDir) => {
-        await linkSessions(fake, dataDir, count);
+        await linkSessions(fake, dataDir, count, gatewayEnv(fake, 16));
         const times: Record<string, number> = {};
         for (const [label, concurrency] of [["bounded, 16 at once", 16], ["one at a time", 1]]) {
           const results = [];

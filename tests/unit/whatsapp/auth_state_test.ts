@@ -32,6 +32,23 @@ async function withStore(fn: (store: FileSessionStore, dir: string) => Promise<v
   });
 }
 
+/** The real auth files, telling `onWrite` about every write before it is made. */
+function watchingWrites(
+  real: AuthFiles,
+  onWrite: (changes: ReadonlyMap<string, Uint8Array | null>) => void,
+): AuthFiles {
+  return {
+    exists: () => real.exists(),
+    read: (name) => real.read(name),
+    list: () => real.list(),
+    delete: () => real.delete(),
+    write: (changes) => {
+      onWrite(changes);
+      return real.write(changes);
+    },
+  };
+}
+
 Deno.test("keyFileName() matches Baileys' multi-file layout", () => {
   assert.equal(keyFileName("pre-key", "12"), "pre-key-12.json");
   assert.equal(keyFileName("session", "15550001111:1"), "session-15550001111-1.json");
@@ -214,16 +231,7 @@ Deno.test("key writes that arrive during a write are batched together", async ()
   await withStore(async (store) => {
     const real = store.auth(singleOwnerFence(ID));
     let batches = 0;
-    const counting: AuthFiles = {
-      exists: () => real.exists(),
-      read: (name) => real.read(name),
-      list: () => real.list(),
-      delete: () => real.delete(),
-      write: (changes) => {
-        batches++;
-        return real.write(changes);
-      },
-    };
+    const counting = watchingWrites(real, () => batches++);
     const auth = await openAuthState(counting, { logger });
     batches = 0;
     await Promise.all(
@@ -241,16 +249,7 @@ Deno.test("saving unchanged credentials writes nothing; changed ones are written
   await withStore(async (store, dir) => {
     const real = store.auth(singleOwnerFence(ID));
     const written: string[][] = [];
-    const counting: AuthFiles = {
-      exists: () => real.exists(),
-      read: (name) => real.read(name),
-      list: () => real.list(),
-      delete: () => real.delete(),
-      write: (changes) => {
-        written.push([...changes.keys()]);
-        return real.write(changes);
-      },
-    };
+    const counting = watchingWrites(real, (changes) => written.push([...changes.keys()]));
     await (await openAuthState(counting, { logger })).close();
     // A login: Baileys saves the credentials it loaded, unchanged, twice.
     const reopened = await openAuthState(counting, { logger });
