@@ -56,6 +56,9 @@ export interface MessageStore {
   /** Removes every message and idempotency record of the fence's session; durable on resolve. */
   deleteSession(fence: Fence): Promise<void>;
 
+  /** Everything stored for a session, for copying it to another store (`migrate-store`). */
+  dump(sessionId: SessionId): Promise<SessionMessagesDump>;
+
   /** Waits until every write accepted so far is durable. */
   flush(): Promise<void>;
 
@@ -145,6 +148,12 @@ export interface Page<T> {
   items: T[];
   /** Continues the listing; `null` on the last page. */
   nextCursor: string | null;
+}
+
+/** A session's stored messages (the earliest stored first) and idempotency records (by key). */
+export interface SessionMessagesDump {
+  messages: StoredMessage[];
+  idempotency: IdempotencyRecord[];
 }
 
 /** What `open` found. */

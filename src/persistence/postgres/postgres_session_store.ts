@@ -236,7 +236,8 @@ export class PostgresSessionStore implements SessionStore {
 
   /**
    * Removes the session's auth files and row in one transaction, and moves its lease on (no
-   * holder, a higher epoch), so that its former owner's writes are refused from then on.
+   * holder, a higher epoch), so that its former owner's writes are refused from then on; its
+   * stored messages and idempotency records go in the same transaction.
    */
   remove(id: SessionId): Promise<void> {
     this.#assertUsable();
@@ -249,6 +250,10 @@ export class PostgresSessionStore implements SessionStore {
           await tx`
         UPDATE leases SET holder = NULL, epoch = epoch + 1, expires_at = now()
         WHERE session_id = ${checked}`;
+          // After the lease, which every message write locks first: no deadlock with one.
+          await tx`DELETE FROM messages WHERE session_id = ${checked}`;
+          await tx`DELETE FROM idempotency_records WHERE session_id = ${checked}`;
+          await tx`DELETE FROM message_sessions WHERE session_id = ${checked}`;
         })).then(() => {}),
     );
   }
