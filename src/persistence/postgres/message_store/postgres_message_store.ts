@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from "postgres";
+import type { ReservedSql, Sql } from "postgres";
 import { PersistenceError, ValidationError } from "../../../domain/errors.ts";
 import type { Fence } from "../../../domain/fence.ts";
 import type {
@@ -23,6 +23,7 @@ import type { Logger } from "../../../logger.ts";
 import type { ValueSealer } from "../../sealed_value.ts";
 import { assertFence } from "../fence_check.ts";
 import { migrate } from "../migrations.ts";
+import { reservedTransaction } from "../reserved_transaction.ts";
 import { retryTransient } from "../transient_errors.ts";
 import { prepareMessagesAtRest } from "./messages_at_rest.ts";
 import { chatsQuery, historyQuery, type PageQueryContext } from "./message_page_queries.ts";
@@ -322,29 +323,32 @@ export class PostgresMessageStore implements MessageStore {
   #write(
     fence: Fence,
     what: string,
-    work: (tx: TransactionSql, id: SessionId, attempt: number) => Promise<number | null>,
+    work: (tx: ReservedSql, id: SessionId, attempt: number) => Promise<number | null>,
   ): Promise<void> {
     this.#assertOpen();
     if (!isSessionId(fence?.sessionId)) throw new ValidationError("Invalid session id");
     const id = fence.sessionId;
     return this.#track(
-      this.#writes.run(id, () =>
-        this.#retry(what, (attempt) =>
-          this.#sql.begin(async (tx) => {
-            await assertFence(tx, fence, this.#nodeId);
-            const before = await lockSessionBytes(tx, id);
-            const added = await work(tx, id, attempt);
-            if (added === null || added === 0) return;
-            const cap = this.#retention.maxBytesPerSession;
-            const { bytes } = await enforceSizeCap(tx, id, before + added, cap);
-            await tx`UPDATE message_sessions SET bytes = ${bytes} WHERE session_id = ${id}`;
-          }))).then(() => {}),
+      this.#writes.run(
+        id,
+        () =>
+          this.#retry(what, (attempt) =>
+            reservedTransaction(this.#sql, async (tx) => {
+              await assertFence(tx, fence, this.#nodeId);
+              const before = await lockSessionBytes(tx, id);
+              const added = await work(tx, id, attempt);
+              if (added === null || added === 0) return;
+              const cap = this.#retention.maxBytesPerSession;
+              const { bytes } = await enforceSizeCap(tx, id, before + added, cap);
+              await tx`UPDATE message_sessions SET bytes = ${bytes} WHERE session_id = ${id}`;
+            })),
+      ).then(() => {}),
     );
   }
 
   /** Writes changed messages back in place (their store order kept); returns the bytes added. */
   async #rewrite(
-    tx: TransactionSql,
+    tx: ReservedSql,
     sessionId: SessionId,
     changed: ReadonlyMap<string, StoredMessage>,
     current: ReadonlyMap<string, { size: number }>,
