@@ -237,6 +237,24 @@ export function messageStoreContract(test: BackendTest<MessageStoreHarness>): vo
     await reopened.close();
   });
 
+  test("writes not awaited apply in call order", async (harness) => {
+    const store = await opened(harness, now);
+    const sent = storedText("A1", T0, { fromMe: true });
+    await Promise.all([
+      store.put(fence("shop-1"), [sent]),
+      store.patch(fence("shop-1"), [{ id: "A1", status: "read" }]),
+      store.put(fence("shop-1"), [storedText("A2", T0)]),
+      store.put(fence("shop-1"), [{ ...sent, pushName: "again" }]),
+      store.patch(fence("shop-1"), [{ id: "A2", read: true }]),
+    ]);
+    const dump = await store.dump(S1);
+    assert.deepEqual(dump.messages.map((m) => [m.id, m.status, m.read, m.pushName]), [
+      ["A2", null, true, "Bob"],
+      ["A1", "sent", true, "again"],
+    ]);
+    await store.close();
+  });
+
   test("dump: every message in store order (a put again moves it last) and every key", async (harness) => {
     const store = await opened(harness, now);
     await store.put(fence("shop-1"), [storedText("A1", T0 + 5), storedText("A2", T0)]);

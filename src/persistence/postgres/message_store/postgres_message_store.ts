@@ -35,6 +35,7 @@ import {
   RowDecoder,
 } from "./message_rows.ts";
 import { enforceSizeCap, lockSessionBytes, pruneMessages } from "./message_retention.ts";
+import { updateMessages, upsertMessages } from "./message_writes.ts";
 
 /** Options of {@linkcode PostgresMessageStore}. */
 export interface PostgresMessageStoreOptions {
@@ -75,6 +76,11 @@ export class PostgresMessageStore implements MessageStore {
   readonly #sealer?: ValueSealer;
   readonly #clock: () => Date;
   readonly #writes = new KeyedLock();
+  /** Per session, the group of puts queued and not yet started (see `#batchedPut`). */
+  readonly #waitingPuts = new Map<
+    SessionId,
+    { epoch: number; messages: StoredMessage[]; done: Promise<void> }
+  >();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #pages: PageQueryContext;
   #state: "new" | "open" | "closed" = "new";
@@ -131,36 +137,9 @@ export class PostgresMessageStore implements MessageStore {
     this.#assertOpen();
     // Already past the retention (old history): never stored.
     const oldest = this.#clock().getTime() - this.#retention.maxAgeMs;
-    const latest = new Map<string, StoredMessage>();
-    for (const message of messages) {
-      if (message.timestamp < oldest) continue;
-      latest.delete(message.id); // a later put of the same id is stored after the others
-      latest.set(message.id, message);
-    }
-    if (latest.size === 0) return Promise.resolve();
-    return this.#write(fence, "message put", async (tx, id) => {
-      const rows = [...latest.values()].map((m) => messageColumns(id, m, this.#sealer));
-      const ids = rows.map((row) => row.id);
-      const [before] = await tx<{ bytes: string }[]>`
-        SELECT coalesce(sum(size), 0) AS bytes FROM messages
-        WHERE session_id = ${id} AND id = ANY(${ids}::text[])`;
-      await tx`
-        INSERT INTO messages AS m (session_id, id, chat, ts, to_read, deleted, size, body)
-        SELECT ${id}, u.id, u.chat, u.ts, u.to_read::boolean, u.deleted::boolean, u.size, u.body::jsonb
-        FROM unnest(
-          ${ids}::text[], ${rows.map((r) => r.chat)}::text[], ${rows.map((r) => r.ts)}::bigint[],
-          ${rows.map((r) => String(r.to_read))}::text[], ${
-        rows.map((r) => String(r.deleted))
-      }::text[],
-          ${rows.map((r) => r.size)}::integer[], ${rows.map((r) => r.body)}::text[]
-        ) WITH ORDINALITY AS u(id, chat, ts, to_read, deleted, size, body, ord)
-        ORDER BY u.ord
-        ON CONFLICT (session_id, id) DO UPDATE SET
-          seq = excluded.seq, chat = excluded.chat, ts = excluded.ts, to_read = excluded.to_read,
-          deleted = excluded.deleted, size = excluded.size, body = excluded.body`;
-      const added = rows.reduce((sum, row) => sum + row.size, 0);
-      return added - Number(before.bytes);
-    });
+    const kept = messages.filter((message) => message.timestamp >= oldest);
+    if (kept.length === 0) return Promise.resolve();
+    return this.#batchedPut(fence, kept);
   }
 
   patch(fence: Fence, patches: readonly MessagePatch[]): Promise<void> {
@@ -327,6 +306,17 @@ export class PostgresMessageStore implements MessageStore {
   ): Promise<void> {
     this.#assertOpen();
     if (!isSessionId(fence?.sessionId)) throw new ValidationError("Invalid session id");
+    // A put after this write must not join a group of puts queued before it.
+    this.#waitingPuts.delete(fence.sessionId);
+    return this.#enqueue(fence, what, work);
+  }
+
+  /** `#write` without ending the session's group of waiting puts. */
+  #enqueue(
+    fence: Fence,
+    what: string,
+    work: (tx: ReservedSql, id: SessionId, attempt: number) => Promise<number | null>,
+  ): Promise<void> {
     const id = fence.sessionId;
     return this.#track(
       this.#writes.run(
@@ -334,8 +324,11 @@ export class PostgresMessageStore implements MessageStore {
         () =>
           this.#retry(what, (attempt) =>
             reservedTransaction(this.#sql, async (tx) => {
-              await assertFence(tx, fence, this.#nodeId);
-              const before = await lockSessionBytes(tx, id);
+              // Pipelined, run in this order: a stale fence fails the first, and both roll back.
+              const [, before] = await Promise.all([
+                assertFence(tx, fence, this.#nodeId),
+                lockSessionBytes(tx, id),
+              ]);
               const added = await work(tx, id, attempt);
               if (added === null || added === 0) return;
               const cap = this.#retention.maxBytesPerSession;
@@ -346,26 +339,43 @@ export class PostgresMessageStore implements MessageStore {
     );
   }
 
-  /** Writes changed messages back in place (their store order kept); returns the bytes added. */
-  async #rewrite(
+  /** Writes changed messages back in place; returns the bytes added. */
+  #rewrite(
     tx: ReservedSql,
     sessionId: SessionId,
     changed: ReadonlyMap<string, StoredMessage>,
     current: ReadonlyMap<string, { size: number }>,
   ): Promise<number> {
-    if (changed.size === 0) return 0;
     const rows = [...changed.values()].map((m) => messageColumns(sessionId, m, this.#sealer));
-    await tx`
-      UPDATE messages m
-      SET to_read = u.to_read::boolean, deleted = u.deleted::boolean, size = u.size,
-        body = u.body::jsonb
-      FROM unnest(
-        ${rows.map((r) => r.id)}::text[], ${rows.map((r) => String(r.to_read))}::text[],
-        ${rows.map((r) => String(r.deleted))}::text[], ${rows.map((r) => r.size)}::integer[],
-        ${rows.map((r) => r.body)}::text[]
-      ) AS u(id, to_read, deleted, size, body)
-      WHERE m.session_id = ${sessionId} AND m.id = u.id`;
-    return rows.reduce((sum, row) => sum + row.size - (current.get(row.id)?.size ?? 0), 0);
+    return updateMessages(tx, sessionId, rows, current);
+  }
+
+  /**
+   * Puts of a session that wait behind its write in progress go in one transaction together
+   * (a group commit), in call order; any other write of the session starts a new group, so
+   * every write still applies in call order.
+   */
+  #batchedPut(fence: Fence, messages: StoredMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (!isSessionId(fence?.sessionId)) throw new ValidationError("Invalid session id");
+    const waiting = this.#waitingPuts.get(fence.sessionId);
+    if (waiting && waiting.epoch === fence.epoch) {
+      waiting.messages.push(...messages);
+      return waiting.done;
+    }
+    const group = { epoch: fence.epoch, messages, done: Promise.resolve() };
+    this.#waitingPuts.set(fence.sessionId, group);
+    group.done = this.#enqueue(fence, "message put", (tx, id) => {
+      if (this.#waitingPuts.get(id) === group) this.#waitingPuts.delete(id);
+      const latest = new Map<string, StoredMessage>();
+      for (const message of group.messages) {
+        latest.delete(message.id); // a later put of the same id is stored after the others
+        latest.set(message.id, message);
+      }
+      const rows = [...latest.values()].map((m) => messageColumns(id, m, this.#sealer));
+      return upsertMessages(tx, id, rows);
+    });
+    return group.done;
   }
 
   #decoder(sessionId: SessionId): RowDecoder {
