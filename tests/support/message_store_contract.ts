@@ -8,6 +8,7 @@ import type { Fence } from "../../src/domain/fence.ts";
 import type {
   MessageRetention,
   MessageStore,
+  NewIdempotencyRecord,
   StoredMessage,
 } from "../../src/domain/message_store.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
@@ -55,6 +56,18 @@ export function storedText(
     content: new TextEncoder().encode(`content of ${id}`.padEnd(options.bytes ?? 0, ".")),
     editedAt: null,
     deletedAt: null,
+  };
+}
+
+/** A new idempotency record of `key` (its request hash `h`), created at `T0` for a day. */
+export function keyRecord(key: string, overrides: Partial<NewIdempotencyRecord> = {}) {
+  return {
+    key,
+    requestHash: "h",
+    messageId: "m",
+    createdAt: T0,
+    expiresAfterMs: DAY,
+    ...overrides,
   };
 }
 
@@ -219,13 +232,7 @@ export function messageStoreContract(test: BackendTest<MessageStoreHarness>): vo
     const store = await opened(harness, now);
     await store.put(fence("shop-1"), [storedText("A1", T0)]);
     await store.put(fence("shop-2"), [storedText("B1", T0)]);
-    const record = {
-      key: "k",
-      requestHash: "h",
-      messageId: "m",
-      createdAt: T0,
-      expiresAfterMs: DAY,
-    };
+    const record = keyRecord("k");
     await store.idempotency.claim(fence("shop-1"), record);
     await store.deleteSession(fence("shop-1"));
     assert.equal(await store.get(S1, "A1"), undefined);
@@ -260,13 +267,7 @@ export function messageStoreContract(test: BackendTest<MessageStoreHarness>): vo
     await store.put(fence("shop-1"), [storedText("A1", T0 + 5), storedText("A2", T0)]);
     await store.put(fence("shop-1"), [storedText("A3", T0 + 1), storedText("A1", T0 + 5)]);
     await store.patch(fence("shop-1"), [{ id: "A2", read: true }]);
-    const record = {
-      key: "k",
-      requestHash: "h",
-      messageId: "m",
-      createdAt: T0,
-      expiresAfterMs: DAY,
-    };
+    const record = keyRecord("k");
     await store.idempotency.claim(fence("shop-1"), record);
     const dump = await store.dump(S1);
     assert.deepEqual(dump.messages.map((m) => m.id), ["A2", "A3", "A1"]);
@@ -281,13 +282,7 @@ export function messageStoreContract(test: BackendTest<MessageStoreHarness>): vo
     const store = await opened(harness, now);
     const kept = storedText("A0", T0);
     await store.put(fence("shop-1"), [kept]);
-    const record = {
-      key: "k",
-      requestHash: "h",
-      messageId: "m",
-      createdAt: T0,
-      expiresAfterMs: DAY,
-    };
+    const record = keyRecord("k");
     await store.idempotency.claim(fence("shop-1"), record);
     const stale = await harness.staleFence(S1);
     await assert.rejects(() => store.put(stale, [storedText("A1", T0)]), FencedOutError);

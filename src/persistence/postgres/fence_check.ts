@@ -11,7 +11,7 @@ import type { Fence } from "../../domain/fence.ts";
  *
  * @example
  * ```ts
- * await sql.begin(async (tx) => { await assertFence(tx, fence, nodeId); … });
+ * await reservedTransaction(sql, async (tx) => { await assertFence(tx, fence, nodeId); … });
  * ```
  */
 export async function assertFence(

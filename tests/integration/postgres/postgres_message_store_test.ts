@@ -9,7 +9,7 @@ import type { SessionId } from "../../../src/domain/session_id.ts";
 import { migrate } from "../../../src/persistence/postgres/migrations.ts";
 import { PostgresSessionStore } from "../../../src/persistence/postgres/postgres_session_store.ts";
 import { createValueSealer } from "../../../src/persistence/sealed_value.ts";
-import { storedText } from "../../support/message_store_contract.ts";
+import { keyRecord, storedText } from "../../support/message_store_contract.ts";
 import { captureLogger, silentLogger } from "../../support/persistence_fixtures.ts";
 import { TestClients, withMigratedDatabase } from "../../support/postgres_fixtures.ts";
 import { leasedSessions, postgresMessageStore } from "../../support/postgres_message_fixtures.ts";
@@ -29,13 +29,7 @@ postgresTest(
       await store.open();
       const message = storedText("SECRET1", T0);
       await store.put(fence, [message]);
-      await store.idempotency.claim(fence, {
-        key: "order-1",
-        requestHash: "h",
-        messageId: "SECRET1",
-        createdAt: T0,
-        expiresAfterMs: 60_000,
-      });
+      await store.idempotency.claim(fence, keyRecord("order-1", { messageId: "SECRET1" }));
       const dumped = await admin<{ text: string }[]>`
       SELECT concat_ws(' ', m.chat, m.body::text, r.body::text) AS text
       FROM messages m, idempotency_records r`;
@@ -62,13 +56,7 @@ postgresTest(
       await plain.open();
       const messages = Array.from({ length: 600 }, (_, i) => storedText(`M${i}`, T0 + i));
       await plain.put(fence, messages);
-      await plain.idempotency.claim(fence, {
-        key: "k",
-        requestHash: "h",
-        messageId: "M1",
-        createdAt: T0,
-        expiresAfterMs: 60_000,
-      });
+      await plain.idempotency.claim(fence, keyRecord("k", { messageId: "M1" }));
       await plain.close();
       const keyed = postgresMessageStore(clients, { sealer });
       assert.equal((await keyed.open()).messages, 600);
@@ -217,13 +205,7 @@ postgresTest(
       const messages = postgresMessageStore(clients);
       await messages.open();
       await messages.put(fence, [storedText("A1", T0)]);
-      await messages.idempotency.claim(fence, {
-        key: "k",
-        requestHash: "h",
-        messageId: "A1",
-        createdAt: T0,
-        expiresAfterMs: 60_000,
-      });
+      await messages.idempotency.claim(fence, keyRecord("k", { messageId: "A1" }));
       const sessions = new PostgresSessionStore({
         sql: clients.open(),
         nodeId: "node-a",

@@ -3,9 +3,9 @@
  * timestamp, then store order, as the file store orders them), paged by keyset cursors (base64url
  * JSON of the position past the page), so a page costs an index range scan however deep it is.
  */
-import { Buffer } from "node:buffer";
 import type { Sql } from "postgres";
 import { z } from "zod";
+import { decodePageCursor, encodePageCursor } from "../../message_store/page_cursor.ts";
 import { ValidationError } from "../../../domain/errors.ts";
 import type {
   ChatSummary,
@@ -28,23 +28,8 @@ const CursorSchema = z.object({
 });
 type Cursor = z.infer<typeof CursorSchema>;
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
-}
-
-function decodeCursor(value: string, chat: string): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(value, "base64url").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  const cursor = CursorSchema.safeParse(parsed);
-  if (!cursor.success || cursor.data.chat !== chat) {
-    throw new ValidationError("cursor: not a cursor of this listing");
-  }
-  return cursor.data;
-}
+const encodeCursor = (cursor: Cursor) => encodePageCursor(cursor);
+const decodeCursor = (value: string, chat: string) => decodePageCursor(value, CursorSchema, chat);
 
 interface PlacedRow extends BodyRow {
   ts: string;
