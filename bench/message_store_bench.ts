@@ -10,7 +10,7 @@
  */
 import { proto } from "@whiskeysockets/baileys";
 import type { Fence } from "../src/domain/fence.ts";
-import type { StoredMessage } from "../src/domain/message_store.ts";
+import type { MessageStore, StoredMessage } from "../src/domain/message_store.ts";
 import type { SessionId } from "../src/domain/session_id.ts";
 import { createLogger } from "../src/logger.ts";
 import { FileMessageStore } from "../src/persistence/message_store/file_message_store.ts";
@@ -26,7 +26,7 @@ function numberArg(name: string, fallback: number): number {
 }
 
 /** A received text as Baileys has it: ~80 characters and a message secret. */
-function message(n: number): StoredMessage {
+export function benchMessage(n: number): StoredMessage {
   const chat = `1555${String(n % 50).padStart(7, "0")}@s.whatsapp.net`;
   const id = `3EB0${n.toString(16).toUpperCase().padStart(18, "0")}`;
   const text = `Order #${n} is ready for pickup at the front desk; reply STOP to unsubscribe.`;
@@ -70,18 +70,7 @@ async function measure(count: number, sealed: boolean, concurrent: boolean) {
       sessionId: `bench-${i}` as SessionId,
       epoch: 0,
     }));
-    const messages = Array.from({ length: count }, (_, n) => message(n));
-    const started = performance.now();
-    if (concurrent) {
-      let next = 0;
-      const worker = async (fence: Fence) => {
-        while (next < count) await store.put(fence, [messages[next++]]);
-      };
-      await Promise.all(fences.flatMap((fence) => Array.from({ length: 8 }, () => worker(fence))));
-    } else {
-      for (const m of messages) await store.put(fences[0], [m]);
-    }
-    const ms = performance.now() - started;
+    const ms = await timePuts(store, fences, count, concurrent);
     const bytes = await logBytes(dataDir);
     await store.close();
     return {
@@ -90,6 +79,30 @@ async function measure(count: number, sealed: boolean, concurrent: boolean) {
       bytes: bytes / count,
     };
   });
+}
+
+/**
+ * Puts `count` messages one per call, awaited one after another into the first fence's session,
+ * or (`concurrent`) 8 in flight for each fence's session; returns the milliseconds it took.
+ */
+export async function timePuts(
+  store: MessageStore,
+  fences: readonly Fence[],
+  count: number,
+  concurrent: boolean,
+): Promise<number> {
+  const messages = Array.from({ length: count }, (_, n) => benchMessage(n));
+  const started = performance.now();
+  if (concurrent) {
+    let next = 0;
+    const worker = async (fence: Fence) => {
+      while (next < count) await store.put(fence, [messages[next++]]);
+    };
+    await Promise.all(fences.flatMap((fence) => Array.from({ length: 8 }, () => worker(fence))));
+  } else {
+    for (const m of messages) await store.put(fences[0], [m]);
+  }
+  return performance.now() - started;
 }
 
 /** Runs the benchmark and returns the report as markdown. */

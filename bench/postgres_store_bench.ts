@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store against the file store, side by side in one run: auth write batches (1,000
  * pre-keys in one batch, as at pairing; one session key, as per message) and 1,000 concurrent
- * metadata writes (creates, then owner reports). The database is a throwaway server on this
- * machine (fsync on, the same disk as the data directory), started by the test support.
+ * metadata writes (creates, then owner reports); the message store's puts (each awaited, and 10
+ * sessions × 8 in flight). The database is a throwaway server on this machine (fsync on, the same
+ * disk as the data directory), started by the test support.
  *
  * Prints markdown tables; `docs/benchmarks.md` keeps the results.
  *
@@ -12,21 +13,29 @@ import postgres from "postgres";
 import { type Fence, singleOwnerFence } from "../src/domain/fence.ts";
 import { SessionRecordSchema } from "../src/domain/session.ts";
 import type { SessionId } from "../src/domain/session_id.ts";
+import type { MessageStore } from "../src/domain/message_store.ts";
 import type { SessionStore } from "../src/domain/session_store.ts";
 import { createLogger } from "../src/logger.ts";
 import { FileSessionStore } from "../src/persistence/file_session_store.ts";
+import { FileMessageStore } from "../src/persistence/message_store/file_message_store.ts";
+import { PostgresMessageStore } from "../src/persistence/postgres/message_store/postgres_message_store.ts";
 import { PostgresLeaseLock } from "../src/persistence/postgres/postgres_lease_lock.ts";
 import { PostgresSessionStore } from "../src/persistence/postgres/postgres_session_store.ts";
 import { startTestPostgres, type TestPostgres } from "../tests/support/postgres_server.ts";
 import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
+import { timePuts } from "./message_store_bench.ts";
 
 const logger = createLogger({ level: "silent", format: "json" });
 const encoder = new TextEncoder();
 const CONCURRENT = 1_000;
 const SINGLE_WRITES = 50;
+const SEQUENTIAL_PUTS = 200;
+const CONCURRENT_PUTS = 2_000;
+const retention = { maxAgeMs: 14 * 86_400_000, maxBytesPerSession: 32 * 1024 * 1024 };
 
 interface Harness {
   store: SessionStore;
+  messages: MessageStore;
   fence(id: SessionId): Promise<Fence>;
   close(): Promise<void>;
 }
@@ -53,10 +62,16 @@ function preKeys(): Map<string, Uint8Array> {
 async function fileHarness(dir: string): Promise<Harness> {
   const store = new FileSessionStore({ dataDir: dir, logger });
   await store.open();
+  const messages = new FileMessageStore({ dataDir: dir, logger, retention });
+  await messages.open();
   return {
     store,
+    messages,
     fence: (id) => Promise.resolve(singleOwnerFence(id)),
-    close: () => store.close(),
+    close: async () => {
+      await messages.close();
+      await store.close();
+    },
   };
 }
 
@@ -65,14 +80,18 @@ async function postgresHarness(pg: TestPostgres, run: number): Promise<Harness> 
   const sql = postgres(url, { max: 10, onnotice: () => {} });
   const store = new PostgresSessionStore({ sql, nodeId: "bench", logger });
   await store.open();
+  const messages = new PostgresMessageStore({ sql, nodeId: "bench", logger, retention });
+  await messages.open();
   const lock = new PostgresLeaseLock(sql, "bench");
   return {
     store,
+    messages,
     fence: async (id) => {
       const [lease] = await lock.acquire([id], 3_600_000);
       return lease;
     },
     close: async () => {
+      await messages.close();
       await store.close();
       await sql.end();
     },
@@ -84,6 +103,9 @@ interface Timings {
   sessionKeyMs: number;
   createsMs: number;
   reportsMs: number;
+  /** µs per message. */
+  sequentialPutUs: number;
+  concurrentPutUs: number;
 }
 
 async function measure(harness: Harness): Promise<Timings> {
@@ -111,7 +133,17 @@ async function measure(harness: Harness): Promise<Timings> {
   started = performance.now();
   await Promise.all(fences.map((f, i) => store.report(f, { pushName: `push ${i}` })));
   const reportsMs = performance.now() - started;
-  return { preKeyBatchMs, sessionKeyMs: median(single), createsMs, reportsMs };
+  const putFences = fences.slice(0, 10);
+  const sequentialMs = await timePuts(harness.messages, putFences, SEQUENTIAL_PUTS, false);
+  const concurrentMs = await timePuts(harness.messages, putFences, CONCURRENT_PUTS, true);
+  return {
+    preKeyBatchMs,
+    sessionKeyMs: median(single),
+    createsMs,
+    reportsMs,
+    sequentialPutUs: (sequentialMs * 1000) / SEQUENTIAL_PUTS,
+    concurrentPutUs: (concurrentMs * 1000) / CONCURRENT_PUTS,
+  };
 }
 
 /** Runs both stores `runs` times, alternating, and returns the report as markdown. */
@@ -153,6 +185,11 @@ export async function runPostgresStoreBench(runs = 5): Promise<string> {
     row(`auth write: one session key (median of ${SINGLE_WRITES})`, "sessionKeyMs", 2),
     row(`${fmt(CONCURRENT)} concurrent creates`, "createsMs"),
     row(`${fmt(CONCURRENT)} concurrent owner reports (fenced)`, "reportsMs"),
+    "",
+    "| message store put (µs per message) | file store | PostgreSQL | PostgreSQL ÷ file |",
+    "|---|---:|---:|---:|",
+    row(`${fmt(SEQUENTIAL_PUTS)} puts, each awaited, 1 session`, "sequentialPutUs", 0),
+    row(`${fmt(CONCURRENT_PUTS)} puts, 10 sessions × 8 in flight`, "concurrentPutUs", 0),
   ].join("\n");
 }
 

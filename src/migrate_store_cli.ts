@@ -70,8 +70,9 @@ export async function runMigrateStoreCli(
       : await toFile(fileConfig, pgConfig, logger);
     console.log(
       `copied and verified ${report.sessions} session(s), ${report.authFiles} auth file(s), ` +
-        `${report.pendingDeliveries} pending webhook deliveries and ${report.deadLetters} dead ` +
-        `letter(s): ${
+        `${report.messages} stored message(s), ${report.idempotencyRecords} idempotency ` +
+        `record(s), ${report.pendingDeliveries} pending webhook deliveries and ` +
+        `${report.deadLetters} dead letter(s): ${
           direction === "to-postgres"
             ? `${fileConfig.dataDir} → database`
             : `database → ${fileConfig.dataDir}`
@@ -165,6 +166,8 @@ async function toFile(fileConfig: Config, pgConfig: Config, logger: Logger): Pro
   try {
     await openSide(source);
     await assertNoNodeRunning(sql);
+    // What the retention no longer allows would not be stored on the other side: drop it first.
+    await source.messages.prune(new Date());
     // Queue claims of nodes that stopped or died hold nothing any more: the copy reads them all.
     await sql`DELETE FROM webhook_queue_claims`;
     await openSide(target);
@@ -215,9 +218,11 @@ async function assertNoNodeRunning(sql: Sql): Promise<void> {
 async function openSide(side: Persistence): Promise<void> {
   await side.store.open();
   await side.outbox.open();
+  await side.messages.open();
 }
 
 async function closeSide(side: Persistence): Promise<void> {
+  await side.messages.close().catch(() => {});
   await side.outbox.close().catch(() => {});
   await side.store.close().catch(() => {});
   await side.close().catch(() => {});

@@ -40,6 +40,14 @@ export interface IdempotentOutcome {
  *   (`IdempotencyKeyInFlightError`, 409);
  * - a key is forgotten after 24 h, or at once when the send failed before reaching WhatsApp.
  *
+ * With several nodes this holds across them because every claim carries the session owner's
+ * fence: only the node holding the session's lease can claim a key (the others forward the
+ * request to it, or their claim is refused with `FencedOutError`), so that node's own memory of
+ * what it is running is the whole truth about "in flight", and the claim itself is one atomic
+ * statement in the shared store. A node that took the session over finds the previous owner's
+ * unfinished record and sends again under the recorded id (the old owner's socket is closed and
+ * its late `complete` is refused), tested in `tests/integration/postgres/postgres_idempotent_sends_test.ts`.
+ *
  * @example
  * ```ts
  * const sends = new IdempotentSends({ records: store.idempotency, fenceOf });
@@ -52,7 +60,7 @@ export class IdempotentSends {
   readonly #clock: () => Date;
   readonly #newMessageId: () => string;
   readonly #expiresAfterMs: number;
-  /** Keys whose request this process is running now. */
+  /** Keys whose request this process is running now (only the owner runs a session's sends). */
   readonly #inFlight = new Set<string>();
 
   constructor(options: IdempotentSendsOptions) {

@@ -7,14 +7,15 @@ import type { SessionId } from "./session_id.ts";
  * It backs Baileys' `getMessage` (retry receipts, poll votes), the chat and history routes, and
  * the media routes (which read a message's media key and path from `content`).
  *
- * The file implementation is `src/persistence/message_store/file_message_store.ts`; a Postgres
- * one is a table keyed by `(session_id, message_id)` under the same contract, which
- * `tests/support/message_store_contract.ts` checks on both:
+ * The file implementation is `src/persistence/message_store/file_message_store.ts`, the
+ * PostgreSQL one (shared by the nodes) `src/persistence/postgres/message_store/`; both keep the
+ * same contract, which `tests/support/message_store_contract.ts` checks on both:
  * - every write resolves once it is durable, and a write from a stale owner (its fence's epoch
  *   superseded) is refused with `FencedOutError` and changes nothing;
  * - `put` inserts or replaces by `(sessionId, id)`; `patch` changes only the fields it names and
  *   ignores unknown ids;
- * - reads see every resolved write (read-your-writes within one process);
+ * - reads see every resolved write (read-your-writes within one process), and one process's
+ *   writes of a session apply in call order, awaited or not;
  * - after `prune(now)`, no message older than the retention remains, and after any write a
  *   session's messages never exceed `maxBytesPerSession` (the earliest stored go first);
  * - `deleteSession` removes every message and idempotency record of the session.
@@ -55,6 +56,9 @@ export interface MessageStore {
 
   /** Removes every message and idempotency record of the fence's session; durable on resolve. */
   deleteSession(fence: Fence): Promise<void>;
+
+  /** Everything stored for a session, for copying it to another store (`migrate-store`). */
+  dump(sessionId: SessionId): Promise<SessionMessagesDump>;
 
   /** Waits until every write accepted so far is durable. */
   flush(): Promise<void>;
@@ -145,6 +149,12 @@ export interface Page<T> {
   items: T[];
   /** Continues the listing; `null` on the last page. */
   nextCursor: string | null;
+}
+
+/** A session's stored messages (the earliest stored first) and idempotency records (by key). */
+export interface SessionMessagesDump {
+  messages: StoredMessage[];
+  idempotency: IdempotencyRecord[];
 }
 
 /** What `open` found. */

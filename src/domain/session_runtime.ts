@@ -304,10 +304,11 @@ export class SessionRuntime implements OwnershipListener {
         if (record.status === "connected") await connection.logout();
         else await connection.stop();
       }
+      // Before the session, while this node's fence is still good (removing the session moves its
+      // lease on): a crash in between leaves the session without its messages, never the reverse.
       const fence = this.#fenceOf(id);
-      await this.#store.remove(id);
-      // After the session: a crash in between leaves messages that the next start deletes.
       if (fence) await this.#messages?.deleteSession(fence);
+      await this.#store.remove(id);
       this.#settle(id);
       this.#logger.info({ sessionId: id }, "session deleted");
       this.#events.publish({ type: "session.deleted", sessionId: id, at: this.#now() });

@@ -9,13 +9,15 @@
  * where the value belongs, so a value copied to another session, webhook or entry fails to open.
  */
 import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { EncryptionKeyError } from "../domain/errors.ts";
 
 const PREFIX = "sealed:v1:";
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HKDF_INFO = "wa-gateway sealed values v1";
+const BLIND_PREFIX = "blind:v1:";
+const BLIND_HKDF_INFO = "wa-gateway blinded values v1";
 
 /** Encrypts and decrypts sealed values with one key. */
 export interface ValueSealer {
@@ -23,6 +25,11 @@ export interface ValueSealer {
   seal(plaintext: string, context: string): string;
   /** The plaintext of a sealed value; throws `SealedValueError` if it does not open. */
   open(sealed: string, context: string): string;
+  /**
+   * A keyed digest of `plaintext` in `context` (HMAC-SHA256): equal inputs give equal digests, so
+   * a database can match and group by a value it cannot read.
+   */
+  blind(plaintext: string, context: string): string;
 }
 
 /** A sealed value failed to decrypt: altered, moved, or sealed under another key. */
@@ -58,7 +65,13 @@ export function isSealed(value: string): boolean {
  */
 export function createValueSealer(key: Uint8Array): ValueSealer {
   const sealKey = Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), HKDF_INFO, 32));
+  const blindKey = Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), BLIND_HKDF_INFO, 32));
   return {
+    blind(plaintext, context) {
+      const digest = createHmac("sha256", blindKey).update(context, "utf8").update("\u0000")
+        .update(plaintext, "utf8").digest();
+      return BLIND_PREFIX + digest.toString("base64url");
+    },
     seal(plaintext, context) {
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv("aes-256-gcm", sealKey, nonce);

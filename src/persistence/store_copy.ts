@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Fence } from "../domain/fence.ts";
+import type { MessageStore, SessionMessagesDump } from "../domain/message_store.ts";
 import type { SessionRecord } from "../domain/session.ts";
 import type { SessionId } from "../domain/session_id.ts";
 import type { SessionStore } from "../domain/session_store.ts";
@@ -8,13 +9,16 @@ import { recoveredRecord } from "./metadata_file.ts";
 
 /** Auth files copied per write batch (bounds memory; a pairing leaves about 800). */
 const AUTH_BATCH = 500;
+/** Messages copied per put. */
+const MESSAGE_BATCH = 500;
 /** A claim long enough for the whole copy: no gateway runs on either side meanwhile. */
 const CLAIM_TTL_MS = 3_600_000;
 
-/** One side of a copy: a store and its outbox, opened. */
+/** One side of a copy: a store, its outbox and its message store, opened. */
 export interface StoreSide {
   store: SessionStore;
   outbox: WebhookOutbox;
+  messages: MessageStore;
 }
 
 /** What a copy moved (and then found again on the other side). */
@@ -23,6 +27,9 @@ export interface CopyReport {
   authFiles: number;
   pendingDeliveries: number;
   deadLetters: number;
+  /** Stored messages and idempotency records. */
+  messages: number;
+  idempotencyRecords: number;
 }
 
 /** The copy found something on the other side that differs from what it copied. */
@@ -34,11 +41,13 @@ export class CopyVerificationError extends Error {
 }
 
 /**
- * Copies every session (its record and auth files) and every webhook delivery not yet made (and
- * dead letter) from one opened store and outbox into another, whatever their kinds. Auth files
- * go through each side's codec, so they are re-encrypted as the target stores them; sessions that
- * have auth files but no record get a recovered one, as a restore would. `fenceFor` gives the
- * fence the target accepts for a session's auth writes.
+ * Copies every session (its record, auth files, stored messages and idempotency records) and
+ * every webhook delivery not yet made (and dead letter) from one opened side into another,
+ * whatever their kinds. Auth files and messages go through each side's encoding, so they are
+ * re-encrypted as the target stores them; sessions that have auth files but no record get a
+ * recovered one, as a restore would. Messages are put in the order they were stored, so the
+ * target's size cap drops the same ones first. `fenceFor` gives the fence the target accepts
+ * for a session's writes (called once per session).
  *
  * @example
  * ```ts
@@ -57,12 +66,22 @@ export async function copyStore(
     if (!records.has(id)) records.set(id, recoveredRecord(id, new Date()));
   }
   let authFiles = 0;
+  let messages = 0;
+  let idempotencyRecords = 0;
   for (const record of records.values()) {
     await to.store.create(record);
+    let fence: Fence | undefined;
+    const targetFence = async () => fence ??= await fenceFor(record.id);
+    const dump = await from.messages.dump(record.id);
+    if (dump.messages.length + dump.idempotency.length > 0) {
+      await copyMessages(dump, to.messages, await targetFence());
+      messages += dump.messages.length;
+      idempotencyRecords += dump.idempotency.length;
+    }
     const source = from.store.auth(sourceFence(record.id));
     const names = await source.list();
     if (names.length === 0) continue;
-    const target = to.store.auth(await fenceFor(record.id));
+    const target = to.store.auth(await targetFence());
     // creds.json last, as every rewrite of a folder does: a copy cut short is never mistaken
     // for a whole one.
     names.sort((a, b) => (a === "creds.json" ? 1 : b === "creds.json" ? -1 : a < b ? -1 : 1));
@@ -94,14 +113,26 @@ export async function copyStore(
     authFiles,
     pendingDeliveries: pending.length,
     deadLetters: letters.length,
+    messages,
+    idempotencyRecords,
   };
+}
+
+async function copyMessages(dump: SessionMessagesDump, to: MessageStore, fence: Fence) {
+  for (let start = 0; start < dump.messages.length; start += MESSAGE_BATCH) {
+    await to.put(fence, dump.messages.slice(start, start + MESSAGE_BATCH));
+  }
+  for (const { response, ...record } of dump.idempotency) {
+    await to.idempotency.claim(fence, record);
+    if (response) await to.idempotency.complete(fence, record.key, response);
+  }
 }
 
 /**
  * Compares a target (reopened after the copy) with its source: every record equal, every auth
- * file present with the same bytes, the same deliveries pending (in the same order per queue,
- * with their failed attempts) and the same dead letters. Throws `CopyVerificationError` listing
- * every difference.
+ * file present with the same bytes, every session's messages (in store order) and idempotency
+ * records equal, the same deliveries pending (in the same order per queue, with their failed
+ * attempts) and the same dead letters. Throws `CopyVerificationError` listing every difference.
  *
  * @example
  * ```ts
@@ -122,6 +153,18 @@ export async function verifyCopy(
     if (!copied) problems.push(`session ${record.id} is missing`);
     else if (!isDeepStrictEqual(normalized(copied), normalized(record))) {
       problems.push(`session ${record.id} differs`);
+    }
+  }
+  for (const record of sourceRecords) {
+    const [a, b] = await Promise.all([
+      from.messages.dump(record.id),
+      to.messages.dump(record.id),
+    ]);
+    if (!isDeepStrictEqual(comparable(a), comparable(b))) {
+      problems.push(
+        `stored messages of ${record.id} differ (${a.messages.length} in the source, ` +
+          `${b.messages.length} copied)`,
+      );
     }
   }
   for (const id of await from.store.listAuth()) {
@@ -172,6 +215,14 @@ function newEntry(entry: OutboxEntry) {
 function normalized(record: SessionRecord): SessionRecord {
   const { webhooks, ...rest } = record;
   return (webhooks?.length ? { ...rest, webhooks } : rest) as SessionRecord;
+}
+
+/** A dump as compared: message contents as plain bytes, whatever the views' classes. */
+function comparable(dump: SessionMessagesDump) {
+  return {
+    messages: dump.messages.map((message) => ({ ...message, content: [...message.content] })),
+    idempotency: dump.idempotency,
+  };
 }
 
 /** Byte equality, whatever the views' classes (the database client hands out `Buffer`s). */

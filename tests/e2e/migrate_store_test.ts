@@ -1,17 +1,22 @@
 /**
  * `deno task migrate-store`: a linked session's data directory copied into PostgreSQL and back
- * (each copy verified), and the session reconnecting from the copy without a QR.
+ * (each copy verified, its stored messages and idempotency records too), and the session
+ * reconnecting from the copy without a QR, its history and idempotent sends intact.
  */
 import { strict as assert } from "node:assert";
 import postgres from "postgres";
 import { linkSession, startFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 import { stopGracefully, taskFlags } from "../support/gateway_process.ts";
+import type { GatewayClient } from "../support/gateway_client.ts";
 import { postgresTest } from "../support/postgres_test.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** Nothing listens here: webhook deliveries stay pending, so the copy has some to move. */
 const DEAD_WEBHOOK = "http://127.0.0.1:9/hook";
+const CONTACT = "15550009999";
+const HISTORY = `/api/sessions/shop-1/chats/${CONTACT}@s.whatsapp.net/messages`;
+const SEND = { type: "text", to: CONTACT, text: "sent before the copy" };
 
 async function migrateStore(direction: string, dataDir: string, databaseUrl: string) {
   const flags = await taskFlags("migrate-store", dataDir);
@@ -22,6 +27,19 @@ async function migrateStore(direction: string, dataDir: string, databaseUrl: str
   }).output();
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
   return { code: output.code, text };
+}
+
+/** The send of `SEND` with one `Idempotency-Key` (a structured-field string). */
+function idempotentSend(client: GatewayClient): Promise<Response> {
+  return fetch(`${client.baseUrl}/api/sessions/shop-1/messages`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "idempotency-key": '"order-1"',
+      ...(client.apiKey ? { "x-api-key": client.apiKey } : {}),
+    },
+    body: JSON.stringify(SEND),
+  });
 }
 
 const statusLines = (logs: Record<string, unknown>[], id: string) =>
@@ -40,8 +58,14 @@ postgresTest(
       };
       const first = await startFakeGateway(fake, dataDir, env);
       let linked;
+      let sentId = "";
       try {
         linked = await linkSession(first.client, fake, "shop-1", "15550001111");
+        fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
+        const sent = await idempotentSend(first.client);
+        assert.equal(sent.status, 201);
+        sentId = (await sent.json()).id;
+        await fake.waitForReceived((m) => m.id === sentId);
         const running = await migrateStore("to-postgres", dataDir, pg.url);
         assert.equal(running.code, 1, running.text);
         assert.match(running.text, /lock/i, "refused while the gateway runs");
@@ -54,7 +78,7 @@ postgresTest(
       assert.equal(there.code, 0, there.text);
       assert.match(
         there.text,
-        /copied and verified 1 session\(s\), \d+ auth file\(s\), [1-9]\d* pending/,
+        /copied and verified 1 session\(s\), \d+ auth file\(s\), 1 stored message\(s\), 1 idempotency record\(s\), [1-9]\d* pending/,
       );
       const sql = postgres(pg.url, { max: 1 });
       try {
@@ -63,6 +87,8 @@ postgresTest(
         const [files] =
           await sql`SELECT count(*)::int AS n FROM auth_files WHERE session_id = 'shop-1'`;
         assert.ok(files.n > 100, "creds and keys");
+        const stored = await sql`SELECT id FROM messages WHERE session_id = 'shop-1'`;
+        assert.deepEqual(stored.map((r) => r.id), [sentId]);
         const [leases] = await sql`SELECT count(*)::int AS n FROM leases WHERE holder IS NOT NULL`;
         assert.equal(leases.n, 0, "the copy released its leases");
       } finally {
@@ -83,6 +109,11 @@ postgresTest(
           assert.equal(after.createdAt, linked.createdAt);
           assert.ok(!statusLines(second.gateway.logs, "shop-1").includes("qr"), "no QR");
           assert.equal(fake.devices().filter((d) => d.phoneNumber === "15550001111").length, 1);
+          const history = await second.client.json<{ items: { id: string }[] }>("GET", HISTORY);
+          assert.deepEqual(history.body.items.map((m) => m.id), [sentId], "history copied back");
+          const retried = await idempotentSend(second.client);
+          assert.equal(retried.status, 201);
+          assert.equal((await retried.json()).id, sentId, "the key's answer copied back");
         } finally {
           await second.gateway.dispose();
         }

@@ -1,6 +1,6 @@
 /**
  * The contract of `MessageStore` (`src/domain/message_store.ts`) as one test suite, run by every
- * implementation's test file: the file store's now, a Postgres store's later.
+ * implementation's test file: the file store's and the PostgreSQL store's.
  */
 import { strict as assert } from "node:assert";
 import { FencedOutError } from "../../src/domain/errors.ts";
@@ -8,9 +8,11 @@ import type { Fence } from "../../src/domain/fence.ts";
 import type {
   MessageRetention,
   MessageStore,
+  NewIdempotencyRecord,
   StoredMessage,
 } from "../../src/domain/message_store.ts";
 import type { SessionId } from "../../src/domain/session_id.ts";
+import type { BackendTest } from "./lease_lock_contract.ts";
 
 /** What a store implementation gives the contract, on fresh storage for each test. */
 export interface MessageStoreHarness {
@@ -57,13 +59,20 @@ export function storedText(
   };
 }
 
-/** Registers the contract's tests, named after `name`. */
-export function messageStoreContract(
-  name: string,
-  withHarness: (test: (harness: MessageStoreHarness) => Promise<void>) => Promise<void>,
-): void {
-  const test = (title: string, body: (harness: MessageStoreHarness) => Promise<void>) =>
-    Deno.test(`${name}: ${title}`, () => withHarness(body));
+/** A new idempotency record of `key` (its request hash `h`), created at `T0` for a day. */
+export function keyRecord(key: string, overrides: Partial<NewIdempotencyRecord> = {}) {
+  return {
+    key,
+    requestHash: "h",
+    messageId: "m",
+    createdAt: T0,
+    expiresAfterMs: DAY,
+    ...overrides,
+  };
+}
+
+/** Registers the contract's tests through `test`, which gives each one fresh storage. */
+export function messageStoreContract(test: BackendTest<MessageStoreHarness>): void {
   const opened = async (harness: MessageStoreHarness, clock?: () => Date, r = retention) => {
     const store = harness.create({ retention: r, clock });
     await store.open();
@@ -223,13 +232,7 @@ export function messageStoreContract(
     const store = await opened(harness, now);
     await store.put(fence("shop-1"), [storedText("A1", T0)]);
     await store.put(fence("shop-2"), [storedText("B1", T0)]);
-    const record = {
-      key: "k",
-      requestHash: "h",
-      messageId: "m",
-      createdAt: T0,
-      expiresAfterMs: DAY,
-    };
+    const record = keyRecord("k");
     await store.idempotency.claim(fence("shop-1"), record);
     await store.deleteSession(fence("shop-1"));
     assert.equal(await store.get(S1, "A1"), undefined);
@@ -241,13 +244,63 @@ export function messageStoreContract(
     await reopened.close();
   });
 
+  test("writes not awaited apply in call order", async (harness) => {
+    const store = await opened(harness, now);
+    const sent = storedText("A1", T0, { fromMe: true });
+    await Promise.all([
+      store.put(fence("shop-1"), [sent]),
+      store.patch(fence("shop-1"), [{ id: "A1", status: "read" }]),
+      store.put(fence("shop-1"), [storedText("A2", T0)]),
+      store.put(fence("shop-1"), [{ ...sent, pushName: "again" }]),
+      store.patch(fence("shop-1"), [{ id: "A2", read: true }]),
+    ]);
+    const dump = await store.dump(S1);
+    assert.deepEqual(dump.messages.map((m) => [m.id, m.status, m.read, m.pushName]), [
+      ["A2", null, true, "Bob"],
+      ["A1", "sent", true, "again"],
+    ]);
+    await store.close();
+  });
+
+  test("dump: every message in store order (a put again moves it last) and every key", async (harness) => {
+    const store = await opened(harness, now);
+    await store.put(fence("shop-1"), [storedText("A1", T0 + 5), storedText("A2", T0)]);
+    await store.put(fence("shop-1"), [storedText("A3", T0 + 1), storedText("A1", T0 + 5)]);
+    await store.patch(fence("shop-1"), [{ id: "A2", read: true }]);
+    const record = keyRecord("k");
+    await store.idempotency.claim(fence("shop-1"), record);
+    const dump = await store.dump(S1);
+    assert.deepEqual(dump.messages.map((m) => m.id), ["A2", "A3", "A1"]);
+    assert.equal(dump.messages[0].read, true);
+    assert.deepEqual(dump.idempotency, [{ ...record, response: null }]);
+    assert.deepEqual(await store.dump(S2), { messages: [], idempotency: [] });
+    await store.close();
+  });
+
   test("a stale fence is refused and changes nothing", async (harness) => {
     if (!harness.staleFence) return; // one process owns every session: nothing can be stale
     const store = await opened(harness, now);
+    const kept = storedText("A0", T0);
+    await store.put(fence("shop-1"), [kept]);
+    const record = keyRecord("k");
+    await store.idempotency.claim(fence("shop-1"), record);
     const stale = await harness.staleFence(S1);
     await assert.rejects(() => store.put(stale, [storedText("A1", T0)]), FencedOutError);
-    await assert.rejects(() => store.patch(stale, [{ id: "A1", read: true }]), FencedOutError);
+    await assert.rejects(() => store.patch(stale, [{ id: "A0", read: true }]), FencedOutError);
+    await assert.rejects(() => store.markRead(stale, CHAT), FencedOutError);
+    await assert.rejects(
+      () => store.idempotency.claim(stale, { ...record, key: "k2" }),
+      FencedOutError,
+    );
+    await assert.rejects(
+      () => store.idempotency.complete(stale, "k", { status: 201, body: {} }),
+      FencedOutError,
+    );
+    await assert.rejects(() => store.idempotency.release(stale, "k"), FencedOutError);
+    await assert.rejects(() => store.deleteSession(stale), FencedOutError);
     assert.equal(await store.get(S1, "A1"), undefined);
+    assert.deepEqual(await store.get(S1, "A0"), kept, "unchanged: not read, not deleted");
+    assert.deepEqual((await store.dump(S1)).idempotency, [{ ...record, response: null }]);
     await store.close();
   });
 }

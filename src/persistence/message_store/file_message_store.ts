@@ -14,6 +14,7 @@ import type {
   NewIdempotencyRecord,
   Page,
   PageRequest,
+  SessionMessagesDump,
   StoredMessage,
 } from "../../domain/message_store.ts";
 import { isSessionId, type SessionId } from "../../domain/session_id.ts";
@@ -189,6 +190,17 @@ export class FileMessageStore implements MessageStore {
     // Durable once renamed away: a crash before the removal finishes it on the next open.
     await syncDirectory(this.#dir);
     await Deno.remove(trash, { recursive: true });
+  }
+
+  async dump(sessionId: SessionId): Promise<SessionMessagesDump> {
+    const log = await this.#read(sessionId);
+    // The maps are in the order things were stored.
+    return {
+      messages: [...log?.messages.values() ?? []],
+      idempotency: [...log?.idempotency.values() ?? []].sort((a, b) =>
+        a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+      ),
+    };
   }
 
   async flush(): Promise<void> {

@@ -2,8 +2,8 @@
  * Cursor pagination over a session's messages held in memory: chats by their last activity,
  * a chat's history newest first. Cursors are base64url JSON of the position after the page.
  */
-import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { decodePageCursor, encodePageCursor } from "./page_cursor.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import type {
   ChatSummary,
@@ -23,23 +23,8 @@ const CursorSchema = z.object({
 });
 type Cursor = z.infer<typeof CursorSchema>;
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
-}
-
-function decodeCursor(value: string, chat: string): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(value, "base64url").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  const cursor = CursorSchema.safeParse(parsed);
-  if (!cursor.success || cursor.data.chat !== chat) {
-    throw new ValidationError("cursor: not a cursor of this listing");
-  }
-  return cursor.data;
-}
+const encodeCursor = (cursor: Cursor) => encodePageCursor(cursor);
+const decodeCursor = (value: string, chat: string) => decodePageCursor(value, CursorSchema, chat);
 
 /** A message with its arrival order in the session, which breaks ties of equal timestamps. */
 interface Placed {

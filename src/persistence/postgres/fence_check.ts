@@ -1,4 +1,4 @@
-import type { TransactionSql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { FencedOutError } from "../../domain/errors.ts";
 import type { Fence } from "../../domain/fence.ts";
 
@@ -11,10 +11,14 @@ import type { Fence } from "../../domain/fence.ts";
  *
  * @example
  * ```ts
- * await sql.begin(async (tx) => { await assertFence(tx, fence, nodeId); … });
+ * await reservedTransaction(sql, async (tx) => { await assertFence(tx, fence, nodeId); … });
  * ```
  */
-export async function assertFence(tx: TransactionSql, fence: Fence, node: string): Promise<void> {
+export async function assertFence(
+  tx: TransactionSql | Sql,
+  fence: Fence,
+  node: string,
+): Promise<void> {
   const rows = await tx`
     SELECT 1 FROM leases
     WHERE session_id = ${fence.sessionId} AND epoch = ${fence.epoch} AND holder = ${node}

@@ -1,5 +1,6 @@
 import type { Sql } from "postgres";
 import type { Logger } from "../../logger.ts";
+import { reservedTransaction } from "./reserved_transaction.ts";
 
 /** One schema change, applied once, in version order. */
 export interface Migration {
@@ -24,6 +25,11 @@ export interface Migration {
  *   (endpoint, session) queue, and the deliveries that failed for good.
  * - `cluster_events`: the last minutes of every node's events, so that each node's live stream
  *   shows all sessions (rows are read by `(origin, seq)` once NOTIFY says there are new ones).
+ * - `messages`, `message_sessions`, `idempotency_records`: the message store
+ *   (`message_store/postgres_message_store.ts`): each message's body as the file store's log
+ *   line has it (sealed with a key), beside the columns its queries need; each session's stored
+ *   bytes (the size cap, and the row every write of that session locks first); the
+ *   `Idempotency-Key` records.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -109,6 +115,46 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cluster_events_created ON cluster_events (created_at);
     `,
   },
+  {
+    version: 4,
+    name: "message store",
+    sql: `
+      CREATE SEQUENCE message_store_seq;
+      CREATE TABLE message_sessions (
+        session_id text PRIMARY KEY,
+        bytes bigint NOT NULL
+      );
+      CREATE TABLE messages (
+        session_id text NOT NULL,
+        id text NOT NULL,
+        -- Store order: the size cap drops the lowest first; a put again moves a message last.
+        seq bigint NOT NULL DEFAULT nextval('message_store_seq'),
+        -- The chat's JID, or with a key its blinded form (sealed_value.ts).
+        chat text NOT NULL,
+        ts bigint NOT NULL,
+        -- Received and not yet read (markRead's rows); counted unread unless deleted.
+        to_read boolean NOT NULL,
+        deleted boolean NOT NULL,
+        size integer NOT NULL,
+        body jsonb NOT NULL,
+        PRIMARY KEY (session_id, id)
+      );
+      CREATE INDEX messages_history ON messages (session_id, chat, ts, seq) INCLUDE (id);
+      CREATE INDEX messages_store_order ON messages (session_id, seq);
+      CREATE INDEX messages_age ON messages (ts);
+      CREATE INDEX messages_to_read ON messages (session_id, chat) WHERE to_read;
+      -- Sealed (a string) or not (an object): finds what a key change must seal, at once.
+      CREATE INDEX messages_at_rest ON messages (jsonb_typeof(body));
+      CREATE TABLE idempotency_records (
+        session_id text NOT NULL,
+        key text NOT NULL,
+        expires_at bigint NOT NULL,
+        body jsonb NOT NULL,
+        PRIMARY KEY (session_id, key)
+      );
+      CREATE INDEX idempotency_records_expiry ON idempotency_records (expires_at);
+    `,
+  },
 ];
 
 /** The advisory lock key migrations run under (any constant; "wa-gateway" in ASCII). */
@@ -129,7 +175,7 @@ export async function migrate(
   logger: Logger,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
-  return await sql.begin(async (tx) => {
+  return await reservedTransaction(sql, async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
       CREATE TABLE IF NOT EXISTS schema_migrations (

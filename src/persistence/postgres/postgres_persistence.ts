@@ -1,13 +1,13 @@
 import type { Sql } from "postgres";
 import { DatabaseUnavailableError } from "../../domain/errors.ts";
 import type { Logger } from "../../logger.ts";
-import { FileMessageStore } from "../message_store/file_message_store.ts";
 import { messageRetention, type Persistence, type PersistenceOptions } from "../persistence.ts";
 import { databaseApiKey } from "./postgres_api_key.ts";
 import { CONNECT_TIMEOUT_S, openDatabaseClient } from "./postgres_client.ts";
 import { PostgresClusterSignals } from "./postgres_cluster_signals.ts";
 import { PostgresEventRelay } from "./postgres_event_relay.ts";
 import { PostgresLeaseLock } from "./postgres_lease_lock.ts";
+import { PostgresMessageStore } from "./message_store/postgres_message_store.ts";
 import { PostgresNodeRegistry } from "./postgres_node_registry.ts";
 import { PostgresSessionStore } from "./postgres_session_store.ts";
 import { PostgresWebhookOutbox } from "./postgres_webhook_outbox.ts";
@@ -61,9 +61,9 @@ export async function postgresPersistence(
       codec,
       sealer,
     }),
-    // INTERIM (replaced by the PostgreSQL message store before this lands): per node, on disk.
-    messages: new FileMessageStore({
-      dataDir: config.dataDir,
+    messages: new PostgresMessageStore({
+      sql,
+      nodeId,
       logger: logger.child({ component: "message-store" }),
       retention: messageRetention(config),
       sealer,

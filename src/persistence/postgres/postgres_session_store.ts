@@ -30,6 +30,7 @@ import { preparePostgresAuthAtRest } from "./postgres_auth_at_rest.ts";
 import { PostgresAuthFiles } from "./postgres_auth_files.ts";
 import { retryTransient } from "./transient_errors.ts";
 import { recordFromRow, REPORT_COLUMNS, rowFromRecord, type SessionRow } from "./session_rows.ts";
+import { reservedTransaction } from "./reserved_transaction.ts";
 
 /** Options of {@linkcode PostgresSessionStore}. */
 export interface PostgresSessionStoreOptions {
@@ -219,7 +220,7 @@ export class PostgresSessionStore implements SessionStore {
     if (parsed.data.updatedAt !== undefined) columns.updated_at = parsed.data.updatedAt;
     return this.#track(this.#reports.run(id, async () => {
       const row = await this.#retry("report", () =>
-        this.#sql.begin(async (tx) => {
+        reservedTransaction(this.#sql, async (tx) => {
           await assertFence(tx, fence, this.#nodeId);
           const [updated] = Object.keys(columns).length > 0
             ? await tx<SessionRow[]>`
@@ -236,19 +237,24 @@ export class PostgresSessionStore implements SessionStore {
 
   /**
    * Removes the session's auth files and row in one transaction, and moves its lease on (no
-   * holder, a higher epoch), so that its former owner's writes are refused from then on.
+   * holder, a higher epoch), so that its former owner's writes are refused from then on; its
+   * stored messages and idempotency records go in the same transaction.
    */
   remove(id: SessionId): Promise<void> {
     this.#assertUsable();
     const checked = this.#checkId(id);
     return this.#track(
       this.#retry("remove", () =>
-        this.#sql.begin(async (tx) => {
+        reservedTransaction(this.#sql, async (tx) => {
           await tx`DELETE FROM auth_files WHERE session_id = ${checked}`;
           await tx`DELETE FROM sessions WHERE id = ${checked}`;
           await tx`
         UPDATE leases SET holder = NULL, epoch = epoch + 1, expires_at = now()
         WHERE session_id = ${checked}`;
+          // After the lease, which every message write locks first: no deadlock with one.
+          await tx`DELETE FROM messages WHERE session_id = ${checked}`;
+          await tx`DELETE FROM idempotency_records WHERE session_id = ${checked}`;
+          await tx`DELETE FROM message_sessions WHERE session_id = ${checked}`;
         })).then(() => {}),
     );
   }

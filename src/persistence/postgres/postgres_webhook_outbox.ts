@@ -15,6 +15,7 @@ import { deadLetterSchema, entrySchema, sealedEntry } from "../file_webhook_outb
 import type { ValueSealer } from "../sealed_value.ts";
 import { migrate } from "./migrations.ts";
 import { retryTransient } from "./transient_errors.ts";
+import { reservedTransaction } from "./reserved_transaction.ts";
 
 /** Options of {@linkcode PostgresWebhookOutbox}. */
 export interface PostgresWebhookOutboxOptions {
@@ -119,27 +120,30 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
       const batch = this.#appends;
       this.#appends = [];
       try {
-        const added = await this.#retry("append", () =>
-          this.#sql.begin(async (tx) => {
-            const results: OutboxEntry[][] = [];
-            for (const append of batch) {
-              const out: OutboxEntry[] = [];
-              for (const entry of append.entries) {
-                const stored = sealedEntry(
-                  { ...entry, seq: 0, generation: 0, attempts: 0 },
-                  this.#sealer,
-                );
-                const [row] = await tx<{ seq: string }[]>`
+        const added = await this.#retry(
+          "append",
+          () =>
+            reservedTransaction(this.#sql, async (tx) => {
+              const results: OutboxEntry[][] = [];
+              for (const append of batch) {
+                const out: OutboxEntry[] = [];
+                for (const entry of append.entries) {
+                  const stored = sealedEntry(
+                    { ...entry, seq: 0, generation: 0, attempts: 0 },
+                    this.#sealer,
+                  );
+                  const [row] = await tx<{ seq: string }[]>`
                 INSERT INTO webhook_outbox (id, queue_key, entry)
                 VALUES (${entry.id}, ${queueKey(entry)}, ${storedJson(stored)})
                 ON CONFLICT (id) DO UPDATE SET id = excluded.id
                 RETURNING seq`;
-                out.push({ ...entry, seq: Number(row.seq), generation: 0, attempts: 0 });
+                  out.push({ ...entry, seq: Number(row.seq), generation: 0, attempts: 0 });
+                }
+                results.push(out);
               }
-              results.push(out);
-            }
-            return results;
-          }));
+              return results;
+            }),
+        );
         batch.forEach((append, index) => append.done.resolve(added[index]));
       } catch (error) {
         for (const append of batch) append.done.reject(error);
@@ -155,7 +159,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
   async claim(ttlMs: number): Promise<OutboxEntry[]> {
     this.#assertOpen();
     const rows = await this.#retry("claim", () =>
-      this.#sql.begin(async (tx) => {
+      reservedTransaction(this.#sql, async (tx) => {
         // Only its own: the holder of a drained queue knows it has nothing of it left in hand.
         await tx`
         DELETE FROM webhook_queue_claims WHERE queue_key IN (
@@ -217,7 +221,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
     const letter = deadLetterOf(entry, failure, this.#clock());
     const stored = { ...letter, entry: sealedEntry(entry, this.#sealer) };
     await this.#retry("dead letter", () =>
-      this.#sql.begin(async (tx) => {
+      reservedTransaction(this.#sql, async (tx) => {
         const removed = await tx`DELETE FROM webhook_outbox WHERE id = ${entry.id} RETURNING id`;
         // Delivered (or dead-lettered) meanwhile by another node: nothing to move.
         if (removed.length === 0) return;
@@ -250,7 +254,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
 
   async requeue(id: string): Promise<OutboxEntry | undefined> {
     this.#assertOpen();
-    return await this.#sql.begin(async (tx) => {
+    return await reservedTransaction(this.#sql, async (tx) => {
       const [row] = await tx<{ letter: unknown }[]>`
         DELETE FROM webhook_dead_letters WHERE id = ${id} RETURNING letter`;
       if (!row) return undefined;

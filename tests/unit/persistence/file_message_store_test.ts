@@ -7,13 +7,15 @@ import { testLogger } from "../../support/logger.ts";
 import { messageStoreContract, storedText } from "../../support/message_store_contract.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 
-messageStoreContract("FileMessageStore", (test) =>
-  withTempDir((dataDir) =>
-    test({
-      create: ({ retention, clock }) =>
-        new FileMessageStore({ dataDir, logger: testLogger(), retention, clock }),
-    })
-  ));
+messageStoreContract((name, fn) =>
+  Deno.test(`FileMessageStore: ${name}`, () =>
+    withTempDir((dataDir) =>
+      fn({
+        create: ({ retention, clock }) =>
+          new FileMessageStore({ dataDir, logger: testLogger(), retention, clock }),
+      })
+    ))
+);
 
 const retention = { maxAgeMs: 14 * 86_400_000, maxBytesPerSession: 1 << 20 };
 const T0 = Date.now();

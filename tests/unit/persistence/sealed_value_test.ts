@@ -43,3 +43,14 @@ Deno.test("isSealed() tells sealed values from plaintext", () => {
   assert.equal(isSealed("my-secret-0123456789"), false);
   assert.equal(isSealed(""), false);
 });
+
+Deno.test("blind() is the same for the same value, context and key, and different otherwise", () => {
+  const sealer = createValueSealer(key);
+  const jid = "15550009999@s.whatsapp.net";
+  const blinded = sealer.blind(jid, "message-store:shop-1:chat");
+  assert.equal(sealer.blind(jid, "message-store:shop-1:chat"), blinded);
+  assert.ok(!blinded.includes("15550009999"));
+  assert.notEqual(sealer.blind(jid, "message-store:shop-2:chat"), blinded);
+  assert.notEqual(createValueSealer(otherKey).blind(jid, "message-store:shop-1:chat"), blinded);
+  assert.notEqual(sealer.blind("15550009998@s.whatsapp.net", "message-store:shop-1:chat"), blinded);
+});
