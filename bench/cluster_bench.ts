@@ -35,7 +35,15 @@ import {
   linkInto,
   startTogether,
 } from "./_cluster_fleet.ts";
-import { fmt, loadLine, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
+import {
+  cpuSeconds,
+  fmt,
+  loadLine,
+  machineLine,
+  median,
+  runsFromArgs,
+  withBenchDir,
+} from "./_report.ts";
 
 const QUICK = Deno.args.includes("--quick");
 const FAILOVER_SESSIONS = QUICK ? 30 : 100;
@@ -169,7 +177,12 @@ async function measureMove(
 }
 
 interface Restore {
+  /** Until the last session's owner recorded it connected. */
   ms: number;
+  /** Until this process saw them all connected (the polling's delay on top). */
+  observedMs: number;
+  /** CPU time of every node process (main thread and connection workers), in seconds. */
+  nodesCpu: number;
   spread: Record<string, number>;
 }
 
@@ -191,7 +204,14 @@ async function measureRestore(
       via: nodes[0],
       timeoutMs: 600_000,
     });
-    return { ms: Math.max(...connected.values()), spread: await spreadOf(cluster, nodes[0]) };
+    const observedMs = Date.now() - startedAt;
+    const cpu = await Promise.all(cluster.nodes.map((node) => cpuSeconds(node.gateway.child.pid)));
+    return {
+      ms: Math.max(...connected.values()),
+      observedMs,
+      nodesCpu: cpu.reduce((sum, seconds) => sum + seconds, 0),
+      spread: await spreadOf(cluster, nodes[0]),
+    };
   } finally {
     await cluster.dispose();
     await dropDatabase(fleet.pg, db);
@@ -293,10 +313,20 @@ export async function runClusterBench(runs: number): Promise<string> {
           `run ${run + 1} of ${runs} done after ${fmt((performance.now() - started) / 1000)} s`,
         );
       }
-      const restoreRow = (label: string, list: Restore[]) =>
-        `| ${label} | ${RESTORE_SESSIONS} | ${fmt(median(list.map((r) => r.ms)))} | ${
-          fmt((RESTORE_SESSIONS * 1000) / median(list.map((r) => r.ms)), 1)
-        } | ${list.map((r) => spreadText(r.spread)).join("; ")} |`;
+      const restoreRow = (label: string, list: Restore[]) => {
+        const m = (f: (restore: Restore) => number) => median(list.map(f));
+        const each = list.map((r) => `${fmt(r.ms / 1000, 1)} s (${spreadText(r.spread)})`);
+        const cells = [
+          RESTORE_SESSIONS,
+          fmt(m((r) => r.ms)),
+          fmt((RESTORE_SESSIONS * 1000) / m((r) => r.ms), 1),
+          fmt(m((r) => r.observedMs)),
+          fmt(m((r) => r.nodesCpu), 1),
+          fmt((m((r) => r.nodesCpu) * 1000) / RESTORE_SESSIONS),
+          each.join("; "),
+        ];
+        return `| ${label} | ${cells.join(" | ")} |`;
+      };
       return [
         await machineLine(runs),
         `Load average before: ${loadBefore}; after: ${await loadLine()}.`,
@@ -325,8 +355,8 @@ export async function runClusterBench(runs: number): Promise<string> {
         "",
         "### Restore: every node of a stopped cluster started at once",
         "",
-        "| nodes | sessions | time to all connected (ms) | sessions/s | spread when all connected (each run) |",
-        "|---|---:|---:|---:|---|",
+        "| nodes | sessions | time to all connected (ms) | sessions/s | seen by polling (ms) | nodes' CPU (s) | CPU per session (ms) | each run: time (spread when all connected) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
         restoreRow("one", restores.one),
         restoreRow("three", restores.three),
         restoreRow("three, registered before they start", restores.registered),

@@ -13,7 +13,7 @@ import { startFakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import type { FakeWhatsApp } from "../tests/support/fake_whatsapp/server.ts";
 import { GatewayClient } from "../tests/support/gateway_client.ts";
 import { spawnGateway, stopGracefully } from "../tests/support/gateway_process.ts";
-import { fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
+import { cpuSeconds, fmt, machineLine, median, runsFromArgs, withBenchDir } from "./_report.ts";
 
 function sessionCounts(): number[] {
   const flag = Deno.args.indexOf("--sessions");
@@ -40,14 +40,6 @@ async function rssMiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kib = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
   return kib / 1024;
-}
-
-/** CPU time (user + system) a process has used so far, in seconds; `self` for this one. */
-async function cpuSeconds(pid: number | "self"): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Links `count` sessions through one gateway, then stops it cleanly. */
