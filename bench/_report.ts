@@ -33,3 +33,10 @@ export async function withBenchDir<T>(fn: (dir: string) => Promise<T>): Promise<
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** The machine's load averages (1, 5 and 15 minutes), as `/proc/loadavg` has them. */
+export async function loadLine(): Promise<string> {
+  if (Deno.build.os !== "linux") return "unknown";
+  const [one, five, fifteen] = (await Deno.readTextFile("/proc/loadavg")).split(" ");
+  return `${one}, ${five}, ${fifteen}`;
+}

@@ -2,7 +2,7 @@
  * Runs every benchmark under `bench/` in turn, each in its own process so one's heap and open
  * files never skew the next. Pass-through arguments go to every benchmark (e.g. `--runs 3`).
  *
- * Usage: deno task bench [--runs N]
+ * Usage: deno task bench [--runs N] [--quick] (`--quick`: the cluster benchmark's short form)
  */
 import { fileURLToPath } from "node:url";
 
@@ -17,6 +17,7 @@ const BENCHMARKS = [
   "message_store_bench.ts",
   "postgres_store_bench.ts",
   "media_bench.ts",
+  "cluster_bench.ts",
 ];
 
 for (const name of BENCHMARKS) {

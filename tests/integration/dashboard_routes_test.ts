@@ -42,6 +42,7 @@ Deno.test("the dashboard's assets are served with their types; the page holds no
         "/dashboard/session_detail.js": /^text\/javascript/,
         "/dashboard/event_log.js": /^text\/javascript/,
         "/dashboard/dead_letters.js": /^text\/javascript/,
+        "/dashboard/nodes.js": /^text\/javascript/,
         "/dashboard/dashboard.css": /^text\/css/,
         "/dashboard/favicon.svg": /^image\/svg\+xml/,
       };

@@ -3,7 +3,7 @@
  * browser tests: page errors and console errors are collected, confirmation dialogs accepted.
  */
 import { strict as assert } from "node:assert";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { type ChromiumBuild, launchChromium } from "./browser.ts";
 import { startFakeGateway, withFakeServer } from "./fake_gateway.ts";
 import type { FakeWhatsApp } from "./fake_whatsapp/server.ts";
@@ -38,21 +38,38 @@ export function withDashboard(
     const { gateway, client } = await startFakeGateway(fake, dataDir, env);
     const browser = await launchChromium(build);
     try {
-      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-      const problems: string[] = [];
-      page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`console: ${message.text()}`);
-      });
-      page.on("dialog", (dialog) => dialog.accept());
-      const response = await page.goto(`${gateway.url}/`);
-      assert.equal(response?.status(), 200);
+      const { page, problems } = await openDashboard(browser, gateway.url);
       await fn({ fake, gateway, client, page, problems });
     } finally {
       await browser.close();
       await gateway.dispose();
     }
   });
+}
+
+/**
+ * Opens the dashboard of the gateway at `url` in a new page of `browser`: script and console
+ * errors are collected in `problems`, confirmation dialogs accepted.
+ *
+ * @example
+ * ```ts
+ * const { page, problems } = await openDashboard(browser, gateway.url);
+ * ```
+ */
+export async function openDashboard(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("dialog", (dialog) => dialog.accept());
+  const response = await page.goto(`${url}/`);
+  assert.equal(response?.status(), 200);
+  return { page, problems };
 }
 
 /** Types the API key into the sign-in form and submits it. */

@@ -107,6 +107,44 @@ export function sessionStoreContract(test: BackendTest<SessionStoreHarness>): vo
     }
   });
 
+  test("a report changes only the fields it names; the others keep what earlier reports wrote", async (h) => {
+    const { store } = await h.open();
+    try {
+      await store.create(sessionRecord("a"));
+      const fence = await h.own(id("a"));
+      const lastDisconnect = {
+        code: 428,
+        reason: "connection_closed" as const,
+        message: "closed",
+        at: "2026-01-01T00:00:00.000Z",
+      };
+      await store.report(fence, {
+        status: "connected",
+        phoneNumber: "15550001111",
+        pushName: "Front desk",
+        connectedAt: "2026-01-01T00:00:01.000Z",
+        lastDisconnectedAt: "2026-01-01T00:00:00.000Z",
+        lastDisconnect,
+      });
+      await store.report(fence, { pushName: "Back office", updatedAt: "2026-01-01T00:00:02.000Z" });
+      const expected = {
+        status: "connected",
+        phoneNumber: "15550001111",
+        pushName: "Back office",
+        connectedAt: "2026-01-01T00:00:01.000Z",
+        lastDisconnectedAt: "2026-01-01T00:00:00.000Z",
+        lastDisconnect,
+        updatedAt: "2026-01-01T00:00:02.000Z",
+      };
+      const stored = await store.get(id("a"));
+      for (const [field, value] of Object.entries(expected)) {
+        assert.deepEqual(stored?.[field as keyof typeof expected], value, field);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   test("updateSpec(), report() of an unknown session throw SessionNotFoundError", async (h) => {
     const { store } = await h.open();
     try {

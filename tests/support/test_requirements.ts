@@ -51,6 +51,36 @@ export function defineRequirement<T>(
   };
 }
 
+/**
+ * A requirement met when both `first` and `second` are (a browser test on a database cluster):
+ * its tests get both values; where one is missing, the reason names it and its hint.
+ *
+ * @example
+ * ```ts
+ * const clusterBrowserTest = await testsRequiring(bothOf(chromiumRequirement, postgresRequirement));
+ * clusterBrowserTest("…", {}, async ([chromium, postgres]) => { ... });
+ * ```
+ */
+export function bothOf<A, B>(
+  first: TestRequirement<A>,
+  second: TestRequirement<B>,
+): TestRequirement<[A, B]> {
+  return defineRequirement({
+    name: `${first.name} and ${second.name}`,
+    hint: "See docs/testing.md, “Tests that need something outside the repository”",
+    probe: async () => {
+      const [a, b] = await Promise.all([first.check(), second.check()]);
+      if (!a.met) return { met: false, reason: `${first.name}: ${a.reason} (${first.hint})` };
+      if (!b.met) return { met: false, reason: `${second.name}: ${b.reason} (${second.hint})` };
+      return {
+        met: true,
+        value: [a.value, b.value],
+        description: `${a.description}; ${b.description}`,
+      };
+    },
+  });
+}
+
 /** Options of one test, as `Deno.test` takes them, less what the helper decides. */
 export type RequiringTestOptions = Omit<Deno.TestDefinition, "name" | "fn" | "ignore">;
 

@@ -4,6 +4,7 @@
 import { $, api, button, currentKey, errorMessage, setKey, Unauthorized } from "./api.js";
 import { initDeadLetters, refreshDeadLetters } from "./dead_letters.js";
 import { initEventLog, logEvent } from "./event_log.js";
+import { initNodes, isClustered, refreshNodes, showNodeSessions } from "./nodes.js";
 import {
   closeSessionDetail,
   initSessionDetail,
@@ -17,8 +18,11 @@ const POLL_MS = 2000;
 const RESYNC_MS = 30000;
 /** Wait before opening the event stream again after it ended. */
 const STREAM_RETRY_MS = 3000;
+/** How often the nodes are read (they heartbeat every few seconds; no event says so). */
+const NODES_MS = 5000;
 
 let listTimer;
+let nodesTimer;
 let qrTimer;
 let qrSession;
 let qrObjectUrl;
@@ -41,11 +45,12 @@ function handle(error) {
 }
 
 /** The sections shown once signed in. */
-const SIGNED_IN = ["sessions", "events", "dead-letters"];
+const SIGNED_IN = ["sessions", "nodes", "events", "dead-letters"];
 
 function logout(message) {
   setKey(null);
   clearInterval(listTimer);
+  clearInterval(nodesTimer);
   streamController?.abort();
   setLive(false);
   closeQr();
@@ -64,6 +69,9 @@ function login(key) {
   showError(null);
   refreshList();
   refreshDeadLetters();
+  refreshNodes();
+  clearInterval(nodesTimer);
+  nodesTimer = setInterval(refreshNodes, NODES_MS);
   setLive(false);
   followEvents();
 }
@@ -166,6 +174,13 @@ function renderSessions(sessions) {
   const rows = $("session-rows");
   rows.replaceChildren(...sessions.map(sessionRow));
   $("empty").hidden = sessions.length > 0;
+  showNodeSessions(sessions);
+}
+
+/** Shows each session's node once there are several nodes. */
+function markClustered() {
+  document.body.dataset.clustered = String(isClustered());
+  refreshSessionDetail();
 }
 
 function sessionRow(session) {
@@ -207,7 +222,9 @@ function sessionRow(session) {
     }
   }));
   const phone = session.phoneNumber ? `+${session.phoneNumber}` : "";
-  row.append(cell(session.id), cell(session.name), statusCell, cell(phone), actions);
+  const node = cell(session.node ?? "none");
+  node.className = "node-column";
+  row.append(cell(session.id), cell(session.name), statusCell, cell(phone), node, actions);
   return row;
 }
 
@@ -337,6 +354,10 @@ document.addEventListener("DOMContentLoaded", () => {
     changed: refreshList,
   });
   initEventLog();
+  initNodes({
+    errors: (error) => (error ? handle(error) : showError(null)),
+    clustered: markClustered,
+  });
   initDeadLetters({ errors: (error) => (error ? handle(error) : showError(null)) });
   const key = currentKey();
   if (key) login(key);

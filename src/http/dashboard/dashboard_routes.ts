@@ -10,6 +10,7 @@ import script from "./dashboard.js" with { type: "text" };
 import apiScript from "./api.js" with { type: "text" };
 import deadLettersScript from "./dead_letters.js" with { type: "text" };
 import eventLogScript from "./event_log.js" with { type: "text" };
+import nodesScript from "./nodes.js" with { type: "text" };
 import sessionDetailScript from "./session_detail.js" with { type: "text" };
 import styles from "./dashboard.css" with { type: "text" };
 import favicon from "./favicon.svg" with { type: "text" };
@@ -25,6 +26,7 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "/dashboard/session_detail.js": { body: sessionDetailScript, type: JAVASCRIPT },
   "/dashboard/event_log.js": { body: eventLogScript, type: JAVASCRIPT },
   "/dashboard/dead_letters.js": { body: deadLettersScript, type: JAVASCRIPT },
+  "/dashboard/nodes.js": { body: nodesScript, type: JAVASCRIPT },
   "/dashboard/dashboard.css": { body: styles, type: "text/css; charset=utf-8" },
   "/dashboard/favicon.svg": { body: favicon, type: "image/svg+xml" },
 };

@@ -1,6 +1,7 @@
 // One session in detail: what it is doing and why (status history, last disconnect, uptime),
 // a test message, and its webhooks (secrets are never shown: the API masks them).
 import { $, apiJson, button, duration, element, row } from "./api.js";
+import { isClustered } from "./nodes.js";
 
 const MASKED = "********";
 
@@ -67,6 +68,8 @@ function render() {
     ["Push name", s.pushName ?? "—"],
     ["Connected since", s.connectedAt && s.status === "connected" ? s.connectedAt : "—"],
     ["Uptime", ""],
+    // Which node runs it; null while none does (its node died and the lease has not lapsed).
+    ...(isClustered() ? [["Node", s.node ?? "none"]] : []),
     [
       "Last disconnect",
       disconnect

@@ -208,14 +208,17 @@ export class PostgresSessionStore implements SessionStore {
   report(fence: Fence, fields: SessionReportChange): Promise<SessionRecord> {
     this.#assertUsable();
     const id = this.#checkId(fence?.sessionId);
-    const parsed = ReportChangeSchema.safeParse(pickReport(fields));
+    const picked = pickReport(fields);
+    const parsed = ReportChangeSchema.safeParse(picked);
     if (!parsed.success) {
       throw new ValidationError(`Session report of '${id}' is invalid`, parsed.error.issues);
     }
     const columns: Record<string, unknown> = {};
     for (const [field, column] of Object.entries(REPORT_COLUMNS)) {
-      const value = (parsed.data as Record<string, unknown>)[field];
-      if (value !== undefined) columns[column] = value;
+      // Only what the report names: the schema fills the fields it leaves out with their
+      // defaults (a status, nulls), which would erase what earlier reports wrote.
+      if (!(field in picked)) continue;
+      columns[column] = (parsed.data as Record<string, unknown>)[field];
     }
     if (parsed.data.updatedAt !== undefined) columns.updated_at = parsed.data.updatedAt;
     return this.#track(this.#reports.run(id, async () => {
