@@ -9,6 +9,7 @@ import {
   getBinaryNodeChild,
   getBinaryNodeChildren,
   hmacSign,
+  jidDecode,
   proto,
   WA_CERT_DETAILS,
 } from "@whiskeysockets/baileys";
@@ -26,8 +27,10 @@ import { LinkCodePairings } from "./link_code.ts";
 import { type AckHooks, MessageFaults, retryReceipt } from "./message_faults.ts";
 import { editOf, revokeOf, voteOf } from "./contact_actions.ts";
 import { historySyncMessages } from "./history_sync.ts";
+import { type FakeGroupsControl, type FakeProfilesControl, SocialFeatures } from "./groups.ts";
 
 export type { FakeDevice } from "./devices.ts";
+export type { FakeGroupsControl, FakeProfilesControl, GroupView } from "./groups.ts";
 
 /** A device as `devices()` reports it. */
 export interface DeviceView {
@@ -77,8 +80,15 @@ export interface FakeWhatsApp {
   replaceConnection(phoneOrJid: string): Promise<void>;
   /** The connection drops without a word (the client reconnects). */
   dropConnection(phoneOrJid: string): Promise<void>;
-  /** Adds a simulated contact that companions can write to and hear from. */
-  addContact(contact: { phoneNumber: string; pushName?: string }): void;
+  /**
+   * Adds a simulated contact that companions can write to and hear from; with `devices` > 1 its
+   * phone has linked devices too, each of which decrypts what companions send it.
+   */
+  addContact(contact: { phoneNumber: string; pushName?: string; devices?: number }): void;
+  /** Groups: create them, change members, members who send (see `groups.ts`). */
+  groups: FakeGroupsControl;
+  /** Users' pictures, about texts, business profiles, block lists and presence. */
+  profiles: FakeProfilesControl;
   /** A contact sends a text to every online device of an account; resolves with its id. */
   deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }>;
   /** A contact sends any message content to every online device of an account. */
@@ -126,6 +136,10 @@ export interface ReceivedMessage {
   from: string;
   /** The contact's phone number. */
   to: string;
+  /** The group it was sent to, for a group message. */
+  group?: string;
+  /** Which of the contact's devices decrypted it (0, the phone, unless it has linked devices). */
+  device?: number;
   text: string;
   /** The whole content, decrypted. */
   message: proto.IMessage;
@@ -185,6 +199,10 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
   /** Each account's phone as a Signal peer of its companions (it sends them history). */
   const phones = new Map<string, SimulatedContact>();
   const historySent = new Set<string>();
+  const recordReceived = (message: ReceivedMessage) => {
+    received.push(message);
+    for (const wake of receivedWaiters) wake();
+  };
 
   const context: ConnectionContext = {
     certificates,
@@ -225,8 +243,24 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     usync: (node) => directory.usync(node),
     keyBundles: (node) => directory.keyBundles(node),
     linkCode: (connection, node) => linkCodes.onRequest(connection, node),
+    answer: (connection, node) => social.answer(connection.device!, node),
+    presence: (connection, node) => social.presence(connection, node),
     async message(connection, node) {
       const sender = connection.device!;
+      if (node.attrs.to?.endsWith("@g.us")) {
+        const error = await social.messaging.fromCompanion(sender, node);
+        connection.send({
+          tag: "ack",
+          attrs: {
+            class: "message",
+            id: node.attrs.id,
+            from: node.attrs.to,
+            t: unixNow(),
+            ...(error ? { error } : {}),
+          },
+        });
+        return;
+      }
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
       for (const copy of copies) {
         const found = directory.resolve(copy.attrs.jid);
@@ -239,23 +273,27 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
           t: node.attrs.t ?? unixNow(),
         };
         if (faults.failsToDecrypt(addressed)) continue;
+        const device = jidDecode(copy.attrs.jid)?.device ?? 0;
         const message = await found.contact.decrypt(
           sender.lid,
           enc.attrs.type as "pkmsg" | "msg",
           enc.content,
+          device,
         );
         // A phone shows a message once, however often it is sent (a retry, a re-send).
-        const seen = received.some((m) => m.id === node.attrs.id && m.to === addressed.contact);
+        const seen = received.some((m) =>
+          m.id === node.attrs.id && m.to === addressed.contact && (m.device ?? 0) === device
+        );
         if (seen) continue;
-        received.push({
+        recordReceived({
           id: node.attrs.id,
           from: sender.phoneNumber,
           to: found.contact.phoneNumber,
+          ...(device ? { device } : {}),
           text: message.conversation ?? message.extendedTextMessage?.text ?? "",
           message,
           at: new Date(),
         });
-        for (const wake of receivedWaiters) wake();
       }
       await faults.ackHooks.before?.(node.attrs.id);
       connection.send({
@@ -291,6 +329,31 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       }
     },
   };
+
+  const social: SocialFeatures = new SocialFeatures({
+    directory,
+    onlineDevicesOf: (phone) => onlineDevicesOf(phone),
+    delivered: ({ id, group, from, to, device, message }) => {
+      const seen = received.some((m) =>
+        m.id === id && m.to === to && m.group === group && m.device === device
+      );
+      if (seen) return;
+      recordReceived({
+        id,
+        from,
+        to,
+        group,
+        device,
+        text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+        message,
+        at: new Date(),
+      });
+    },
+    newMessageId: () => newMessageId(),
+    get pictureBaseUrl() {
+      return `http://127.0.0.1:${server.addr.port}/control/pictures`;
+    },
+  });
 
   // The control API needs the finished `fake`, which needs the server's port: set below.
   const handlers: { control?: Hono } = {};
@@ -500,13 +563,15 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       for (const connection of onlineOf(phoneOrJid)) connection.close();
       return Promise.resolve();
     },
-    addContact({ phoneNumber, pushName }) {
+    addContact({ phoneNumber, pushName, devices }) {
       if (directory.contacts.has(phoneNumber)) return;
       directory.contacts.set(
         phoneNumber,
-        new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser()),
+        new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser(), devices),
       );
     },
+    groups: social.groupsControl(),
+    profiles: social.profilesControl(),
     deliverText({ from, to, text }) {
       return fake.deliverMessage({ from, to, message: { conversation: text } });
     },
