@@ -18,6 +18,8 @@ import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerChatRoutes } from "./routes/chat_routes.ts";
+import { registerGroupRoutes } from "./routes/group_routes.ts";
+import { registerContactRoutes } from "./routes/contact_routes.ts";
 import { registerMessageActionRoutes } from "./routes/message_action_routes.ts";
 import type { MessageActions } from "../domain/message_actions.ts";
 import type { IdempotentSends } from "../domain/idempotent_sends.ts";
@@ -131,6 +133,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerMessageRoutes(app, deps.manager, deps.idempotentSends);
   registerChatRoutes(app, deps.manager);
   registerMessageActionRoutes(app, deps.manager, deps.messageActions);
+  registerGroupRoutes(app, deps.manager);
+  registerContactRoutes(app, deps.manager);
   registerEventStreamRoutes(app, {
     events: deps.events,
     keepAliveMs: deps.sseKeepAliveMs ?? 15_000,

@@ -6,6 +6,7 @@ import {
   DataDirectoryLockedError,
   DeadLetterNotFoundError,
   GatewayError,
+  GroupNotFoundError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
   InsufficientStorageError,
@@ -20,6 +21,7 @@ import {
   ShuttingDownError,
   UnauthorizedError,
   ValidationError,
+  WhatsAppForbiddenError,
   WhatsAppRequestError,
 } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
@@ -33,9 +35,10 @@ export interface ErrorBody {
 export function statusOf(error: GatewayError): ContentfulStatusCode {
   if (error instanceof ValidationError || error instanceof InvalidSessionIdError) return 400;
   if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof WhatsAppForbiddenError) return 403;
   if (
     error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError ||
-    error instanceof MessageNotFoundError
+    error instanceof MessageNotFoundError || error instanceof GroupNotFoundError
   ) return 404;
   if (
     error instanceof SessionAlreadyExistsError ||

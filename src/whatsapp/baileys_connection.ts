@@ -39,6 +39,8 @@ import { storedMessageLookup } from "./stored_messages.ts";
 import { MessageActivityWatcher } from "./message_activity_watcher.ts";
 import { performAction } from "./message_actions.ts";
 import type { MessageAction } from "../domain/message_activity.ts";
+import type { AccountOperation } from "../domain/account_operations.ts";
+import { AccountFeatures } from "./account/account_features.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -82,6 +84,7 @@ export class BaileysConnection implements SessionConnection {
   readonly #options: BaileysConnectionOptions;
   readonly #recorder: MessageRecorder;
   readonly #activity: MessageActivityWatcher;
+  readonly #features: AccountFeatures;
 
   #authState?: DurableAuthState;
   #socket?: WASocket;
@@ -112,6 +115,9 @@ export class BaileysConnection implements SessionConnection {
       listener: options.listener,
       logger: options.logger,
     });
+    this.#features = new AccountFeatures((event) =>
+      this.#guard(() => this.#listener.onAccountEvent(event))
+    );
   }
 
   get qr(): string | null {
@@ -208,6 +214,10 @@ export class BaileysConnection implements SessionConnection {
         { cause: error },
       );
     }
+  }
+
+  async run(operation: AccountOperation): Promise<unknown> {
+    return await this.#features.run(this.#requireOnline(), operation);
   }
 
   async requestPairingCode(phoneNumber: string): Promise<string> {
@@ -348,6 +358,7 @@ export class BaileysConnection implements SessionConnection {
       auth: authState.state,
       logger: this.#options.baileysLogger,
       getMessage: storedMessageLookup(this.#options.messages, this.#logger),
+      ...this.#features.socketConfig(() => this.#socket),
     });
     this.#socket = socket;
     this.#socketClosed = Promise.withResolvers<void>();
@@ -365,6 +376,7 @@ export class BaileysConnection implements SessionConnection {
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
     this.#listenForMessages(socket);
     this.#activity.watch(socket, () => socket === this.#socket);
+    this.#features.watch(socket, () => socket === this.#socket);
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {
