@@ -105,7 +105,8 @@ export class FakeProfiles {
       // Without a target a device sets its own account's picture.
       const owner = target ? this.#options.memberOf(target)?.phone : phone;
       if (!owner) return iqError("404", "item-not-found");
-      this.setPicture(owner, bytesOf(getBinaryNodeChild(node, "picture")));
+      const jpeg = bytesOf(getBinaryNodeChild(node, "picture"));
+      this.setPicture(owner, jpeg && new Uint8Array(jpeg));
       const id = this.pictures.get(owner)?.id;
       return iqResult(id ? [{ tag: "picture", attrs: { id } }] : undefined);
     }

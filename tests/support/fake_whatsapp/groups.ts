@@ -75,6 +75,8 @@ export interface FakeProfilesControl {
   setPicture(phone: string, jpeg: Uint8Array | null): void;
   /** The picture the account or contact `phone` has now (as a device uploaded it). */
   picture(phone: string): Uint8Array | undefined;
+  /** The picture served under `id` (the last part of its URL). */
+  pictureById(id: string): Uint8Array | undefined;
   setAbout(phone: string, text: string): void;
   about(phone: string): string | undefined;
   setBusiness(phone: string, profile: FakeBusinessProfile): void;
@@ -199,6 +201,7 @@ export class SocialFeatures {
     return {
       setPicture: (phone, jpeg) => profiles.setPicture(phone, jpeg),
       picture: (phone) => profiles.pictures.get(phone)?.jpeg,
+      pictureById: (id) => profiles.pictureById(id),
       setAbout: (phone, text) => {
         profiles.about.set(phone, { text, t: Math.floor(Date.now() / 1000) });
       },
