@@ -12,6 +12,7 @@ const BENCHMARKS = [
   "encryption_bench.ts",
   "restore_bench.ts",
   "messaging_bench.ts",
+  "group_send_bench.ts",
   "message_store_bench.ts",
   "postgres_store_bench.ts",
 ];

@@ -59,6 +59,7 @@ export interface GroupMessagingOptions {
 }
 
 const unixNow = () => String(Math.floor(Date.now() / 1000));
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Group message fan-out, both ways, for one fake server. */
 export class GroupMessaging {
@@ -72,14 +73,22 @@ export class GroupMessaging {
     this.#options = options;
   }
 
-  /**
-   * A companion's message to a group: members decrypt it. Resolves with the ack's error code
-   * (unknown group, not a member), or `null` once every member's device has it.
-   */
-  async fromCompanion(sender: FakeDevice, node: BinaryNode): Promise<string | null> {
+  /** Why the server refuses a companion's group message (the ack's error code), or `null`. */
+  refusal(sender: FakeDevice, node: BinaryNode): string | null {
     const group = this.#options.groups.get(node.attrs.to);
     if (!group) return "404";
-    if (!group.participants.has(sender.phoneNumber)) return "403";
+    return group.participants.has(sender.phoneNumber) ? null : "403";
+  }
+
+  /**
+   * A companion's message to a group (one the server took, see `refusal`): members decrypt it.
+   * Resolves once every member's device has it.
+   */
+  async fromCompanion(sender: FakeDevice, node: BinaryNode): Promise<void> {
+    const group = this.#options.groups.get(node.attrs.to)!;
+    // Signal's work is a chain of resolved promises that would keep the ack just sent (and every
+    // other frame) from going out until all of it is done: let the event loop write first.
+    await nextTask();
     const author = group.addressingMode === "lid" ? sender.lid : sender.jid;
     const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
     const senderKeyTo: string[] = [];
@@ -101,16 +110,16 @@ export class GroupMessaging {
     }
     this.sends.push({ id: node.attrs.id, group: group.jid, from: sender.phoneNumber, senderKeyTo });
     const skmsg = getBinaryNodeChildren(node, "enc").find((enc) => enc.attrs.type === "skmsg");
-    if (!(skmsg?.content instanceof Uint8Array)) return null;
+    if (!(skmsg?.content instanceof Uint8Array)) return;
     // The server's own member list decides who gets it, whatever the sender thought.
     for (const phone of group.participants.keys()) {
       if (phone === sender.phoneNumber) continue;
       const contact = this.#options.directory.contacts.get(phone);
       if (contact) {
         await this.#decryptFor(contact, group, author, node.attrs.id, sender, skmsg.content);
+        await nextTask();
       }
     }
-    return null;
   }
 
   async #decryptFor(

@@ -248,7 +248,8 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
     async message(connection, node) {
       const sender = connection.device!;
       if (node.attrs.to?.endsWith("@g.us")) {
-        const error = await social.messaging.fromCompanion(sender, node);
+        // The server acks what it took at once; the members' phones decrypt it afterwards.
+        const error = social.messaging.refusal(sender, node);
         connection.send({
           tag: "ack",
           attrs: {
@@ -259,6 +260,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
             ...(error ? { error } : {}),
           },
         });
+        if (!error) await social.messaging.fromCompanion(sender, node);
         return;
       }
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
