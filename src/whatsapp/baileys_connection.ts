@@ -370,7 +370,12 @@ export class BaileysConnection implements SessionConnection {
         this.#logger[level]({ err: error }, "saving credentials failed");
       });
       if (update.me?.name && this.#socket === socket && !this.#qr) {
-        this.#report({ status: "connected", account: this.#account(socket) });
+        // The update may come before the socket's own copy of the credentials has it.
+        const account = this.#account(socket);
+        this.#report({
+          status: "connected",
+          account: account && { ...account, pushName: update.me.name },
+        });
       }
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));

@@ -158,6 +158,20 @@ Deno.test(
       assert.equal(updated.body.about, "Deliveries every day");
       assert.equal(fake.profiles.about(ACCOUNT), "Deliveries every day");
 
+      const renamed = await client.json<Json>("PATCH", "/api/sessions/shop-1/profile", {
+        name: "Corner Shop",
+      });
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      assert.equal(renamed.body.name, "Corner Shop");
+      const deadline = Date.now() + 10_000;
+      while (fake.profiles.name(ACCOUNT) !== "Corner Shop") {
+        assert.ok(Date.now() < deadline, "the phone never read the new name");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await client.waitForSession("shop-1", (s) => s?.pushName === "Corner Shop", {
+        what: "the session's new push name",
+      });
+
       const set = await client.fetchRaw("/api/sessions/shop-1/profile/picture", {
         method: "POST",
         headers: { "content-type": "image/jpeg" },

@@ -90,8 +90,8 @@ const updateProfile = createRoute({
   operationId: "updateProfile",
   tags: ["Profile"],
   summary: "Change the account's about text or name",
-  description: "The name is synced through WhatsApp's app state: the account's phone must have " +
-    "shared its keys with this device (502 otherwise).",
+  description: "The name is synced through WhatsApp's app state, with the key the account's " +
+    "phone shared with this device when it was linked (400 when it has not).",
   request: {
     params: SessionIdParamsSchema,
     body: { required: true, content: json(UpdateProfileBodySchema) },

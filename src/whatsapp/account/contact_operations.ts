@@ -99,7 +99,9 @@ export class ContactOperations {
       const name = changes.name;
       await asked("change the name", () => socket.updateProfileName(name));
     }
-    return await this.profile(socket);
+    const profile = await this.profile(socket);
+    // WhatsApp took the name; Baileys tells the socket a moment later (its own sync event).
+    return changes.name === undefined ? profile : { ...profile, name: changes.name };
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   type GroupSendRecord,
 } from "./group_messages.ts";
 import { type FakeBusinessProfile, type FakePresence, FakeProfiles } from "./contact_profiles.ts";
+import { FakeAppState } from "./app_state.ts";
 
 export type { FakeGroup, GroupMember } from "./group_registry.ts";
 export type { GroupDelivery, GroupDeliveryFailure, GroupSendRecord } from "./group_messages.ts";
@@ -80,6 +81,8 @@ export interface FakeProfilesControl {
   setAbout(phone: string, text: string): void;
   about(phone: string): string | undefined;
   setBusiness(phone: string, profile: FakeBusinessProfile): void;
+  /** The push name the account `phone` set through app state, if any. */
+  name(phone: string): string | undefined;
   /** Phone numbers the account `phone` has blocked. */
   blocked(phone: string): string[];
   /** The user comes online or leaves; devices subscribed to their presence are told. */
@@ -101,6 +104,8 @@ export class SocialFeatures {
   readonly groups: FakeGroupRegistry;
   readonly messaging: GroupMessaging;
   readonly profiles: FakeProfiles;
+  /** App state keys and settings the accounts' companions sync (their push name). */
+  readonly appState = new FakeAppState();
   readonly #directory: Directory;
 
   constructor(options: SocialFeaturesOptions) {
@@ -148,6 +153,9 @@ export class SocialFeatures {
   /** The answer to an iq these features handle, or `null`. */
   answer(device: FakeDevice, node: BinaryNode): BinaryNode | null {
     if (node.attrs.xmlns === "w:g2") return this.groups.answer(device.phoneNumber, node);
+    if (node.attrs.xmlns === "w:sync:app:state") {
+      return this.appState.answer(device.phoneNumber, node);
+    }
     return this.profiles.answer(device.phoneNumber, node);
   }
 
@@ -209,6 +217,7 @@ export class SocialFeatures {
       setBusiness: (phone, profile) => {
         profiles.business.set(phone, profile);
       },
+      name: (phone) => this.appState.pushNames.get(phone),
       blocked: (phone) => [...(profiles.blocked.get(phone) ?? [])],
       setPresence: (phone, presence) => profiles.setPresence(phone, presence),
     };

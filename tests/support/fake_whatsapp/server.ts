@@ -496,7 +496,9 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       phone = new SimulatedContact(device.phoneNumber, device.pushName, device.lid.split(":")[0]);
       phones.set(device.phoneNumber, phone);
     }
-    for (const message of historySyncMessages([...directory.contacts.values()])) {
+    const history = historySyncMessages([...directory.contacts.values()]);
+    // The phone shares its app state key too: the companion syncs settings with it.
+    for (const message of [...history, social.appState.keyShare(device.phoneNumber)]) {
       await sendEncrypted(phone, device, connection, message, {
         from: `${device.phoneNumber}@s.whatsapp.net`,
         type: "text",
