@@ -161,6 +161,15 @@ Deno.test(
         all.some((m) => m.event === "message.received" && m.data.data.message.id === id)
       );
       assert.ok(streamed.length > 0);
+
+      const history = await client.json<Json>(
+        "GET",
+        `/api/sessions/shop-1/chats/${group.jid}/messages`,
+      );
+      assert.equal(history.status, 200, JSON.stringify(history.body));
+      const stored = history.body.items.find((m: Json) => m.id === id);
+      assert.equal(stored.chat, group.jid, "the group's chat keeps the member's message");
+      assert.ok(history.body.items.some((m: Json) => m.id === first && m.fromMe));
     }),
 );
 
