@@ -166,6 +166,27 @@ export class Directory {
   }
 }
 
+/** A `<to>` copy of a message addressed to a simulated contact's device, ready to decrypt. */
+export interface ContactCopy {
+  contact: SimulatedContact;
+  device: number;
+  type: "pkmsg" | "msg";
+  ciphertext: Uint8Array;
+}
+
+/** The contact device a `<to>` copy is for, with its ciphertext; `null` if it is no contact's. */
+export function contactCopy(directory: Directory, copy: BinaryNode): ContactCopy | null {
+  const found = directory.resolve(copy.attrs.jid);
+  const enc = getBinaryNodeChild(copy, "enc");
+  if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) return null;
+  return {
+    contact: found.contact,
+    device: jidDecode(copy.attrs.jid)?.device ?? 0,
+    type: enc.attrs.type as "pkmsg" | "msg",
+    ciphertext: enc.content,
+  };
+}
+
 /** A companion's key bundle from what it uploaded; each one-time pre-key is handed out once. */
 export function companionBundle(device: FakeDevice, jid: string): BinaryNode | null {
   const upload = device.upload;

@@ -9,12 +9,11 @@ import {
   type BinaryNode,
   getBinaryNodeChild,
   getBinaryNodeChildren,
-  jidDecode,
   type proto,
 } from "@whiskeysockets/baileys";
 import type { SimulatedContact } from "./contacts.ts";
 import type { FakeDevice } from "./devices.ts";
-import { companionBundle, type Directory } from "./directory.ts";
+import { companionBundle, contactCopy, type Directory } from "./directory.ts";
 import type { FakeConnection } from "./connection.ts";
 import type { FakeGroup, FakeGroupRegistry } from "./group_registry.ts";
 
@@ -93,18 +92,12 @@ export class GroupMessaging {
     const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
     const senderKeyTo: string[] = [];
     for (const copy of copies) {
-      const found = this.#options.directory.resolve(copy.attrs.jid);
-      const enc = getBinaryNodeChild(copy, "enc");
-      if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
-      const device = jidDecode(copy.attrs.jid)?.device ?? 0;
-      const message = await found.contact.decrypt(
-        sender.lid,
-        enc.attrs.type as "pkmsg" | "msg",
-        enc.content,
-        device,
-      );
+      const target = contactCopy(this.#options.directory, copy);
+      if (!target) continue;
+      const { contact, device } = target;
+      const message = await contact.decrypt(sender.lid, target.type, target.ciphertext, device);
       if (message.senderKeyDistributionMessage) {
-        await found.contact.processSenderKey(author, message.senderKeyDistributionMessage, device);
+        await contact.processSenderKey(author, message.senderKeyDistributionMessage, device);
         senderKeyTo.push(copy.attrs.jid);
       }
     }

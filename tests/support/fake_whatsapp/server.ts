@@ -9,7 +9,6 @@ import {
   getBinaryNodeChild,
   getBinaryNodeChildren,
   hmacSign,
-  jidDecode,
   proto,
   WA_CERT_DETAILS,
 } from "@whiskeysockets/baileys";
@@ -20,7 +19,7 @@ import { controlApi } from "./control_api.ts";
 import { type ConnectionContext, FakeConnection } from "./connection.ts";
 import { SimulatedContact } from "./contacts.ts";
 import { DeviceRegistry, type FakeDevice } from "./devices.ts";
-import { companionBundle, Directory } from "./directory.ts";
+import { companionBundle, contactCopy, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
@@ -265,23 +264,17 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
       }
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
       for (const copy of copies) {
-        const found = directory.resolve(copy.attrs.jid);
-        const enc = getBinaryNodeChild(copy, "enc");
-        if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
+        const target = contactCopy(directory, copy);
+        if (!target) continue;
+        const { contact, device } = target;
         const addressed = {
           id: node.attrs.id,
-          contact: found.contact.phoneNumber,
+          contact: contact.phoneNumber,
           from: sender.phoneNumber,
           t: node.attrs.t ?? unixNow(),
         };
         if (faults.failsToDecrypt(addressed)) continue;
-        const device = jidDecode(copy.attrs.jid)?.device ?? 0;
-        const message = await found.contact.decrypt(
-          sender.lid,
-          enc.attrs.type as "pkmsg" | "msg",
-          enc.content,
-          device,
-        );
+        const message = await contact.decrypt(sender.lid, target.type, target.ciphertext, device);
         // A phone shows a message once, however often it is sent (a retry, a re-send).
         const seen = received.some((m) =>
           m.id === node.attrs.id && m.to === addressed.contact && (m.device ?? 0) === device
@@ -290,7 +283,7 @@ export function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Promise<Fa
         recordReceived({
           id: node.attrs.id,
           from: sender.phoneNumber,
-          to: found.contact.phoneNumber,
+          to: contact.phoneNumber,
           ...(device ? { device } : {}),
           text: message.conversation ?? message.extendedTextMessage?.text ?? "",
           message,
