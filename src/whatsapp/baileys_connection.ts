@@ -115,8 +115,9 @@ export class BaileysConnection implements SessionConnection {
       listener: options.listener,
       logger: options.logger,
     });
-    this.#features = new AccountFeatures((event) =>
-      this.#guard(() => this.#listener.onAccountEvent(event))
+    this.#features = new AccountFeatures(
+      (event) => this.#guard(() => this.#listener.onAccountEvent(event)),
+      options.logger,
     );
   }
 

@@ -267,11 +267,37 @@ Deno.test(
       assert.deepEqual(added.participants.map((p: Json) => p.phoneNumber), [NEWCOMER]);
 
       const queries = fake.groups.get(group.jid)!.metadataQueries;
+      fake.groups.leakTo(MEMBERS[1]);
       const after = await sendText(client, group.jid, "after the changes");
       await everyDeviceDecrypted(fake, after, [MEMBERS[0], MEMBERS[2], NEWCOMER]);
       assert.equal(fake.groups.get(group.jid)!.metadataQueries, queries, "the cache followed");
+      assert.deepEqual(
+        fake.groups.leaks().filter((l) => l.id === after).map((l) => [l.to, l.decrypted]),
+        [[MEMBERS[1], false]],
+        "a new sender key: the removed member cannot read it even if the server leaks it",
+      );
+      assert.equal(
+        fake.groups.sends().find((r) => r.id === after)!.senderKeyTo.length,
+        6,
+        "the new key went to the three members' two devices each",
+      );
       const stillSending = await sendText(client, group.jid, "one more");
       await everyDeviceDecrypted(fake, stillSending, [NEWCOMER]);
+      // Removed by another admin: only WhatsApp's notification tells, and the key changes too.
+      fake.groups.changeParticipants({
+        group: group.jid,
+        actor: MEMBERS[0],
+        action: "remove",
+        participants: [NEWCOMER],
+      });
+      await receiver.waitFor(() => groupEvents("group.participants", "remove").length === 2);
+      fake.groups.leakTo(NEWCOMER);
+      const later = await sendText(client, group.jid, "without the newcomer");
+      await everyDeviceDecrypted(fake, later, [MEMBERS[0], MEMBERS[2]]);
+      assert.deepEqual(
+        fake.groups.leaks().filter((l) => l.id === later).map((l) => [l.to, l.decrypted]),
+        [[MEMBERS[1], false], [NEWCOMER, false]],
+      );
       assert.equal(
         fake.receivedMessages({ to: MEMBERS[1] }).filter((m) => m.id === after).length,
         0,

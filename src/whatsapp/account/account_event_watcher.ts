@@ -9,6 +9,7 @@ import { type Presence, PRESENCES } from "../../domain/contacts.ts";
 import type { WASocket } from "../baileys_connection.ts";
 import { type GroupMetadataCache, sameParticipant } from "./group_metadata_cache.ts";
 import { participantOf } from "./group_operations.ts";
+import { rotateSenderKey } from "./sender_key_rotation.ts";
 
 type Participant = Pick<GroupParticipant, "id" | "phoneNumber" | "lid">;
 
@@ -16,6 +17,8 @@ export interface AccountEventWatcherOptions {
   cache: GroupMetadataCache;
   isMe: (socket: WASocket, participant: Participant) => boolean;
   report: (event: AccountEvent) => void;
+  /** A sender key rotation failed (the next send then keeps the old key). */
+  onError: (error: unknown) => void;
 }
 
 /**
@@ -66,7 +69,13 @@ export function watchAccountEvents(
   isCurrent: () => boolean,
   options: AccountEventWatcherOptions,
 ): void {
-  const { cache, report } = options;
+  const { cache } = options;
+  // Reports leave in the order Baileys gave them, each after the work before it (a rotation).
+  let queue = Promise.resolve();
+  const after = (work: () => Promise<void>) => {
+    queue = queue.then(work).catch((error) => options.onError(error));
+  };
+  const report = (event: AccountEvent) => after(() => Promise.resolve(options.report(event)));
   socket.ev.on("groups.update", (updates) => {
     if (!isCurrent()) return;
     for (const update of updates) {
@@ -104,6 +113,12 @@ export function watchAccountEvents(
     // Told before the change: a removed author (who left) is still among the known.
     const author = authorOf(socket, cache, update.id, update);
     cache.applyParticipants(update.id, action, participants, (p) => options.isMe(socket, p));
+    // A removal this account made rotated the key already (`GroupOperations`).
+    const byMe = author !== null && options.isMe(socket, { id: author });
+    if (action === "remove" && !byMe && !participants.some((p) => options.isMe(socket, p))) {
+      // Before the event: whoever sends on hearing of the removal sends with the new key.
+      after(() => rotateSenderKey(socket, update.id));
+    }
     report({
       type: "group.participants",
       group: update.id,

@@ -2,6 +2,7 @@ import type { SocketConfig } from "@whiskeysockets/baileys";
 import type { AccountOperation } from "../../domain/account_operations.ts";
 import type { AccountEvent } from "../../domain/account_events.ts";
 import type { WASocket } from "../baileys_connection.ts";
+import type { Logger } from "../../logger.ts";
 import { GroupMetadataCache } from "./group_metadata_cache.ts";
 import { GroupOperations } from "./group_operations.ts";
 import { ContactOperations } from "./contact_operations.ts";
@@ -16,9 +17,11 @@ export class AccountFeatures {
   readonly #groups = new GroupOperations(this.cache);
   readonly #contacts = new ContactOperations();
   readonly #report: (event: AccountEvent) => void;
+  readonly #logger: Logger;
 
-  constructor(report: (event: AccountEvent) => void) {
+  constructor(report: (event: AccountEvent) => void, logger: Logger) {
     this.#report = report;
+    this.#logger = logger;
   }
 
   /** What the socket's config needs: the cache, filled from WhatsApp on a miss. */
@@ -41,6 +44,9 @@ export class AccountFeatures {
       cache: this.cache,
       isMe: (s, participant) => this.#groups.isMe(s, participant),
       report: this.#report,
+      onError: (error) => {
+        this.#logger.warn({ err: error }, "rotating a group's sender key failed");
+      },
     });
   }
 

@@ -20,6 +20,7 @@ import { WhatsAppRequestError } from "../../domain/errors.ts";
 import type { WASocket } from "../baileys_connection.ts";
 import { type GroupMetadataCache, sameParticipant } from "./group_metadata_cache.ts";
 import { asked } from "./whatsapp_errors.ts";
+import { rotateSenderKey } from "./sender_key_rotation.ts";
 
 /** What WhatsApp's per-participant codes mean. */
 const PARTICIPANT_REASONS: Record<number, string> = {
@@ -186,6 +187,7 @@ export class GroupOperations {
     // The change counts for sends at once, before WhatsApp's notification of it arrives.
     const done = results.filter((r) => r.ok).map((r) => ({ id: r.jid }));
     this.#cache.applyParticipants(group, action, done, (p) => this.isMe(socket, p));
+    if (action === "remove" && done.length > 0) await rotateSenderKey(socket, group);
     return results;
   }
 

@@ -65,6 +65,12 @@ export class GroupMessaging {
   readonly #options: GroupMessagingOptions;
   readonly failures: GroupDeliveryFailure[] = [];
   readonly sends: GroupSendRecord[] = [];
+  /**
+   * Phone numbers the server leaks group messages to even when they are not (or no longer)
+   * members, as a compromised server could: what each could decrypt is in `leaks`.
+   */
+  readonly leakTo = new Set<string>();
+  readonly leaks: { id: string; group: string; to: string; decrypted: boolean }[] = [];
   /** `member|group|deviceJid` of companions a member gave its sender key to. */
   readonly #distributed = new Set<string>();
 
@@ -104,6 +110,15 @@ export class GroupMessaging {
     this.sends.push({ id: node.attrs.id, group: group.jid, from: sender.phoneNumber, senderKeyTo });
     const skmsg = getBinaryNodeChildren(node, "enc").find((enc) => enc.attrs.type === "skmsg");
     if (!(skmsg?.content instanceof Uint8Array)) return;
+    for (const phone of this.leakTo) {
+      const contact = this.#options.directory.contacts.get(phone);
+      if (!contact || group.participants.has(phone)) continue;
+      const decrypted = await contact.decryptGroup(group.jid, author, skmsg.content).then(
+        () => true,
+        () => false,
+      );
+      this.leaks.push({ id: node.attrs.id, group: group.jid, to: phone, decrypted });
+    }
     // The server's own member list decides who gets it, whatever the sender thought.
     for (const phone of group.participants.keys()) {
       if (phone === sender.phoneNumber) continue;

@@ -65,6 +65,12 @@ export interface FakeGroupsControl {
   sendMessage(
     message: { from: string; group: string; message: proto.IMessage },
   ): Promise<{ id: string }>;
+  /**
+   * From now on the server also hands `phone`'s phone every group message, member or not (a
+   * compromised server); `leaks()` tells whether it could read them.
+   */
+  leakTo(phone: string): void;
+  leaks(): { id: string; group: string; to: string; decrypted: boolean }[];
   /** Members' devices that could not decrypt a group message. */
   failures(): GroupDeliveryFailure[];
   /** Companions' group messages and whom each gave the sender key to. */
@@ -198,6 +204,10 @@ export class SocialFeatures {
       sendText: ({ from, group, text }) =>
         this.messaging.fromMember(from, group, { conversation: text }),
       sendMessage: ({ from, group, message }) => this.messaging.fromMember(from, group, message),
+      leakTo: (phone) => {
+        this.messaging.leakTo.add(phone);
+      },
+      leaks: () => [...this.messaging.leaks],
       failures: () => [...this.messaging.failures],
       sends: () => [...this.messaging.sends],
     };
