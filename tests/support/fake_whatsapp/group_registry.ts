@@ -4,7 +4,8 @@
  * members' online devices as a `w:gp2` notification, as WhatsApp does (Baileys turns those into
  * `groups.update` and `group-participants.update`).
  */
-import { type BinaryNode, getBinaryNodeChild, jidDecode } from "@whiskeysockets/baileys";
+import { type BinaryNode, getBinaryNodeChild } from "@whiskeysockets/baileys";
+import { groupNode, jidIn, participantNode } from "./group_nodes.ts";
 
 export type AdminType = "superadmin" | "admin" | null;
 
@@ -170,7 +171,7 @@ export class FakeGroupRegistry {
       this.#notify(group, actor, {
         tag: action,
         attrs: {},
-        content: changed.map((member) => this.#participantNode(group, member, null)),
+        content: changed.map((member) => participantNode(group, member, null)),
       }, action === "remove" ? changed.map((member) => member.phone) : []);
     }
     return results;
@@ -269,7 +270,7 @@ export class FakeGroupRegistry {
         this.#notify(group, phone, {
           tag: "remove",
           attrs: {},
-          content: [this.#participantNode(group, me, null)],
+          content: [participantNode(group, me, null)],
         }, [phone]);
       }
       return iqResult([{ tag: "leave", attrs: {}, content: childrenOf(child) }]);
@@ -284,7 +285,7 @@ export class FakeGroupRegistry {
         this.#notify(group, phone, {
           tag: "add",
           attrs: { reason: "invite" },
-          content: [this.#participantNode(group, me, null)],
+          content: [participantNode(group, me, null)],
         });
       }
       return iqResult([{ tag: "group", attrs: { jid: group.jid } }]);
@@ -303,7 +304,7 @@ export class FakeGroupRegistry {
         tag: "subject",
         attrs: {
           subject: group.subject,
-          s_o: this.#jidIn(group, owner),
+          s_o: jidIn(group, owner),
           s_t: String(now),
         },
       });
@@ -328,59 +329,7 @@ export class FakeGroupRegistry {
 
   /** The `<group>` node of metadata answers, as WhatsApp sends it. */
   groupNode(group: FakeGroup): BinaryNode {
-    const creator = this.#options.memberOf(group.creator);
-    const subjectOwner = this.#options.memberOf(group.subjectOwner);
-    const content: BinaryNode[] = [];
-    if (group.description) {
-      const by = this.#options.memberOf(group.description.by);
-      content.push({
-        tag: "description",
-        attrs: {
-          id: group.description.id,
-          t: String(group.description.time),
-          ...(by ? { participant: this.#jidIn(group, by) } : {}),
-        },
-        content: [{
-          tag: "body",
-          attrs: {},
-          content: new TextEncoder().encode(group.description.text),
-        }],
-      });
-    }
-    if (group.announce) content.push({ tag: "announcement", attrs: {} });
-    if (group.locked) content.push({ tag: "locked", attrs: {} });
-    for (const [phone, type] of group.participants) {
-      const member = this.#options.memberOf(phone);
-      if (member) content.push(this.#participantNode(group, member, type));
-    }
-    return {
-      tag: "group",
-      attrs: {
-        id: jidDecode(group.jid)!.user,
-        subject: group.subject,
-        s_t: String(group.subjectTime),
-        ...(subjectOwner ? { s_o: this.#jidIn(group, subjectOwner) } : {}),
-        creation: String(group.creation),
-        ...(creator ? { creator: this.#jidIn(group, creator) } : {}),
-        ...(creator && group.addressingMode === "lid" ? { creator_pn: creator.pn } : {}),
-        size: String(group.participants.size),
-        addressing_mode: group.addressingMode,
-      },
-      content,
-    };
-  }
-
-  /** How `member` is named in `group` (its LID or its phone number JID). */
-  #jidIn(group: FakeGroup, member: GroupMember): string {
-    return group.addressingMode === "lid" ? member.lid : member.pn;
-  }
-
-  #participantNode(group: FakeGroup, member: GroupMember, type: AdminType): BinaryNode {
-    const attrs: Record<string, string> = group.addressingMode === "lid"
-      ? { jid: member.lid, phone_number: member.pn }
-      : { jid: member.pn, lid: member.lid };
-    if (type) attrs.type = type;
-    return { tag: "participant", attrs };
+    return groupNode(group, this.#options.memberOf);
   }
 
   #groupJid(id: string): string {
@@ -398,7 +347,7 @@ export class FakeGroupRegistry {
       addressing_mode: group.addressingMode,
     };
     if (by) {
-      attrs.participant = this.#jidIn(group, by);
+      attrs.participant = jidIn(group, by);
       if (group.addressingMode === "lid") attrs.participant_pn = by.pn;
       else attrs.participant_lid = by.lid;
     }
