@@ -196,6 +196,7 @@ async function webhookRows(events: number, runs: number): Promise<string[]> {
               message: {
                 id: `M${n}`,
                 from: `${CONTACT}@s.whatsapp.net`,
+                chat: `${CONTACT}@s.whatsapp.net`,
                 fromPhoneNumber: CONTACT,
                 pushName: null,
                 timestamp: new Date().toISOString(),

@@ -14,6 +14,7 @@ const BENCHMARKS = [
   "login_cpu_bench.ts",
   "signal_sessions_bench.ts",
   "messaging_bench.ts",
+  "group_send_bench.ts",
   "message_store_bench.ts",
   "postgres_store_bench.ts",
   "media_bench.ts",

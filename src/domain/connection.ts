@@ -11,6 +11,8 @@ import type { SessionId } from "./session_id.ts";
 import type { AuthFiles } from "./session_store.ts";
 import type { SessionMessages } from "./message_store.ts";
 import type { MessageAction, MessageActivity } from "./message_activity.ts";
+import type { AccountOperation } from "./account_operations.ts";
+import type { AccountEvent } from "./account_events.ts";
 
 /**
  * The port through which the session manager drives a WhatsApp connection. The Baileys adapter
@@ -58,6 +60,11 @@ export interface SessionConnection {
   /** Which of these phone numbers (digits) have a WhatsApp account. One answer per number. */
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]>;
   /**
+   * Runs a group, contact, presence or profile operation; resolves with its result (see
+   * `AccountOperationResult`). Only called while the connection reports `connected`.
+   */
+  run(operation: AccountOperation): Promise<unknown>;
+  /**
    * Asks WhatsApp for a code that the phone of `phoneNumber` (digits) can type instead of
    * scanning the QR code. Only called while a QR code is pending.
    */
@@ -84,6 +91,8 @@ export interface ConnectionListener {
   onMessageStatus(update: MessageStatusUpdate): void;
   /** A poll vote, an edit or a deletion (already applied to the message store). */
   onActivity(activity: MessageActivity): void;
+  /** A group changed, its participants changed, or a contact's presence did. */
+  onAccountEvent(event: AccountEvent): void;
 }
 
 export interface ConnectionStatusUpdate {

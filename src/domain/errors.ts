@@ -222,3 +222,16 @@ export class MediaNotFoundError extends GatewayError {
 export class MediaDownloadError extends GatewayError {
   readonly code = "media_download_failed";
 }
+
+/** No group with this JID, or none this account can see (WhatsApp answered 404). */
+export class GroupNotFoundError extends GatewayError {
+  readonly code = "group_not_found";
+}
+
+/**
+ * WhatsApp refused the request for lack of rights (403): not an admin of the group, not a
+ * member. The message carries WhatsApp's reason.
+ */
+export class WhatsAppForbiddenError extends GatewayError {
+  readonly code = "whatsapp_forbidden";
+}

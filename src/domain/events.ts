@@ -1,4 +1,5 @@
 import type { IncomingMessage, MessageStatus, SentContent, SentMessage } from "./message.ts";
+import type { GroupParticipantsUpdate, GroupUpdate, PresenceUpdate } from "./account_events.ts";
 import type { PublicSessionRecord, SessionStatus } from "./session.ts";
 import type { SessionId } from "./session_id.ts";
 
@@ -15,7 +16,10 @@ export type GatewayEvent =
   | MessageStatusEvent
   | MessageEditedEvent
   | MessageDeletedEvent
-  | PollVoteEvent;
+  | PollVoteEvent
+  | GroupUpdatedEvent
+  | GroupParticipantsEvent
+  | PresenceUpdateEvent;
 
 interface EventBase {
   /** Unique per event (`evt_<uuid>`): receivers use it to drop a redelivered event. */
@@ -98,6 +102,15 @@ export interface PollVoteEvent extends EventBase {
   /** The option names now selected; empty when the vote was withdrawn. */
   selectedOptions: string[];
 }
+
+/** A group's subject, description or settings changed (by anyone, this account included). */
+export type GroupUpdatedEvent = EventBase & GroupUpdate;
+
+/** Participants of a group were added, removed or left, promoted or demoted. */
+export type GroupParticipantsEvent = EventBase & GroupParticipantsUpdate;
+
+/** A contact came online, went away, is typing or recording (see `presence.update` docs). */
+export type PresenceUpdateEvent = EventBase & PresenceUpdate;
 
 export type GatewayEventType = GatewayEvent["type"];
 

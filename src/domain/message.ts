@@ -108,6 +108,13 @@ export interface IncomingMessage {
   id: string;
   /** The chat's JID (the sender's, for a 1:1 chat). */
   from: string;
+  /** The chat's JID, as `from`: the group's, for a group message. */
+  chat: string;
+  /**
+   * Who sent a group message: their phone number JID when WhatsApp tells it, else their LID.
+   * Absent in 1:1 chats.
+   */
+  participant?: string;
   /** The sender's phone number (digits), when WhatsApp tells it. */
   fromPhoneNumber: string | null;
   /** The sender's display name, when WhatsApp tells it. */
@@ -152,21 +159,25 @@ const USER_SERVER = "s.whatsapp.net";
 /** E.164 numbers have at most 15 digits; none has fewer than 6 with the country code. */
 const PHONE_PATTERN = /^\+?(\d{6,15})$/;
 const JID_PATTERN = /^(\d{6,15})(?::\d{1,3})?@(?:s\.whatsapp\.net|c\.us)$/;
+const GROUP_RECIPIENT = /^\d{5,20}(?:-\d{5,15})?@g\.us$/;
 
 /**
- * The user JID of a recipient given as a phone number (digits, optional leading `+`) or a user
- * JID (`<digits>@s.whatsapp.net`, also the legacy `@c.us` and a `:device` suffix); `null` when it
- * is neither. Groups and LIDs are not accepted.
+ * The JID of a recipient given as a phone number (digits, optional leading `+`), a user JID
+ * (`<digits>@s.whatsapp.net`, also the legacy `@c.us` and a `:device` suffix) or a group JID
+ * (`<digits>@g.us`, also the older `<digits>-<digits>@g.us`); `null` when it is none of them.
+ * LIDs are not accepted.
  *
  * @example
  * ```ts
  * normalizeRecipient("+15550001111"); // "15550001111@s.whatsapp.net"
  * normalizeRecipient("15550001111:3@s.whatsapp.net"); // "15550001111@s.whatsapp.net"
+ * normalizeRecipient("120363012345678901@g.us"); // "120363012345678901@g.us"
  * normalizeRecipient("hello"); // null
  * ```
  */
 export function normalizeRecipient(value: string): string | null {
   const trimmed = value.trim();
+  if (GROUP_RECIPIENT.test(trimmed)) return trimmed;
   const digits = PHONE_PATTERN.exec(trimmed)?.[1] ?? JID_PATTERN.exec(trimmed)?.[1];
   return digits ? `${digits}@${USER_SERVER}` : null;
 }

@@ -1,3 +1,8 @@
+import type {
+  AccountOperationKind,
+  AccountOperationOf,
+  AccountOperationResult,
+} from "./account_operations.ts";
 import type { Logger } from "../logger.ts";
 import type { LeaseLock } from "../ownership/lease_lock.ts";
 import { LocalLeaseTable } from "../ownership/local_lease_lock.ts";
@@ -574,6 +579,14 @@ export class SessionManager {
   /** Which phone numbers (digits) have WhatsApp, asked through a connected session. */
   async checkNumbers(id: string, phoneNumbers: string[]): Promise<NumberCheck[]> {
     return await this.#runtime.checkNumbers(await this.#runHere(id), phoneNumbers);
+  }
+
+  /** Runs a group, contact or profile operation through a connected session. */
+  async run<K extends AccountOperationKind>(
+    id: string,
+    operation: AccountOperationOf<K>,
+  ): Promise<AccountOperationResult<K>> {
+    return await this.#runtime.run(await this.#runHere(id), operation);
   }
 
   /**

@@ -28,6 +28,11 @@ import {
 } from "./message.ts";
 import { mediaPath } from "./media.ts";
 import type { MessageActivity } from "./message_activity.ts";
+import type {
+  AccountOperationKind,
+  AccountOperationOf,
+  AccountOperationResult,
+} from "./account_operations.ts";
 import { MessageStatusTracker } from "./message_status_tracker.ts";
 import { type MessageStore, sessionMessages } from "./message_store.ts";
 import { publicSession, type SessionRecord, type SessionStatus } from "./session.ts";
@@ -400,6 +405,15 @@ export class SessionRuntime implements OwnershipListener {
     return await this.#connected(id, "check numbers").checkNumbers(phoneNumbers);
   }
 
+  /** Runs a group, contact or profile operation through a connected session. */
+  async run<K extends AccountOperationKind>(
+    id: SessionId,
+    operation: AccountOperationOf<K>,
+  ): Promise<AccountOperationResult<K>> {
+    const connection = this.#connected(id, "use groups, contacts or the profile");
+    return await connection.run(operation) as AccountOperationResult<K>;
+  }
+
   /** Takes in a spec change made through another path (an edit on this or another node). */
   specChanged(record: SessionRecord): void {
     const held = this.#records.get(record.id);
@@ -486,6 +500,10 @@ export class SessionRuntime implements OwnershipListener {
         },
         onActivity: (activity) => {
           if (this.#live.get(id) === connection) this.publishActivity(id, activity);
+        },
+        onAccountEvent: (event) => {
+          if (this.#live.get(id) !== connection) return;
+          this.#events.publish({ ...event, sessionId: id, at: this.#now() });
         },
       },
     });

@@ -12,6 +12,9 @@ export const EVENT_TYPES = [
   "message.edited",
   "message.deleted",
   "poll.vote",
+  "group.updated",
+  "group.participants",
+  "presence.update",
 ] as const;
 
 export const EventTypeSchema = z.enum(EVENT_TYPES);

@@ -19,6 +19,8 @@ import { registerEventStreamRoutes } from "./routes/event_stream_routes.ts";
 import { registerHealthRoutes } from "./routes/health_routes.ts";
 import { registerMessageRoutes } from "./routes/message_routes.ts";
 import { registerChatRoutes } from "./routes/chat_routes.ts";
+import { registerGroupRoutes } from "./routes/group_routes.ts";
+import { registerContactRoutes } from "./routes/contact_routes.ts";
 import { registerMessageActionRoutes } from "./routes/message_action_routes.ts";
 import type { MessageActions } from "../domain/message_actions.ts";
 import type { IdempotentSends } from "../domain/idempotent_sends.ts";
@@ -153,6 +155,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerChatRoutes(app, deps.manager);
   registerMediaDownloadRoutes(app, deps.manager, deps.mediaDownloads);
   registerMessageActionRoutes(app, deps.manager, deps.messageActions);
+  registerGroupRoutes(app, deps.manager);
+  registerContactRoutes(app, deps.manager);
   registerEventStreamRoutes(app, {
     events: deps.events,
     keepAliveMs: deps.sseKeepAliveMs ?? 15_000,

@@ -6,6 +6,7 @@ import {
   DataDirectoryLockedError,
   DeadLetterNotFoundError,
   GatewayError,
+  GroupNotFoundError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
   InsufficientStorageError,
@@ -25,6 +26,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaError,
   ValidationError,
+  WhatsAppForbiddenError,
   WhatsAppRequestError,
 } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
@@ -41,9 +43,11 @@ export function statusOf(error: GatewayError): ContentfulStatusCode {
     error instanceof MediaUrlError
   ) return 400;
   if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof WhatsAppForbiddenError) return 403;
   if (
     error instanceof SessionNotFoundError || error instanceof DeadLetterNotFoundError ||
-    error instanceof MessageNotFoundError || error instanceof MediaNotFoundError
+    error instanceof MessageNotFoundError || error instanceof MediaNotFoundError ||
+    error instanceof GroupNotFoundError
   ) return 404;
   if (error instanceof MediaTooLargeError) return 413;
   if (error instanceof UnsupportedMediaError) return 415;

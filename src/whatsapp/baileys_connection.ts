@@ -51,6 +51,8 @@ import {
 } from "./message_content.ts";
 import { mediaContent } from "./media_message.ts";
 import { uploadStagedMedia } from "./media_upload.ts";
+import type { AccountOperation } from "../domain/account_operations.ts";
+import { AccountFeatures } from "./account/account_features.ts";
 
 export type WASocket = ReturnType<typeof makeWASocket>;
 export type MakeSocket = (config: Partial<SocketConfig> & Pick<SocketConfig, "auth">) => WASocket;
@@ -96,6 +98,7 @@ export class BaileysConnection implements SessionConnection {
   readonly #options: BaileysConnectionOptions;
   readonly #recorder: MessageRecorder;
   readonly #activity: MessageActivityWatcher;
+  readonly #features: AccountFeatures;
 
   #authState?: DurableAuthState;
   #socket?: WASocket;
@@ -126,6 +129,10 @@ export class BaileysConnection implements SessionConnection {
       listener: options.listener,
       logger: options.logger,
     });
+    this.#features = new AccountFeatures(
+      (event) => this.#guard(() => this.#listener.onAccountEvent(event)),
+      options.logger,
+    );
   }
 
   get qr(): string | null {
@@ -254,6 +261,10 @@ export class BaileysConnection implements SessionConnection {
       await socket.upsertMessage(full, "append");
       return full;
     };
+  }
+
+  async run(operation: AccountOperation): Promise<unknown> {
+    return await this.#features.run(this.#requireOnline(), operation);
   }
 
   async requestPairingCode(phoneNumber: string): Promise<string> {
@@ -394,6 +405,7 @@ export class BaileysConnection implements SessionConnection {
       auth: authState.state,
       logger: this.#options.baileysLogger,
       getMessage: storedMessageLookup(this.#options.messages, this.#logger),
+      ...this.#features.socketConfig(() => this.#socket),
     });
     this.#socket = socket;
     this.#socketClosed = Promise.withResolvers<void>();
@@ -405,12 +417,18 @@ export class BaileysConnection implements SessionConnection {
         this.#logger[level]({ err: error }, "saving credentials failed");
       });
       if (update.me?.name && this.#socket === socket && !this.#qr) {
-        this.#report({ status: "connected", account: this.#account(socket) });
+        // The update may come before the socket's own copy of the credentials has it.
+        const account = this.#account(socket);
+        this.#report({
+          status: "connected",
+          account: account && { ...account, pushName: update.me.name },
+        });
       }
     });
     socket.ev.on("connection.update", (update) => this.#onConnectionUpdate(socket, update));
     this.#listenForMessages(socket);
     this.#activity.watch(socket, () => socket === this.#socket);
+    this.#features.watch(socket, () => socket === this.#socket);
   }
 
   #onConnectionUpdate(socket: WASocket, update: Partial<ConnectionState>): void {

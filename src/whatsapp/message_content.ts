@@ -1,6 +1,8 @@
 import {
   type AnyMessageContent,
+  isJidGroup,
   jidDecode,
+  jidNormalizedUser,
   normalizeMessageContent,
   toNumber,
   type WAMessage,
@@ -113,9 +115,16 @@ export function fromWAMessage(message: WAMessage): IncomingMessage | null {
 
   const pnJid = [key.remoteJid, key.remoteJidAlt, key.participant, key.participantAlt]
     .find((jid) => jid?.endsWith("@s.whatsapp.net"));
+  const group = isJidGroup(key.remoteJid);
+  const participant = group
+    ? [key.participantAlt, key.participant].find((jid) => jid?.endsWith("@s.whatsapp.net")) ??
+      key.participant ?? undefined
+    : undefined;
   const base = {
     id: key.id,
     from: key.remoteJid,
+    chat: key.remoteJid,
+    ...(participant ? { participant: jidNormalizedUser(participant) } : {}),
     fromPhoneNumber: pnJid ? jidDecode(pnJid)?.user ?? null : null,
     pushName: message.pushName ?? null,
     timestamp: new Date(toNumber(message.messageTimestamp) * 1000).toISOString(),

@@ -187,7 +187,7 @@ Deno.test(
       assert.equal(idle.status, 409);
       assert.equal(idle.body.error.code, "session_not_connected");
 
-      for (const to of ["hello", "+1 555", "120363000000@g.us", "1".repeat(20)]) {
+      for (const to of ["hello", "+1 555", "200000000000002@lid", "1203@g.us", "1".repeat(20)]) {
         const bad = await client.json<{ error: { code: string } }>(
           "POST",
           "/api/sessions/shop-1/messages",

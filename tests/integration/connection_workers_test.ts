@@ -39,6 +39,7 @@ class Recorder implements ConnectionListener {
   onMessage(): void {}
   onMessageStatus(): void {}
   onActivity(): void {}
+  onAccountEvent(): void {}
 
   async waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;

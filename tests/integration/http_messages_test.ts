@@ -114,7 +114,7 @@ Deno.test("bad sends get the right 4xx and send nothing", async () => {
       [{ type: "text", to: "not-a-number", text: "x" }, 400, "invalid_input"],
       [{ type: "text", to: "123", text: "x" }, 400, "invalid_input"],
       [{ type: "text", to: "1234567890123456", text: "x" }, 400, "invalid_input"],
-      [{ type: "text", to: "120363000000@g.us", text: "x" }, 400, "invalid_input"],
+      [{ type: "text", to: "200000000000002@lid", text: "x" }, 400, "invalid_input"],
       [{ type: "text", to, text: "" }, 400, "invalid_input"],
       [{ type: "text", to, text: "x".repeat(65_537) }, 400, "invalid_input"],
       [{ type: "text", to, text: "x", quotedMessageId: "../../x" }, 400, "invalid_input"],

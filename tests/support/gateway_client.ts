@@ -42,6 +42,13 @@ export class GatewayClient {
     });
   }
 
+  /** Sends a request as given (any body and content type), with the API key. */
+  async fetchRaw(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.apiKey) headers.set("x-api-key", this.apiKey);
+    return await fetch(`${this.baseUrl}${path}`, { ...init, headers });
+  }
+
   /** Sends a request and returns its status and parsed JSON body (`null` when empty). */
   async json<T = unknown>(
     method: string,

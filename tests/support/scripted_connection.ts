@@ -21,6 +21,7 @@ import {
 import type { MessageAction } from "../../src/domain/message_activity.ts";
 import type { StagedMedia } from "../../src/domain/media.ts";
 import { createDecipheriv } from "node:crypto";
+import type { AccountOperation } from "../../src/domain/account_operations.ts";
 
 /** A message sent through a scripted connection. */
 export interface ScriptedSend {
@@ -87,6 +88,15 @@ export class ScriptedConnection implements SessionConnection {
     return Promise.resolve("SCRIPTED");
   }
 
+  run(operation: AccountOperation): Promise<unknown> {
+    this.factory.operations.push({ sessionId: this.sessionId, operation });
+    try {
+      return Promise.resolve(this.factory.answer(operation));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   checkNumbers(phoneNumbers: string[]): Promise<NumberCheck[]> {
     return Promise.resolve(phoneNumbers.map((phoneNumber) => {
       const exists = this.factory.onWhatsApp.has(phoneNumber);
@@ -99,6 +109,7 @@ export class ScriptedConnection implements SessionConnection {
     const message: IncomingMessage = {
       id,
       from: `${fromPhoneNumber}@s.whatsapp.net`,
+      chat: `${fromPhoneNumber}@s.whatsapp.net`,
       fromPhoneNumber,
       pushName: null,
       timestamp: new Date().toISOString(),
@@ -131,6 +142,10 @@ export class ScriptedConnectionFactory implements ConnectionFactory {
   readonly pairingCodeRequests: string[] = [];
   /** Every `perform` call (edits, deletes, reads, presence), in order. */
   readonly actions: { sessionId: string; action: MessageAction }[] = [];
+  /** Every group, contact or profile operation run, in order. */
+  readonly operations: { sessionId: string; operation: AccountOperation }[] = [];
+  /** What `run` answers (or throws) for an operation; `null` by default. */
+  answer: (operation: AccountOperation) => unknown = () => null;
   /** Phone numbers (digits) `checkNumbers` says have WhatsApp. */
   readonly onWhatsApp = new Set<string>();
   /** Whether a started connection links at once (else it waits at `qr`). */

@@ -134,6 +134,7 @@ function create(
       onMessage: (message) => report({ kind: "message", message }),
       onMessageStatus: (update) => report({ kind: "message-status", update }),
       onActivity: (activity) => report({ kind: "activity", activity }),
+      onAccountEvent: (event) => report({ kind: "account-event", event }),
     },
   });
   connections.set(id, connection);
@@ -172,6 +173,8 @@ async function run(id: number, call: ConnectionCall): Promise<unknown> {
       return await connection.perform(call.args[0]);
     case "requestPairingCode":
       return await connection.requestPairingCode(call.args[0]);
+    case "run":
+      return await connection.run(call.args[0]);
   }
 }
 

@@ -7,11 +7,15 @@ import type { ConnectionStatusUpdate } from "../../domain/connection.ts";
 import type { IncomingMessage, MessageStatusUpdate } from "../../domain/message.ts";
 import type { MessagePatch, StoredMessage } from "../../domain/message_store.ts";
 import type { MessageAction, MessageActivity } from "../../domain/message_activity.ts";
+import type { AccountOperation } from "../../domain/account_operations.ts";
+import type { AccountEvent } from "../../domain/account_events.ts";
 import {
+  GroupNotFoundError,
   InsufficientStorageError,
   QrNotAvailableError,
   SessionStateError,
   ValidationError,
+  WhatsAppForbiddenError,
   WhatsAppRequestError,
 } from "../../domain/errors.ts";
 import type { SessionStatus } from "../../domain/session.ts";
@@ -45,7 +49,8 @@ export type ConnectionCall =
   }
   | { method: "checkNumbers"; args: [phoneNumbers: string[]] }
   | { method: "perform"; args: [action: MessageAction] }
-  | { method: "requestPairingCode"; args: [phoneNumber: string] };
+  | { method: "requestPairingCode"; args: [phoneNumber: string] }
+  | { method: "run"; args: [operation: AccountOperation] };
 
 /** The `AuthFiles` operations a worker asks the main thread to run on a session's folder. */
 export type AuthCall =
@@ -81,7 +86,8 @@ export type ConnectionEvent =
   | { kind: "qr"; qr: string }
   | { kind: "message"; message: IncomingMessage }
   | { kind: "message-status"; update: MessageStatusUpdate }
-  | { kind: "activity"; activity: MessageActivity };
+  | { kind: "activity"; activity: MessageActivity }
+  | { kind: "account-event"; event: AccountEvent };
 
 export type Result = { ok: true; value: unknown } | { ok: false; error: SerializedError };
 
@@ -134,6 +140,10 @@ export function reviveError(error: SerializedError): Error {
       return new ValidationError(error.message);
     case "insufficient_storage":
       return new InsufficientStorageError(error.message);
+    case "group_not_found":
+      return new GroupNotFoundError(error.message);
+    case "whatsapp_forbidden":
+      return new WhatsAppForbiddenError(error.message);
     case "session_not_connected":
     case "session_state_conflict":
       return new SessionStateError(error.message, error.code);

@@ -5,6 +5,7 @@ import type {
 } from "../../domain/connection.ts";
 import type { SessionMessages } from "../../domain/message_store.ts";
 import type { MessageAction } from "../../domain/message_activity.ts";
+import type { AccountOperation } from "../../domain/account_operations.ts";
 import { SessionStateError } from "../../domain/errors.ts";
 import type { NumberCheck, OutgoingMessage, SentMessage } from "../../domain/message.ts";
 import type { AuthFiles } from "../../domain/session_store.ts";
@@ -78,6 +79,10 @@ export class RemoteConnection implements SessionConnection {
     return await this.#run({ method: "requestPairingCode", args: [phoneNumber] }) as string;
   }
 
+  async run(operation: AccountOperation): Promise<unknown> {
+    return await this.#run({ method: "run", args: [operation] });
+  }
+
   /** Passes on what the worker's connection reported. */
   deliver(event: ConnectionEvent, qr: string | null): void {
     this.#qr = qr;
@@ -98,6 +103,9 @@ export class RemoteConnection implements SessionConnection {
         return;
       case "activity":
         listener.onActivity(event.activity);
+        return;
+      case "account-event":
+        listener.onAccountEvent(event.event);
     }
   }
 

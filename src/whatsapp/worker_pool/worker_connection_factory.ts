@@ -1,3 +1,4 @@
+import type { AccountOperation } from "../../domain/account_operations.ts";
 import type {
   ConnectionFactory,
   ConnectionOptions,
@@ -207,6 +208,10 @@ class PooledConnection implements SessionConnection {
 
   requestPairingCode(phoneNumber: string): Promise<string> {
     return this.#require().requestPairingCode(phoneNumber);
+  }
+
+  run(operation: AccountOperation): Promise<unknown> {
+    return this.#require().run(operation);
   }
 
   async #open(): Promise<void> {

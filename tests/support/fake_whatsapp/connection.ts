@@ -47,6 +47,10 @@ export interface ConnectionContext {
   mediaConn(): BinaryNode;
   /** Answers a pairing-code step (`link_code_companion_reg`) of a client that is registering. */
   linkCode(connection: FakeConnection, node: BinaryNode): BinaryNode;
+  /** Answers an iq of the server's other features (groups, profiles); `null` when none knows it. */
+  answer(connection: FakeConnection, node: BinaryNode): BinaryNode | null;
+  /** A presence stanza the logged-in device sent (a subscription, its own availability). */
+  presence(connection: FakeConnection, node: BinaryNode): void;
 }
 
 /** What the client told us when it registered, needed to pair it. */
@@ -267,7 +271,11 @@ export class FakeConnection {
       this.#context.observe(this, node);
       return;
     }
-    if (node.tag !== "iq") return; // acks, receipts, presence, ib: nothing to answer
+    if (node.tag === "presence" && this.device) {
+      this.#context.presence(this, node);
+      return;
+    }
+    if (node.tag !== "iq") return; // acks, ib: nothing to answer
     const { type, id } = node.attrs;
     if (type === "result" || type === "error") {
       const resolve = this.#awaitingReply.get(id);
@@ -290,7 +298,7 @@ export class FakeConnection {
       ? this.#context.keyBundles(node)
       : node.attrs.xmlns === "w:m" && getBinaryNodeChild(node, "media_conn")
       ? this.#context.mediaConn()
-      : answerIq(node, this.device);
+      : (this.device && this.#context.answer(this, node)) || answerIq(node, this.device);
     this.send({ ...answer, attrs: { ...answer.attrs, from: SERVER, id } });
     if (node.attrs.xmlns === "passive") {
       // The offline backlog is empty: lets Baileys flush its event buffer at once.

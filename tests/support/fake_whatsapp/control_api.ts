@@ -49,6 +49,11 @@ export function controlApi(fake: Omit<FakeWhatsApp, "controlUrl">): Hono {
     return c.json(await fake.pairWithCode(code, phone));
   });
   app.get("/devices", (c) => c.json(fake.devices()));
+  app.get("/pictures/:id", (c) => {
+    const jpeg = fake.profiles.pictureById(c.req.param("id"));
+    if (!jpeg) return c.json({ error: "no such picture" }, 404);
+    return c.body(jpeg.slice().buffer, 200, { "content-type": "image/jpeg" });
+  });
   app.post("/contacts", async (c) => {
     const body = ContactBodySchema.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) return c.json({ error: z.prettifyError(body.error) }, 400);

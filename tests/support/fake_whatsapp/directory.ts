@@ -16,6 +16,8 @@ export type Resolved =
 /** Looks users up by phone number or LID, and answers usync and key bundle queries. */
 export class Directory {
   readonly contacts = new Map<string, SimulatedContact>();
+  /** A user's about text and when it was set (unix seconds), for usync's `status` protocol. */
+  aboutOf: (phone: string) => { text: string; t: number } | undefined = () => undefined;
   constructor(readonly registry: DeviceRegistry) {}
 
   resolve(jid: string): Resolved {
@@ -44,9 +46,17 @@ export class Directory {
     const asked = new Set(childTags(getBinaryNodeChild(usync, "query")));
     const users = getBinaryNodeChildren(getBinaryNodeChild(usync, "list"), "user");
     const answers = users.map((user) =>
-      asked.has("contact") ? this.#contactAnswer(user) : this.#devicesAnswer(user)
+      asked.has("contact")
+        ? this.#contactAnswer(user)
+        : asked.has("status")
+        ? this.#statusAnswer(user)
+        : this.#devicesAnswer(user)
     );
-    const protocols = asked.has("contact") ? ["contact"] : ["devices", "lid"];
+    const protocols = asked.has("contact")
+      ? ["contact"]
+      : asked.has("status")
+      ? ["status"]
+      : ["devices", "lid"];
     return {
       tag: "iq",
       attrs: { type: "result" },
@@ -83,11 +93,35 @@ export class Directory {
     };
   }
 
+  /** `<status t>text</status>`, or an empty one for a user without an about text. */
+  #statusAnswer(user: BinaryNode): BinaryNode {
+    const jid = user.attrs.jid;
+    const found = this.resolve(jid);
+    const phone = found.kind === "contact"
+      ? found.contact.phoneNumber
+      : found.kind === "account"
+      ? found.devices[0].phoneNumber
+      : undefined;
+    const about = phone ? this.aboutOf(phone) : undefined;
+    return {
+      tag: "user",
+      attrs: { jid },
+      content: [{
+        tag: "status",
+        attrs: { t: String(about?.t ?? 0) },
+        content: about ? new TextEncoder().encode(about.text) : undefined,
+      }],
+    };
+  }
+
   #devicesAnswer(user: BinaryNode): BinaryNode {
     const jid = user.attrs.jid;
     const found = this.resolve(jid);
     const deviceList: BinaryNode[] = found.kind === "contact"
-      ? [{ tag: "device", attrs: { id: "0" } }]
+      ? found.contact.deviceNumbers.map((id): BinaryNode => ({
+        tag: "device",
+        attrs: id === 0 ? { id: "0" } : { id: String(id), "key-index": "1" },
+      }))
       : found.kind === "account"
       ? found.devices.map((d) => ({
         tag: "device",
@@ -101,7 +135,8 @@ export class Directory {
     }];
     // Accounts get no LID here: it would make the client refresh sessions with their phones,
     // which the fake does not simulate.
-    if (found.kind === "contact") {
+    // A user asked by LID has no other LID to tell.
+    if (found.kind === "contact" && !jid.endsWith("@lid")) {
       content.push({ tag: "lid", attrs: { val: found.contact.lid } });
     }
     return { tag: "user", attrs: { jid }, content };
@@ -129,6 +164,27 @@ export class Directory {
       content: [{ tag: "list", attrs: {}, content: answers }],
     };
   }
+}
+
+/** A `<to>` copy of a message addressed to a simulated contact's device, ready to decrypt. */
+export interface ContactCopy {
+  contact: SimulatedContact;
+  device: number;
+  type: "pkmsg" | "msg";
+  ciphertext: Uint8Array;
+}
+
+/** The contact device a `<to>` copy is for, with its ciphertext; `null` if it is no contact's. */
+export function contactCopy(directory: Directory, copy: BinaryNode): ContactCopy | null {
+  const found = directory.resolve(copy.attrs.jid);
+  const enc = getBinaryNodeChild(copy, "enc");
+  if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) return null;
+  return {
+    contact: found.contact,
+    device: jidDecode(copy.attrs.jid)?.device ?? 0,
+    type: enc.attrs.type as "pkmsg" | "msg",
+    ciphertext: enc.content,
+  };
 }
 
 /** A companion's key bundle from what it uploaded; each one-time pre-key is handed out once. */

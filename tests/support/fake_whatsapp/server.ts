@@ -19,7 +19,7 @@ import { controlApi } from "./control_api.ts";
 import { type ConnectionContext, FakeConnection } from "./connection.ts";
 import { SimulatedContact } from "./contacts.ts";
 import { DeviceRegistry, type FakeDevice } from "./devices.ts";
-import { companionBundle, Directory } from "./directory.ts";
+import { companionBundle, contactCopy, Directory } from "./directory.ts";
 import { concat } from "./noise.ts";
 import { sleepUntilWoken } from "../waiters.ts";
 import { LinkCodePairings } from "./link_code.ts";
@@ -34,10 +34,12 @@ import {
   openMedia,
   type ReceivedMedia,
 } from "./contact_media.ts";
+import { type FakeGroupsControl, type FakeProfilesControl, SocialFeatures } from "./groups.ts";
 
 export type { FakeDevice } from "./devices.ts";
 export type { MediaKind, MediaToSend, ReceivedMedia } from "./contact_media.ts";
 export { trustFakeMedia } from "./media_server.ts";
+export type { FakeGroupsControl, FakeProfilesControl, GroupView } from "./groups.ts";
 
 /** A device as `devices()` reports it. */
 export interface DeviceView {
@@ -87,8 +89,15 @@ export interface FakeWhatsApp {
   replaceConnection(phoneOrJid: string): Promise<void>;
   /** The connection drops without a word (the client reconnects). */
   dropConnection(phoneOrJid: string): Promise<void>;
-  /** Adds a simulated contact that companions can write to and hear from. */
-  addContact(contact: { phoneNumber: string; pushName?: string }): void;
+  /**
+   * Adds a simulated contact that companions can write to and hear from; with `devices` > 1 its
+   * phone has linked devices too, each of which decrypts what companions send it.
+   */
+  addContact(contact: { phoneNumber: string; pushName?: string; devices?: number }): void;
+  /** Groups: create them, change members, members who send (see `groups.ts`). */
+  groups: FakeGroupsControl;
+  /** Users' pictures, about texts, business profiles, block lists and presence. */
+  profiles: FakeProfilesControl;
   /** A contact sends a text to every online device of an account; resolves with its id. */
   deliverText(text: { from: string; to: string; text: string }): Promise<{ id: string }>;
   /** A contact sends any message content to every online device of an account. */
@@ -145,6 +154,10 @@ export interface ReceivedMessage {
   from: string;
   /** The contact's phone number. */
   to: string;
+  /** The group it was sent to, for a group message. */
+  group?: string;
+  /** Which of the contact's devices decrypted it (0, the phone, unless it has linked devices). */
+  device?: number;
   /** The text, or a media message's caption (empty when it has none). */
   text: string;
   /** The whole content, decrypted. */
@@ -214,6 +227,10 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
   /** Each account's phone as a Signal peer of its companions (it sends them history). */
   const phones = new Map<string, SimulatedContact>();
   const historySent = new Set<string>();
+  const recordReceived = (message: ReceivedMessage) => {
+    received.push(message);
+    for (const wake of receivedWaiters) wake();
+  };
 
   const context: ConnectionContext = {
     certificates,
@@ -266,37 +283,53 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
         }],
       }],
     }),
+    answer: (connection, node) => social.answer(connection.device!, node),
+    presence: (connection, node) => social.presence(connection, node),
     async message(connection, node) {
       const sender = connection.device!;
+      if (node.attrs.to?.endsWith("@g.us")) {
+        // The server acks what it took at once; the members' phones decrypt it afterwards.
+        const error = social.messaging.refusal(sender, node);
+        connection.send({
+          tag: "ack",
+          attrs: {
+            class: "message",
+            id: node.attrs.id,
+            from: node.attrs.to,
+            t: unixNow(),
+            ...(error ? { error } : {}),
+          },
+        });
+        if (!error) await social.messaging.fromCompanion(sender, node);
+        return;
+      }
       const copies = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to");
       for (const copy of copies) {
-        const found = directory.resolve(copy.attrs.jid);
-        const enc = getBinaryNodeChild(copy, "enc");
-        if (found.kind !== "contact" || !(enc?.content instanceof Uint8Array)) continue;
+        const target = contactCopy(directory, copy);
+        if (!target) continue;
+        const { contact, device } = target;
         const addressed = {
           id: node.attrs.id,
-          contact: found.contact.phoneNumber,
+          contact: contact.phoneNumber,
           from: sender.phoneNumber,
           t: node.attrs.t ?? unixNow(),
         };
         if (faults.failsToDecrypt(addressed)) continue;
-        const message = await found.contact.decrypt(
-          sender.lid,
-          enc.attrs.type as "pkmsg" | "msg",
-          enc.content,
-        );
+        const message = await contact.decrypt(sender.lid, target.type, target.ciphertext, device);
         // A phone shows a message once, however often it is sent (a retry, a re-send).
-        const seen = received.some((m) => m.id === node.attrs.id && m.to === addressed.contact);
+        const seen = received.some((m) =>
+          m.id === node.attrs.id && m.to === addressed.contact && (m.device ?? 0) === device
+        );
         if (seen) continue;
-        received.push({
+        recordReceived({
           id: node.attrs.id,
           from: sender.phoneNumber,
-          to: found.contact.phoneNumber,
+          to: contact.phoneNumber,
+          ...(device ? { device } : {}),
           ...await readContent(message, media),
           message,
           at: new Date(),
         });
-        for (const wake of receivedWaiters) wake();
       }
       await faults.ackHooks.before?.(node.attrs.id);
       connection.send({
@@ -332,6 +365,31 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
       }
     },
   };
+
+  const social: SocialFeatures = new SocialFeatures({
+    directory,
+    onlineDevicesOf: (phone) => onlineDevicesOf(phone),
+    delivered: ({ id, group, from, to, device, message }) => {
+      const seen = received.some((m) =>
+        m.id === id && m.to === to && m.group === group && m.device === device
+      );
+      if (seen) return;
+      recordReceived({
+        id,
+        from,
+        to,
+        group,
+        device,
+        text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+        message,
+        at: new Date(),
+      });
+    },
+    newMessageId: () => newMessageId(),
+    get pictureBaseUrl() {
+      return `http://127.0.0.1:${server.addr.port}/control/pictures`;
+    },
+  });
 
   // The control API needs the finished `fake`, which needs the server's port: set below.
   const handlers: { control?: Hono } = {};
@@ -472,7 +530,9 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
       phone = new SimulatedContact(device.phoneNumber, device.pushName, device.lid.split(":")[0]);
       phones.set(device.phoneNumber, phone);
     }
-    for (const message of historySyncMessages([...directory.contacts.values()])) {
+    const history = historySyncMessages([...directory.contacts.values()]);
+    // The phone shares its app state key too: the companion syncs settings with it.
+    for (const message of [...history, social.appState.keyShare(device.phoneNumber)]) {
       await sendEncrypted(phone, device, connection, message, {
         from: `${device.phoneNumber}@s.whatsapp.net`,
         type: "text",
@@ -542,13 +602,15 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
       for (const connection of onlineOf(phoneOrJid)) connection.close();
       return Promise.resolve();
     },
-    addContact({ phoneNumber, pushName }) {
+    addContact({ phoneNumber, pushName, devices }) {
       if (directory.contacts.has(phoneNumber)) return;
       directory.contacts.set(
         phoneNumber,
-        new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser()),
+        new SimulatedContact(phoneNumber, pushName ?? null, registry.nextLidUser(), devices),
       );
     },
+    groups: social.groupsControl(),
+    profiles: social.profilesControl(),
     deliverText({ from, to, text }) {
       return fake.deliverMessage({ from, to, message: { conversation: text } });
     },

@@ -17,7 +17,7 @@ Deno.test("normalizeRecipient() turns phone numbers and user JIDs into <digits>@
   }
 });
 
-Deno.test("normalizeRecipient() refuses what is not a user: groups, LIDs, text, wrong lengths", () => {
+Deno.test("normalizeRecipient() refuses what is neither a user nor a group: LIDs, text, wrong lengths", () => {
   for (
     const input of [
       "",
@@ -26,7 +26,9 @@ Deno.test("normalizeRecipient() refuses what is not a user: groups, LIDs, text, 
       "1234567890123456",
       "+1 555 000 9999",
       "hello",
-      "120363@g.us",
+      "1203@g.us",
+      "120363012345678901@g.us.evil",
+      "120363-x@g.us",
       "2000001@lid",
       "1555@s.whatsapp.net",
       "15550009999@example.com",
@@ -35,6 +37,11 @@ Deno.test("normalizeRecipient() refuses what is not a user: groups, LIDs, text, 
   ) {
     assert.equal(normalizeRecipient(input), null, input);
   }
+});
+
+Deno.test("normalizeRecipient() takes group JIDs as they are, also the older owner-timestamp form", () => {
+  assert.equal(normalizeRecipient("120363012345678901@g.us"), "120363012345678901@g.us");
+  assert.equal(normalizeRecipient(" 15550001111-1596012345@g.us "), "15550001111-1596012345@g.us");
 });
 
 Deno.test("normalizePhoneNumber() keeps the digits of a number with an optional +", () => {

@@ -20,6 +20,7 @@ Deno.test("fromWAMessage() reports texts, replies, locations and reactions", () 
   assert.deepEqual(fromWAMessage(incoming({ conversation: "hi" })), {
     id: "3EB0IN",
     from: CONTACT,
+    chat: CONTACT,
     fromPhoneNumber: "15550009999",
     pushName: "Bob",
     timestamp: "2026-01-01T00:00:00.000Z",
@@ -127,4 +128,25 @@ Deno.test("statusFromBaileys() maps Baileys' status codes", () => {
   ]);
   assert.equal(statusFromBaileys(undefined), undefined);
   assert.equal(statusFromBaileys(9), undefined);
+});
+
+Deno.test("fromWAMessage() reports a group message with the group as chat and the sender as participant", () => {
+  const group = "120363012345678901@g.us";
+  const byLid = fromWAMessage(incoming({ conversation: "hi all" }, {
+    remoteJid: group,
+    participant: "200000000000002@lid",
+    participantAlt: "15550009999@s.whatsapp.net",
+  }));
+  assert.equal(byLid?.from, group);
+  assert.equal(byLid?.chat, group);
+  assert.equal(byLid?.participant, "15550009999@s.whatsapp.net");
+  assert.equal(byLid?.fromPhoneNumber, "15550009999");
+  const lidOnly = fromWAMessage(incoming({ conversation: "hi" }, {
+    remoteJid: group,
+    participant: "200000000000002:3@lid",
+  }));
+  assert.equal(lidOnly?.participant, "200000000000002@lid");
+  assert.equal(lidOnly?.fromPhoneNumber, null);
+  const direct = fromWAMessage(incoming({ conversation: "hi" }));
+  assert.equal("participant" in direct!, false);
 });
