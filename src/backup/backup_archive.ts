@@ -180,14 +180,22 @@ export async function restoreBackup(archive: string, targetDir: string): Promise
   const manifest = await verifyArchive(archive);
   const expected = new Map(manifest.files.map((file) => [file.path, file]));
 
-  await createDirectoryDurably(targetDir, { mode: 0o700 });
+  const warnings = [...manifest.warnings];
+  // The task may write only the target, so the directory it lives in may be closed to it.
+  await createDirectoryDurably(targetDir, {
+    mode: 0o700,
+    onParentNotSynced: (parent) =>
+      warnings.push(
+        `${parent}: not synced (no permission to read it); run sync before relying on the new directory`,
+      ),
+  });
   const report: BackupReport = {
     archive,
     dataDir: targetDir,
     files: [],
     bytes: 0,
     sessions: [],
-    warnings: manifest.warnings,
+    warnings,
   };
   let batchDir: string | null = null;
   let batch = new Map<string, Uint8Array | null>();
