@@ -172,8 +172,11 @@ export async function createDirectoryDurably(
     try {
       await Deno.mkdir(dir, { mode: options.mode ?? 0o700 });
     } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      continue; // created meanwhile by someone else, who syncs it
+      if (error instanceof Deno.errors.AlreadyExists) continue; // someone else's, who syncs it
+      // A parent taken to exist above (out of this process's sight) is missing after all: create
+      // the levels it cannot see at once, as a recursive mkdir may; their parents stay unsynced.
+      if (!(error instanceof Deno.errors.NotFound) || dir !== missing[0]) throw error;
+      await Deno.mkdir(dir, { mode: options.mode ?? 0o700, recursive: true });
     }
     try {
       await syncDirectory(dirname(dir));

@@ -11,6 +11,7 @@ import type { GatewayClient } from "../support/gateway_client.ts";
 import { startFakeGateway } from "../support/fake_gateway.ts";
 import type { GatewayProcess } from "../support/gateway_process.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
+import { mediaFixture } from "../support/media_fixtures.ts";
 import { type EventStream, openEventStream } from "../support/sse_client.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook_receiver.ts";
 
@@ -21,6 +22,8 @@ const MEMBERS = ["15550002001", "15550002002", "15550002003"];
 const NEWCOMER = "15550002004";
 const EVENTS = "message.received,group.updated,group.participants";
 const pn = (phone: string) => `${phone}@s.whatsapp.net`;
+const base64 = (bytes: Uint8Array) =>
+  btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
 
 interface World {
   fake: FakeWhatsApp;
@@ -174,12 +177,13 @@ Deno.test(
 );
 
 Deno.test(
-  "every message type reaches the group's members",
+  "every message type reaches the group's members, an image included",
   e2e,
   () =>
     withGroupWorld(async ({ fake, client }) => {
       const group = await createGroup(client);
       const text = await sendText(client, group.jid, "first");
+      const picture = mediaFixture("image", 30_000, 7);
       const bodies = [
         { type: "location", latitude: 52.52, longitude: 13.405, name: "Shop" },
         { type: "reaction", messageId: text, emoji: "👍" },
@@ -192,6 +196,11 @@ Deno.test(
           }],
         },
         { type: "text", text: "a reply", quotedMessageId: text },
+        {
+          type: "image",
+          media: { base64: base64(picture.bytes), mimetype: picture.mimetype },
+          caption: "the menu",
+        },
       ];
       for (const body of bodies) {
         const sent = await client.json<Json>("POST", "/api/sessions/shop-1/messages", {
@@ -212,6 +221,13 @@ Deno.test(
         m.contactMessage?.displayName === "Help desk"
       ));
       assert.ok(contents.some((m) => m.extendedTextMessage?.contextInfo?.stanzaId === text));
+      // Every member's device downloaded, checked and decrypted the very bytes sent.
+      const images = fake.receivedMessages({ to: MEMBERS[2] }).filter((m) => m.media);
+      assert.equal(images.length, 2, "one image on each of the member's devices");
+      for (const image of images) {
+        assert.deepEqual(image.media!.bytes, picture.bytes);
+        assert.equal(image.media!.caption, "the menu");
+      }
     }),
 );
 

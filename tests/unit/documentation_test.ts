@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { MESSAGE_STATUSES } from "../../src/domain/message.ts";
+import { ClusterMetrics } from "../../src/observability/cluster_metrics.ts";
 import { GatewayMetrics } from "../../src/observability/gateway_metrics.ts";
 import * as layout from "../../src/persistence/data_dir_layout.ts";
 import { REPO_ROOT } from "../support/child_process.ts";
@@ -21,7 +22,10 @@ async function documentedMetrics(): Promise<Map<string, string>> {
 }
 
 Deno.test("docs/operations.md lists every metric, and the message statuses the code counts", async () => {
-  const registered = new GatewayMetrics().registry.render().split("\n")
+  // As the gateway registers them: its own, and the cluster's on the same registry.
+  const metrics = new GatewayMetrics();
+  new ClusterMetrics(metrics.registry);
+  const registered = metrics.registry.render().split("\n")
     .filter((line) => line.startsWith("# TYPE "))
     .map((line) => line.split(" ")[2]);
   const documented = await documentedMetrics();

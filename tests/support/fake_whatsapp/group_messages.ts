@@ -53,7 +53,7 @@ export interface GroupMessagingOptions {
   /** The online companions of an account. */
   onlineDevicesOf(phone: string): { device: FakeDevice; connection: FakeConnection }[];
   /** A member decrypted a message (recorded for tests to wait on). */
-  delivered(delivery: GroupDelivery): void;
+  delivered(delivery: GroupDelivery): void | Promise<void>;
   newMessageId(): string;
 }
 
@@ -141,7 +141,7 @@ export class GroupMessaging {
     for (const device of contact.deviceNumbers) {
       try {
         const message = await contact.decryptGroup(group.jid, author, ciphertext, device);
-        this.#options.delivered({
+        await this.#options.delivered({
           id,
           group: group.jid,
           from: sender.phoneNumber,

@@ -99,7 +99,7 @@ export interface SocialFeaturesOptions {
   directory: Directory;
   onlineDevicesOf(phone: string): { device: FakeDevice; connection: FakeConnection }[];
   /** A member's device decrypted a companion's group message. */
-  delivered(delivery: GroupDelivery): void;
+  delivered(delivery: GroupDelivery): void | Promise<void>;
   newMessageId(): string;
   /** Where pictures are served (`<base>/<id>`). */
   pictureBaseUrl: string;

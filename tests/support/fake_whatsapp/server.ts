@@ -369,7 +369,7 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
   const social: SocialFeatures = new SocialFeatures({
     directory,
     onlineDevicesOf: (phone) => onlineDevicesOf(phone),
-    delivered: ({ id, group, from, to, device, message }) => {
+    delivered: async ({ id, group, from, to, device, message }) => {
       const seen = received.some((m) =>
         m.id === id && m.to === to && m.group === group && m.device === device
       );
@@ -380,7 +380,7 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
         to,
         group,
         device,
-        text: message.conversation ?? message.extendedTextMessage?.text ?? "",
+        ...await readContent(message, media),
         message,
         at: new Date(),
       });
