@@ -29,6 +29,8 @@ let qrObjectUrl;
 /** Aborts the event stream (on logout). */
 let streamController;
 let refreshTimer;
+// The sessions the events since the last refresh were about, with the last event's type.
+const touched = new Map();
 
 function showError(message) {
   const box = $("error");
@@ -147,13 +149,18 @@ function onStreamFrame(frame) {
   logEvent(type, payload);
   if (!type.startsWith("session.")) return;
   const sessionId = payload?.sessionId;
-  // Events come in bursts (a restore, a QR rotation): one refresh per burst.
+  // Events come in bursts (a restore, a takeover, a QR rotation): one refresh per burst, of every
+  // session the burst was about, not only the last event's.
+  if (sessionId !== undefined) touched.set(sessionId, type);
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => {
+    const burst = new Map(touched);
+    touched.clear();
     refreshList();
-    if (sessionId !== undefined && sessionId === qrSession) refreshQr();
-    if (sessionId !== undefined && sessionId === sessionInDetail()) {
-      if (type === "session.deleted") closeSessionDetail();
+    if (qrSession !== undefined && burst.has(qrSession)) refreshQr();
+    const detail = sessionInDetail();
+    if (detail !== undefined && burst.has(detail)) {
+      if (burst.get(detail) === "session.deleted") closeSessionDetail();
       else refreshSessionDetail();
     }
   }, 100);
