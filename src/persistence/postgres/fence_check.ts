@@ -11,7 +11,7 @@ import type { Fence } from "../../domain/fence.ts";
  *
  * @example
  * ```ts
- * await reservedTransaction(sql, async (tx) => { await assertFence(tx, fence, nodeId); … });
+ * await transaction(sql, async (tx) => { await assertFence(tx, fence, nodeId); … });
  * ```
  */
 export async function assertFence(

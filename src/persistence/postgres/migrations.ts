@@ -1,6 +1,6 @@
 import type { Sql } from "postgres";
 import type { Logger } from "../../logger.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 /** One schema change, applied once, in version order. */
 export interface Migration {
@@ -175,7 +175,7 @@ export async function migrate(
   logger: Logger,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
-  return await reservedTransaction(sql, async (tx) => {
+  return await transaction(sql, async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
       CREATE TABLE IF NOT EXISTS schema_migrations (

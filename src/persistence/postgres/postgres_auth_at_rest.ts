@@ -4,7 +4,7 @@ import type { Logger } from "../../logger.ts";
 import type { AuthFileCodec } from "../auth_file_codec.ts";
 import { keyCheck, keyCheckMatches } from "../auth_at_rest.ts";
 import { isEncryptedAuthFile } from "../encrypted_auth_file.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 const KEY_CHECK = "encryption_key_check";
 /** Rows re-encoded per transaction when plaintext rows are encrypted. */
@@ -84,7 +84,7 @@ async function encryptPlaintextRows(
     after = rows[rows.length - 1];
     const plain = rows.filter((row) => !isEncryptedAuthFile(row.data));
     if (plain.length === 0) continue;
-    await reservedTransaction(sql, async (tx) => {
+    await transaction(sql, async (tx) => {
       for (const row of plain) {
         const data = await codec.encode(row.data, { sessionId: row.session_id, name: row.name });
         // Only if nobody changed it meanwhile (a write then went through the codec already).

@@ -5,7 +5,7 @@ import type { KeyedLock } from "../../lib/keyed_lock.ts";
 import type { AuthFileCodec } from "../auth_file_codec.ts";
 import { assertAuthFileName } from "../auth_file_name.ts";
 import { assertFence } from "./fence_check.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 /** Rows per statement of a bulk upsert (three parameters a row, far below the 65,535 limit). */
 const UPSERT_CHUNK = 5_000;
@@ -89,7 +89,7 @@ export class PostgresAuthFiles implements AuthFiles {
         }
       }
       await this.#options.retry("auth write", () =>
-        reservedTransaction(sql, async (tx) => {
+        transaction(sql, async (tx) => {
           await assertFence(tx, fence, node);
           for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
             await tx`
@@ -109,7 +109,7 @@ export class PostgresAuthFiles implements AuthFiles {
     const { sql, fence, node } = this.#options;
     return this.#options.track(this.#options.writes.run(this.#id, async () => {
       await this.#options.retry("auth delete", () =>
-        reservedTransaction(sql, async (tx) => {
+        transaction(sql, async (tx) => {
           await assertFence(tx, fence, node);
           await tx`DELETE FROM auth_files WHERE session_id = ${this.#id}`;
         }));

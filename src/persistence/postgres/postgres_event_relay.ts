@@ -4,7 +4,7 @@ import type { EventRelay } from "../../domain/event_relay.ts";
 import type { GatewayEvent } from "../../domain/events.ts";
 import type { Logger } from "../../logger.ts";
 import { PostgresListener } from "./postgres_listener.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 /** The NOTIFY channel that says a node has written new events (payload: its origin id). */
 export const EVENTS_CHANNEL = "wa_events";
@@ -110,7 +110,7 @@ export class PostgresEventRelay implements EventRelay {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return Promise.resolve();
     const rows = batch.map((entry) => ({ ...entry, origin: this.#origin, node: this.#node }));
-    this.#flushing = reservedTransaction(this.#sql, async (tx) => {
+    this.#flushing = transaction(this.#sql, async (tx) => {
       await tx`INSERT INTO cluster_events ${tx(rows, "origin", "seq", "node", "body")}`;
       await tx`SELECT pg_notify(${EVENTS_CHANNEL}, ${this.#origin})`;
     }).then(() => {}, (error) => {

@@ -30,7 +30,7 @@ import { preparePostgresAuthAtRest } from "./postgres_auth_at_rest.ts";
 import { PostgresAuthFiles } from "./postgres_auth_files.ts";
 import { retryTransient } from "./transient_errors.ts";
 import { recordFromRow, REPORT_COLUMNS, rowFromRecord, type SessionRow } from "./session_rows.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 /** Options of {@linkcode PostgresSessionStore}. */
 export interface PostgresSessionStoreOptions {
@@ -223,7 +223,7 @@ export class PostgresSessionStore implements SessionStore {
     if (parsed.data.updatedAt !== undefined) columns.updated_at = parsed.data.updatedAt;
     return this.#track(this.#reports.run(id, async () => {
       const row = await this.#retry("report", () =>
-        reservedTransaction(this.#sql, async (tx) => {
+        transaction(this.#sql, async (tx) => {
           await assertFence(tx, fence, this.#nodeId);
           const [updated] = Object.keys(columns).length > 0
             ? await tx<SessionRow[]>`
@@ -248,7 +248,7 @@ export class PostgresSessionStore implements SessionStore {
     const checked = this.#checkId(id);
     return this.#track(
       this.#retry("remove", () =>
-        reservedTransaction(this.#sql, async (tx) => {
+        transaction(this.#sql, async (tx) => {
           await tx`DELETE FROM auth_files WHERE session_id = ${checked}`;
           await tx`DELETE FROM sessions WHERE id = ${checked}`;
           await tx`

@@ -15,7 +15,7 @@ import { deadLetterSchema, entrySchema, sealedEntry } from "../file_webhook_outb
 import type { ValueSealer } from "../sealed_value.ts";
 import { migrate } from "./migrations.ts";
 import { retryTransient } from "./transient_errors.ts";
-import { reservedTransaction } from "./reserved_transaction.ts";
+import { transaction } from "./transaction.ts";
 
 /** Options of {@linkcode PostgresWebhookOutbox}. */
 export interface PostgresWebhookOutboxOptions {
@@ -123,7 +123,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
         const added = await this.#retry(
           "append",
           () =>
-            reservedTransaction(this.#sql, async (tx) => {
+            transaction(this.#sql, async (tx) => {
               const results: OutboxEntry[][] = [];
               for (const append of batch) {
                 const out: OutboxEntry[] = [];
@@ -159,7 +159,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
   async claim(ttlMs: number): Promise<OutboxEntry[]> {
     this.#assertOpen();
     const rows = await this.#retry("claim", () =>
-      reservedTransaction(this.#sql, async (tx) => {
+      transaction(this.#sql, async (tx) => {
         // Only its own: the holder of a drained queue knows it has nothing of it left in hand.
         await tx`
         DELETE FROM webhook_queue_claims WHERE queue_key IN (
@@ -221,7 +221,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
     const letter = deadLetterOf(entry, failure, this.#clock());
     const stored = { ...letter, entry: sealedEntry(entry, this.#sealer) };
     await this.#retry("dead letter", () =>
-      reservedTransaction(this.#sql, async (tx) => {
+      transaction(this.#sql, async (tx) => {
         const removed = await tx`DELETE FROM webhook_outbox WHERE id = ${entry.id} RETURNING id`;
         // Delivered (or dead-lettered) meanwhile by another node: nothing to move.
         if (removed.length === 0) return;
@@ -254,7 +254,7 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
 
   async requeue(id: string): Promise<OutboxEntry | undefined> {
     this.#assertOpen();
-    return await reservedTransaction(this.#sql, async (tx) => {
+    return await transaction(this.#sql, async (tx) => {
       const [row] = await tx<{ letter: unknown }[]>`
         DELETE FROM webhook_dead_letters WHERE id = ${id} RETURNING letter`;
       if (!row) return undefined;

@@ -3,8 +3,8 @@
  * first, by `seq`) and the age limit. Both work under the session's `message_sessions` row lock,
  * the same lock every write of the session takes, so the byte count stays exact.
  */
-import type { ReservedSql, Sql } from "postgres";
-import { reservedTransaction } from "../reserved_transaction.ts";
+import type { Sql, TransactionSql } from "postgres";
+import { transaction } from "../transaction.ts";
 import type { MessageRetention } from "../../../domain/message_store.ts";
 import type { SessionId } from "../../../domain/session_id.ts";
 
@@ -19,7 +19,7 @@ const CAP_BATCH = 100;
  * const bytes = await lockSessionBytes(tx, "shop-1");
  * ```
  */
-export async function lockSessionBytes(tx: ReservedSql, sessionId: SessionId): Promise<number> {
+export async function lockSessionBytes(tx: TransactionSql, sessionId: SessionId): Promise<number> {
   const [counter] = await tx<{ bytes: string }[]>`
     INSERT INTO message_sessions (session_id, bytes) VALUES (${sessionId}, 0)
     ON CONFLICT (session_id) DO UPDATE SET bytes = message_sessions.bytes
@@ -37,7 +37,7 @@ export async function lockSessionBytes(tx: ReservedSql, sessionId: SessionId): P
  * ```
  */
 export async function enforceSizeCap(
-  tx: ReservedSql,
+  tx: TransactionSql,
   sessionId: SessionId,
   bytes: number,
   cap: number,
@@ -89,7 +89,7 @@ export async function pruneMessages(options: PruneOptions): Promise<number> {
   let removed = 0;
   for (const { session_id: sessionId } of sessions) {
     removed += await retry("message retention", () =>
-      reservedTransaction(sql, async (tx) => {
+      transaction(sql, async (tx) => {
         const before = await lockSessionBytes(tx, sessionId);
         const aged = await tx<{ size: number }[]>`
           DELETE FROM messages WHERE session_id = ${sessionId} AND ts < ${oldest} RETURNING size`;

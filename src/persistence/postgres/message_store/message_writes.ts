@@ -2,7 +2,7 @@
  * The statements that write `messages` rows, each one round trip: an upsert of new messages
  * (moving a replaced one last in store order) and an update of changed ones in place.
  */
-import type { ReservedSql } from "postgres";
+import type { TransactionSql } from "postgres";
 import type { SessionId } from "../../../domain/session_id.ts";
 import type { MessageColumns } from "./message_rows.ts";
 
@@ -16,7 +16,7 @@ import type { MessageColumns } from "./message_rows.ts";
  * ```
  */
 export async function upsertMessages(
-  tx: ReservedSql,
+  tx: TransactionSql,
   sessionId: SessionId,
   rows: readonly MessageColumns[],
 ): Promise<number> {
@@ -55,7 +55,7 @@ export async function upsertMessages(
  * ```
  */
 export async function updateMessages(
-  tx: ReservedSql,
+  tx: TransactionSql,
   sessionId: SessionId,
   rows: readonly MessageColumns[],
   sizes: ReadonlyMap<string, { size: number }>,

@@ -1,4 +1,4 @@
-import type { ReservedSql, Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { PersistenceError, ValidationError } from "../../../domain/errors.ts";
 import type { Fence } from "../../../domain/fence.ts";
 import type {
@@ -23,7 +23,7 @@ import type { Logger } from "../../../logger.ts";
 import type { ValueSealer } from "../../sealed_value.ts";
 import { assertFence } from "../fence_check.ts";
 import { migrate } from "../migrations.ts";
-import { reservedTransaction } from "../reserved_transaction.ts";
+import { transaction } from "../transaction.ts";
 import { retryTransient } from "../transient_errors.ts";
 import { prepareMessagesAtRest } from "./messages_at_rest.ts";
 import { chatsQuery, historyQuery, type PageQueryContext } from "./message_page_queries.ts";
@@ -302,7 +302,7 @@ export class PostgresMessageStore implements MessageStore {
   #write(
     fence: Fence,
     what: string,
-    work: (tx: ReservedSql, id: SessionId, attempt: number) => Promise<number | null>,
+    work: (tx: TransactionSql, id: SessionId, attempt: number) => Promise<number | null>,
   ): Promise<void> {
     this.#assertOpen();
     if (!isSessionId(fence?.sessionId)) throw new ValidationError("Invalid session id");
@@ -315,7 +315,7 @@ export class PostgresMessageStore implements MessageStore {
   #enqueue(
     fence: Fence,
     what: string,
-    work: (tx: ReservedSql, id: SessionId, attempt: number) => Promise<number | null>,
+    work: (tx: TransactionSql, id: SessionId, attempt: number) => Promise<number | null>,
   ): Promise<void> {
     const id = fence.sessionId;
     return this.#track(
@@ -323,7 +323,7 @@ export class PostgresMessageStore implements MessageStore {
         id,
         () =>
           this.#retry(what, (attempt) =>
-            reservedTransaction(this.#sql, async (tx) => {
+            transaction(this.#sql, async (tx) => {
               // Pipelined, run in this order: a stale fence fails the first, and both roll back.
               const [, before] = await Promise.all([
                 assertFence(tx, fence, this.#nodeId),
@@ -341,7 +341,7 @@ export class PostgresMessageStore implements MessageStore {
 
   /** Writes changed messages back in place; returns the bytes added. */
   #rewrite(
-    tx: ReservedSql,
+    tx: TransactionSql,
     sessionId: SessionId,
     changed: ReadonlyMap<string, StoredMessage>,
     current: ReadonlyMap<string, { size: number }>,
