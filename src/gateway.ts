@@ -20,7 +20,6 @@ import { FullDiskStore } from "./storage/full_disk_store.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { MediaDownloads } from "./media/media_downloads.ts";
 import { MediaIntake } from "./media/media_intake.ts";
-import { mediaReferenceOf } from "./whatsapp/media_message.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -126,7 +125,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     dataDir: persistence.localDir,
     host: config.media.downloadHost,
     cacheBytes: config.media.cacheBytes,
-    referenceOf: mediaReferenceOf,
+    // Loaded on the first download: Baileys' protobufs would otherwise cost the main thread about
+    // 45 MiB, and with connection workers it runs no Baileys of its own.
+    referenceOf: async (content) =>
+      (await import("./whatsapp/media_message.ts")).mediaReferenceOf(content),
   });
   // A deleted session's cached files go with it.
   events.subscribe((event) => {

@@ -41,9 +41,11 @@ export interface MediaDownloadsOptions {
   fetch?: typeof fetch;
   /**
    * Where a stored message's file is: its content (Baileys' `proto.Message` bytes) decoded by the
-   * WhatsApp adapter; `undefined` for a message without a file.
+   * WhatsApp adapter; `undefined` for a message without a file. It may load that adapter first.
    */
-  referenceOf: (content: Uint8Array) => MediaReference | undefined;
+  referenceOf: (
+    content: Uint8Array,
+  ) => MediaReference | undefined | Promise<MediaReference | undefined>;
 }
 
 const CHUNK_BYTES = 256 * 1024;
@@ -72,7 +74,7 @@ export class MediaDownloads {
     messageId: string,
     content: Uint8Array,
   ): Promise<OpenedMedia & { ref: MediaReference }> {
-    const ref = content.length > 0 ? this.#options.referenceOf(content) : undefined;
+    const ref = content.length > 0 ? await this.#options.referenceOf(content) : undefined;
     if (!ref) throw new MediaNotFoundError(`Message '${messageId}' has no file to download`);
     return { ...await this.open(sessionId, messageId, ref), ref };
   }
