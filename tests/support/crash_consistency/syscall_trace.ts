@@ -32,11 +32,17 @@ const WHOLE = /^(\d+)\s+([a-z0-9_]+)\((.*)\)\s+=\s+(.*)$/;
 const UNFINISHED = /^(\d+)\s+([a-z0-9_]+)\((.*?)\s*<unfinished \.\.\.>$/;
 const RESUMED = /^(\d+)\s+<\.\.\. ([a-z0-9_]+) resumed>(.*)\)\s+=\s+(.*)$/;
 /**
- * Lines that are not calls: exits, signals, a call cut short by the process ending, and what
- * strace prints for a thread that exits while it stops it (`???() = ?`).
+ * Lines that are not calls: exits, signals, and calls cut short by the process ending, none of
+ * which returned: what strace prints for a thread that exits while it stops it (`???() = ?`), for a
+ * call it lost the name of (`<... ??? resumed>) = ?`), and for one it let go of as the process
+ * ended (`openat(… <detached ...>`). A fresh Deno cache makes these likely: Deno is still writing
+ * its code cache on other threads when the script exits.
  */
-const OTHER =
-  /^(\d+)\s+(\+\+\+|---|\?\?\?\(|<\.\.\. [a-z0-9_]+ resumed>\s*<unfinished \.\.\.>\)\s*=\s*\?)/;
+const OTHER = new RegExp(
+  String
+    .raw`^(\d+)\s+(\+\+\+|---|\?\?\?\(|<\.\.\. [a-z0-9_]+ resumed>\s*<unfinished \.\.\.>\)\s*=\s*\?` +
+    String.raw`|<\.\.\. \?\?\? resumed>.*=\s*\?\s*$|.*<detached \.\.\.>\s*$)`,
+);
 
 /**
  * Every completed call of a trace, in the order they returned. A call still running when the
@@ -77,7 +83,7 @@ export function parseStrace(text: string): Syscall[] {
     }
     if (OTHER.test(line)) {
       const pid = Number(OTHER.exec(line)![1]);
-      if (line.includes("resumed>")) started.delete(pid);
+      if (line.includes("resumed>") || line.includes("<detached ...>")) started.delete(pid);
       continue;
     }
     throw new Error(`trace line ${at} is not understood: ${line.slice(0, 300)}`);

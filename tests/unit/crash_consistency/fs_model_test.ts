@@ -66,6 +66,18 @@ Deno.test("parseStrace() joins a call strace split around another thread's", () 
   assert.deepEqual(calls[1].args, [fd(5, "/r/a")]);
 });
 
+Deno.test("parseStrace() drops the calls strace let go of or lost the name of as the process ended", () => {
+  const calls = parseStrace([
+    `7 openat(AT_FDCWD<${hex("/w")}>, ${str("/c")}, O_RDONLY|O_CLOEXEC <detached ...>`,
+    `8 pwrite64(${fd(15, "/c/cache")}, ${str("page")}, 4, 0 <unfinished ...>`,
+    `8 <... ??? resumed>)                = ?`,
+    `9 fcntl(${fd(9, "/c/db")}, F_SETLK, {l_type=F_UNLCK, l_whence=SEEK_SET} <unfinished ...>`,
+    `9 <... fcntl resumed> <detached ...>`,
+    `10 fsync(${fd(5, "/r/a")}) = 0`,
+  ].join("\n"));
+  assert.deepEqual(calls.map((c) => [c.pid, c.name]), [[10, "fsync"]]);
+});
+
 Deno.test("an atomic replace survives a crash only once the file and then its directory are synced", () => {
   const done = model(atomicReplace({ syncFile: true, syncDir: true }));
   assert.equal(text(crashTree(done, SYNCED).files.get("d/old.json")), "new");
