@@ -12,6 +12,11 @@ import { WhatsAppRequestError } from "../domain/errors.ts";
 import type { MediaKind, StagedMedia } from "../domain/media.ts";
 import { writeAll } from "../media/media_staging.ts";
 import { type EncryptedFileDigest, MediaEncryptor } from "../media/whatsapp_media_crypto.ts";
+import {
+  type MediaConnSource,
+  type MediaHostFile,
+  uploadToMediaHost,
+} from "./media_host_upload.ts";
 
 /** Where Baileys uploads each kind (`MEDIA_PATH_MAP`: stickers go with images). */
 const UPLOAD_TYPE: Record<MediaKind, MediaType> = {
@@ -35,12 +40,7 @@ export interface UploadedMedia extends EncryptedFileDigest {
 }
 
 /** What of the socket an upload uses. */
-export interface MediaUploader {
-  waUploadToServer(
-    encFilePath: string,
-    options: { fileEncSha256B64: string; mediaType: MediaType; timeoutMs?: number },
-  ): Promise<{ mediaUrl: string; directPath: string }>;
-}
+export type MediaUploader = MediaConnSource;
 
 /**
  * Encrypts a staged file for WhatsApp and uploads it; the encrypted copy is removed after.
@@ -56,13 +56,15 @@ export async function uploadStagedMedia(
   const encPath = join(staged.dir, "upload.enc");
   try {
     const digest = await encryptStaged(staged, mediaKey, kind, encPath);
-    let uploaded: { mediaUrl: string; directPath: string };
+    let uploaded: MediaHostFile;
     try {
-      uploaded = await uploader.waUploadToServer(encPath, {
-        fileEncSha256B64: btoa(String.fromCharCode(...digest.fileEncSha256)),
-        mediaType: UPLOAD_TYPE[kind],
+      uploaded = await uploadToMediaHost(
+        uploader,
+        encPath,
+        digest.fileEncSha256,
+        UPLOAD_TYPE[kind],
         timeoutMs,
-      });
+      );
     } catch (error) {
       throw new WhatsAppRequestError(
         `WhatsApp did not take the media upload: ${(error as Error)?.message ?? error}`,
