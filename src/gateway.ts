@@ -20,6 +20,7 @@ import { FullDiskStore } from "./storage/full_disk_store.ts";
 import { WebhookService } from "./webhooks/webhook_service.ts";
 import { MediaDownloads } from "./media/media_downloads.ts";
 import { MediaIntake } from "./media/media_intake.ts";
+import { canCollectChunkGarbage } from "./media/chunk_garbage.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -175,6 +176,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Under the lock too: files a crashed run left staged belong to no request now.
     const swept = await mediaIntake.sweep();
     if (swept > 0) logger.info({ swept }, "removed media files left staged by an earlier run");
+    if (canCollectChunkGarbage()) {
+      logger.info("media streams free their chunk buffers every MiB (V8's gc is exposed)");
+    } else {
+      logger.warn(
+        "V8's gc is not exposed (--v8-flags=--expose-gc, which `deno task start` passes): " +
+          "sending a large media file may hold up to about 130 MiB more memory",
+      );
+    }
   } catch (error) {
     await manager.shutdown();
     if (messagesOpen) await messages.close();

@@ -136,13 +136,17 @@ export function launchPlan(
 
 type NamedPath = [variable: string, path: string | undefined];
 
-/** What the gateway itself needs: network, environment, host name, and its paths. */
+/**
+ * What the gateway itself needs: network, environment, host name, and its paths; and V8's `gc`,
+ * which media streaming calls to free its chunk buffers promptly (`src/media/chunk_garbage.ts`).
+ */
 function gatewayFlags(config: Config, extra: { read?: NamedPath[] }): string[] {
   return [
     "--allow-net",
     "--allow-env",
     "--allow-sys=hostname",
     ...readWrite(config, extra.read ?? []),
+    "--v8-flags=--expose-gc",
   ];
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { MediaTooLargeError } from "../domain/errors.ts";
 import type { StagedMedia } from "../domain/media.ts";
 import { MEDIA_DIR_NAME } from "../persistence/data_dir_layout.ts";
+import { streamedChunk } from "./chunk_garbage.ts";
 
 /** How much of a file's start is kept in memory for content sniffing. */
 export const HEAD_BYTES = 256 * 1024;
@@ -64,6 +65,7 @@ export class MediaStaging {
         size += chunk.length;
         hash.update(chunk);
         await writeAll(file, cipher.update(chunk));
+        streamedChunk(chunk.length);
       }
       await writeAll(file, cipher.final());
     } catch (error) {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { MediaType } from "@whiskeysockets/baileys";
 import { WhatsAppRequestError } from "../domain/errors.ts";
 import type { MediaKind, StagedMedia } from "../domain/media.ts";
+import { streamedChunk } from "../media/chunk_garbage.ts";
 import { writeAll } from "../media/media_staging.ts";
 import { type EncryptedFileDigest, MediaEncryptor } from "../media/whatsapp_media_crypto.ts";
 import {
@@ -98,6 +99,7 @@ async function encryptStaged(
     const buffer = new Uint8Array(CHUNK_BYTES);
     for (let read = await source.read(buffer); read !== null; read = await source.read(buffer)) {
       await writeAll(target, encryptor.update(decipher.update(buffer.subarray(0, read))));
+      streamedChunk(read);
     }
     await writeAll(target, encryptor.update(decipher.final()));
     await writeAll(target, encryptor.final());

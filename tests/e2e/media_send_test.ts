@@ -97,6 +97,8 @@ Deno.test(
         }
       }
       assert.equal(fake.media.uploads().length, KINDS.length * 3);
+      // Run as `deno task start` runs it, the gateway frees media chunks promptly (V8's gc).
+      assert.ok(gateway.logs.some((line) => /free their chunk buffers/.test(String(line.msg))));
     }, { env: { MEDIA_URL_ALLOWED_HOSTS: "127.0.0.1" } });
   },
 );

@@ -142,6 +142,8 @@ Deno.test(
       ) {
         assert.ok(text.includes(baked), `the executable carries ${baked}`);
       }
+      // V8's gc, with which media sends free their chunk buffers (src/media/chunk_garbage.ts).
+      assert.match(text, /"v8_flags":\[[^\]]*"--expose-gc"\]/, "the executable exposes V8's gc");
       assert.ok(text.includes("SwaggerUIBundle"), "Swagger UI is embedded");
       assert.ok(text.includes("connection_worker.ts"), "the connection worker is embedded");
       if (!realDenort) return;

@@ -37,6 +37,7 @@ Deno.test("start reads and writes exactly SESSIONS_DATA_PATH, and reads the key 
     "--allow-read=/run/secrets/sessions.key",
     `--allow-read=${SRC}`,
     "--allow-write=/var/lib/wa-gateway",
+    "--v8-flags=--expose-gc",
     `${SRC}/main.ts`,
   ]);
 });
@@ -109,6 +110,12 @@ Deno.test("compile bakes in the data directory and key files, not src", () => {
     "--include",
     `${SRC}/whatsapp/worker_pool/connection_worker.ts`,
   ]);
+});
+
+Deno.test("start, dev and compile expose V8's gc, which media streaming uses to free its chunks", () => {
+  for (const command of ["start", "dev", "compile"] as const) {
+    assert.ok(launchPlan(command, [], KEYS).includes("--v8-flags=--expose-gc"), command);
+  }
 });
 
 Deno.test("a path with a comma is refused: no Deno flag can name it", () => {
