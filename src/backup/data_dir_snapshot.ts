@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { readRegularFile } from "../persistence/read_regular_file.ts";
 import {
+  CLEAN_CLOSE_FILE_NAME,
   JOURNAL_FILE_NAME,
   LOCK_FILE_NAME,
   MEDIA_DIR_NAME,
@@ -157,8 +158,9 @@ function result(
 
 function skipped(name: string): boolean {
   // Media files are a cache of what WhatsApp keeps, and files in flight: never worth a backup.
-  return name === LOCK_FILE_NAME || name === MEDIA_DIR_NAME || name.startsWith(TEMP_FILE_PREFIX) ||
-    name.startsWith(TRASH_PREFIX);
+  // Nor the clean-close mark: a restored directory is swept on its first start, as after a crash.
+  return name === LOCK_FILE_NAME || name === CLEAN_CLOSE_FILE_NAME || name === MEDIA_DIR_NAME ||
+    name.startsWith(TEMP_FILE_PREFIX) || name.startsWith(TRASH_PREFIX);
 }
 
 function sameContent(a: DirectoryRead, b: DirectoryRead): boolean {

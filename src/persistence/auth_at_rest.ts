@@ -168,6 +168,28 @@ export async function storedAuthFiles(
 }
 
 /**
+ * The stored bytes of a folder's `creds.json` as {@linkcode storedAuthFiles} sees them, without
+ * listing the folder (a linked session's holds hundreds of keys); `undefined` when there is none.
+ *
+ * @example
+ * ```ts
+ * const creds = await storedCreds("/data/shop-1");
+ * ```
+ */
+export async function storedCreds(dir: string): Promise<Uint8Array | undefined> {
+  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME));
+  if (journal.kind === "file") {
+    let journaled: Uint8Array | null | undefined;
+    for (const record of decodeJournalRecords(journal.data).records) {
+      if (record.has(CREDS_FILE_NAME)) journaled = record.get(CREDS_FILE_NAME);
+    }
+    if (journaled !== undefined) return journaled ?? undefined;
+  }
+  const read = await readRegularFile(join(dir, CREDS_FILE_NAME));
+  return read.kind === "file" ? read.data : undefined;
+}
+
+/**
  * What a session folder holds, judged by its `creds.json` (written last by every migration), or
  * by every file when there is none; a journal counts (see {@linkcode storedAuthFiles}). With a
  * key, one encrypted file is trial-decrypted.
@@ -177,9 +199,11 @@ async function probeFolder(
   sessionId: SessionId,
   codec: AuthFileCodec,
 ): Promise<"current" | "plaintext" | "needs_key" | "wrong_key"> {
-  const files = await storedAuthFiles(join(dataDir, sessionId));
-  const creds = files.get(CREDS_FILE_NAME);
-  const probed = creds ? [[CREDS_FILE_NAME, creds] as const] : [...files];
+  const dir = join(dataDir, sessionId);
+  const creds = await storedCreds(dir);
+  const probed = creds
+    ? [[CREDS_FILE_NAME, () => Promise.resolve(creds)] as const]
+    : [...await storedAuthFiles(dir)];
   let plaintext = false;
   let tried = false;
   for (const [name, read] of probed) {

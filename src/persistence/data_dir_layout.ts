@@ -46,6 +46,9 @@
 /** The lock file that keeps a second process out. */
 export const LOCK_FILE_NAME = ".lock";
 
+/** Left by a store that closed cleanly; the next open skips sweeping the session folders. */
+export const CLEAN_CLOSE_FILE_NAME = ".closed-cleanly";
+
 /** The API key the gateway generated on first start, when none was configured. */
 export const API_KEY_FILE_NAME = ".api-key";
 
@@ -110,7 +113,8 @@ export function quarantineFileName(stamp: string): string {
 
 /** Whether a data directory entry is one of the store's own files rather than a session folder. */
 export function isStoreFileName(name: string): boolean {
-  return name === LOCK_FILE_NAME || name === METADATA_FILE_NAME || name === API_KEY_FILE_NAME ||
+  return name === LOCK_FILE_NAME || name === CLEAN_CLOSE_FILE_NAME || name === METADATA_FILE_NAME ||
+    name === API_KEY_FILE_NAME ||
     name === KEY_CHECK_FILE_NAME || name === KEY_ROTATION_FILE_NAME || name === OUTBOX_DIR_NAME ||
     name === MESSAGE_STORE_DIR_NAME ||
     name === MEDIA_DIR_NAME ||

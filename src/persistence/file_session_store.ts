@@ -30,8 +30,10 @@ import { type AuthFileCodec, plainCodec } from "./auth_file_codec.ts";
 import { authFileNames, AuthFolder, removeTree } from "./auth_folder.ts";
 import { replayAuthJournal } from "./auth_journal.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { clearCleanClose, closedCleanly, markClosedCleanly } from "./clean_close_marker.ts";
 import {
   corruptMetadataName,
+  CREDS_FILE_NAME,
   fileStamp,
   isStoreFileName,
   LOCK_FILE_NAME,
@@ -159,7 +161,9 @@ export class FileSessionStore implements SessionStore {
       const atRest = { dataDir: this.#dataDir, codec: this.#codec };
       // Before anything is written: a wrong or missing key must leave every file as it is.
       await checkAuthAtRest({ ...atRest, sessionIds: await this.#sessionFolderIds() });
-      const folders = await this.#sweepAndScan();
+      const closedCleanlyBefore = await closedCleanly(this.#dataDir);
+      await clearCleanClose(this.#dataDir);
+      const folders = await this.#sweepAndScan({ sweepSessionFolders: !closedCleanlyBefore });
       await migrateAuthAtRest({ ...atRest, sessionIds: [...folders.keys()], logger: this.#logger });
       const report = await this.#load(folders);
       this.#state = "open";
@@ -317,6 +321,7 @@ export class FileSessionStore implements SessionStore {
       if (wasOpen) {
         await Promise.all([...this.#authFolders.values()].map((folder) => folder.close()));
         await this.#flushAll();
+        await markClosedCleanly(this.#dataDir);
       }
     } finally {
       await this.#lock?.release();
@@ -399,7 +404,14 @@ export class FileSessionStore implements SessionStore {
    * lock is held and nothing is being written yet), and returns the session folders that hold
    * auth files.
    */
-  async #sweepAndScan(): Promise<Map<SessionId, Deno.FileInfo>> {
+  /**
+   * Removes what interrupted writes left (trash folders, temporary files), in the session folders
+   * too unless the store closed cleanly last time (see `clean_close_marker.ts`), replays the
+   * journals a crash left, then lists the session folders that hold auth files.
+   */
+  async #sweepAndScan(
+    options: { sweepSessionFolders: boolean },
+  ): Promise<Map<SessionId, Deno.FileInfo>> {
     let swept = 0;
     const sessionFolders: string[] = [];
     for await (const entry of Deno.readDir(this.#dataDir)) {
@@ -412,7 +424,7 @@ export class FileSessionStore implements SessionStore {
         } else if (entry.name.startsWith(TEMP_FILE_PREFIX) && entry.isFile) {
           await Deno.remove(path);
           swept++;
-        } else if (entry.isDirectory && isSessionId(entry.name)) {
+        } else if (options.sweepSessionFolders && entry.isDirectory && isSessionId(entry.name)) {
           swept += await removeStaleTempFiles(path);
         }
       } catch (error) {
@@ -458,7 +470,8 @@ export class FileSessionStore implements SessionStore {
         continue;
       }
       const path = join(this.#dataDir, entry.name);
-      if ((await authFileNames(path, 1)).length === 0) continue;
+      // A linked session's folder has creds.json: found without listing its hundreds of keys.
+      if (!(await hasCreds(path)) && (await authFileNames(path, 1)).length === 0) continue;
       folders.set(entry.name, await Deno.lstat(path));
     }
     return folders;
@@ -563,5 +576,15 @@ export class FileSessionStore implements SessionStore {
         throw error;
       }
     }
+  }
+}
+
+/** Whether a folder holds a regular `creds.json`. */
+async function hasCreds(folder: string): Promise<boolean> {
+  try {
+    return (await Deno.lstat(join(folder, CREDS_FILE_NAME))).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }

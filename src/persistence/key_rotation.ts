@@ -3,7 +3,7 @@ import { EncryptionKeyError, PersistenceError } from "../domain/errors.ts";
 import { isSessionId, type SessionId } from "../domain/session_id.ts";
 import type { Logger } from "../logger.ts";
 import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
-import { keyCheck, keyCheckMatches, reencodeAuthFolder, storedAuthFiles } from "./auth_at_rest.ts";
+import { keyCheck, keyCheckMatches, reencodeAuthFolder, storedCreds } from "./auth_at_rest.ts";
 import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
 import { replayAuthJournal } from "./auth_journal.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
@@ -15,6 +15,7 @@ import {
   METADATA_FILE_NAME,
 } from "./data_dir_layout.ts";
 import { resealWebhookSecrets } from "./metadata_file.ts";
+import { clearCleanClose } from "./clean_close_marker.ts";
 import { resealOutbox } from "./file_webhook_outbox.ts";
 import { resealMessageStore } from "./message_store/file_message_store.ts";
 import type { ValueSealer } from "./sealed_value.ts";
@@ -84,7 +85,7 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
     // credentials are the ones the replay below puts in place).
     const undecodable: SessionId[] = [];
     for (const id of sessionIds) {
-      const creds = await (await storedAuthFiles(join(dataDir, id))).get(CREDS_FILE_NAME)?.();
+      const creds = await storedCreds(join(dataDir, id));
       if (!creds) continue;
       try {
         await decode(creds, { sessionId: id, name: CREDS_FILE_NAME }, from, to);
@@ -99,6 +100,8 @@ export async function rotateAuthFileKey(options: KeyRotationOptions): Promise<Ke
           "; nothing was changed",
       );
     }
+    // From here on it writes into the session folders: a crash must leave them to be swept.
+    await clearCleanClose(dataDir);
     for (const id of sessionIds) {
       // A journal left by a crash holds writes under the old key; left in place, the gateway's
       // next open would replay them over the re-encoded files.

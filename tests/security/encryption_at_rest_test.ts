@@ -350,6 +350,7 @@ Deno.test("the data directory is 0700, session folders 0700, and every file 0600
     await walk(dir);
     const names = [...(await filesBelow(dir)).keys()].sort();
     assert.deepEqual(names, [
+      ".closed-cleanly",
       ".encryption-key-check",
       ".lock",
       "sessions-metadata.json",

@@ -87,6 +87,7 @@ function boundaryIds(sentinel: string): string[] {
     "creds.json",
     "sessions-metadata.json",
     ".lock",
+    ".closed-cleanly",
     ".api-key",
     ".encryption-key-check",
     ".tmp-1234",

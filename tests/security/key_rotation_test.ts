@@ -69,6 +69,7 @@ Deno.test("rotateAuthFileKey() re-encrypts every file; only the new key opens th
   await withTempDir(async (dir) => {
     await seed(dir, OLD);
     const before = await snapshotTree(dir);
+    assert.notEqual(before[".closed-cleanly"], undefined, "seed() closed its store cleanly");
     const report = await rotateAuthFileKey({
       dataDir: dir,
       from: await codec(OLD),
@@ -77,6 +78,8 @@ Deno.test("rotateAuthFileKey() re-encrypts every file; only the new key opens th
     });
     assert.deepEqual(report, { sessions: 2, files: 6 });
     const after = await snapshotTree(dir);
+    // It wrote into the session folders: the next open must sweep them, as after a crash.
+    assert.equal(after[".closed-cleanly"], undefined);
     for (const session of SESSIONS) {
       for (const name of FILES) {
         assert.notEqual(after[`${session}/${name}`], before[`${session}/${name}`]);

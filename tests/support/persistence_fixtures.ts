@@ -38,3 +38,8 @@ export const silentLogger: Logger = createLogger({ level: "silent", format: "jso
 export function sessionRecord(id: string, fields: Partial<SessionRecord> = {}): SessionRecord {
   return SessionRecordSchema.parse({ createdAt: "2025-01-01T00:00:00.000Z", ...fields, id });
 }
+
+/** Whether anything (a file, a folder, a symlink) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null)) !== null;
+}

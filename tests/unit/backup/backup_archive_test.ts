@@ -23,6 +23,7 @@ async function sampleDataDir(dir: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/sessions-metadata.json`, '{"shop-1":{},"shop-2":{}}');
   await Deno.writeTextFile(`${dir}/.api-key`, "key\n");
   await Deno.writeTextFile(`${dir}/.lock`, "");
+  await Deno.writeTextFile(`${dir}/.closed-cleanly`, "mark");
   await Deno.writeTextFile(`${dir}/.tmp-abc`, "half");
   await Deno.writeTextFile(`${dir}/.trash-1234/creds.json`, "{}");
   await Deno.writeTextFile(`${dir}/shop-1/creds.json`, '{"registrationId":1}');
@@ -35,7 +36,9 @@ async function sampleDataDir(dir: string): Promise<void> {
 async function backedUpTree(dir: string): Promise<Record<string, string>> {
   const tree = await snapshotTree(dir);
   return Object.fromEntries(
-    Object.entries(tree).filter(([path]) => !/(^|\/)(\.lock|\.tmp-|\.trash-)/.test(path)),
+    Object.entries(tree).filter(([path]) =>
+      !/(^|\/)(\.lock|\.closed-cleanly|\.tmp-|\.trash-)/.test(path)
+    ),
   );
 }
 

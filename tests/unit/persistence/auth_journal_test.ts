@@ -11,7 +11,12 @@ import {
 } from "../../../src/persistence/file_session_store.ts";
 import { PersistenceError } from "../../../src/domain/errors.ts";
 import { syncedAtAcks } from "../../support/crash_consistency/harness.ts";
-import { captureLogger, silentLogger, withTempDir } from "../../support/persistence_fixtures.ts";
+import {
+  captureLogger,
+  exists,
+  silentLogger,
+  withTempDir,
+} from "../../support/persistence_fixtures.ts";
 import { singleOwnerFence } from "../../../src/domain/fence.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -22,10 +27,6 @@ const NEVER_IDLE = 3_600_000;
 
 async function entries(dir: string): Promise<string[]> {
   return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await Deno.lstat(path).catch(() => null)) !== null;
 }
 
 async function withStore(
@@ -164,7 +165,11 @@ Deno.test("a folder deleted just before a crash never comes back, journal and al
       assert.deepEqual(await store.listAuth(), []);
       assert.equal(await store.auth(singleOwnerFence(id("1234"))).exists(), false);
     });
-    assert.deepEqual(await entries(dataDir), [".lock", "sessions-metadata.json"]);
+    assert.deepEqual(await entries(dataDir), [
+      ".closed-cleanly",
+      ".lock",
+      "sessions-metadata.json",
+    ]);
   });
 });
 

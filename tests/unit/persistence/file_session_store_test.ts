@@ -9,6 +9,7 @@ import type { SessionId } from "../../../src/domain/session_id.ts";
 import { FileSessionStore } from "../../../src/persistence/file_session_store.ts";
 import {
   captureLogger,
+  exists,
   sessionRecord,
   silentLogger,
   withTempDir,
@@ -269,7 +270,45 @@ Deno.test("open() removes temporary files and deleted folders left by a crash", 
     const store = newStore(dataDir);
     await store.open();
     await store.close();
-    assert.deepEqual(await entries(dataDir), [".lock", "s1", META]);
+    assert.deepEqual(await entries(dataDir), [".closed-cleanly", ".lock", "s1", META]);
+    assert.deepEqual(await entries(`${dataDir}/s1`), ["creds.json"]);
+  });
+});
+
+Deno.test("a clean close leaves its mark, which the next open removes before anything is written", async () => {
+  await withTempDir(async (dataDir) => {
+    await writeAuthFolder(dataDir, "s1");
+    const first = newStore(dataDir);
+    await first.open();
+    assert.equal(await exists(`${dataDir}/.closed-cleanly`), false);
+    await first.close();
+    assert.equal(await exists(`${dataDir}/.closed-cleanly`), true);
+    const second = newStore(dataDir);
+    await second.open();
+    // Gone while the store is open: a crash from now on finds no mark, and the next open sweeps.
+    assert.equal(await exists(`${dataDir}/.closed-cleanly`), false);
+    assert.deepEqual(await second.listAuth(), ["s1"]);
+    await second.close();
+  });
+});
+
+Deno.test("after a clean close the session folders are not swept: nothing a crash leaves can be there", async () => {
+  await withTempDir(async (dataDir) => {
+    await writeAuthFolder(dataDir, "s1");
+    const first = newStore(dataDir);
+    await first.open();
+    await first.close();
+    // Not something a clean close leaves; planted to see that the open did not list the folder.
+    await Deno.writeTextFile(`${dataDir}/s1/.tmp-1111`, "planted");
+    const second = newStore(dataDir);
+    await second.open();
+    await second.close();
+    assert.deepEqual(await entries(`${dataDir}/s1`), [".tmp-1111", "creds.json"]);
+    // Without the mark (as after a crash), the same leftover is removed.
+    await Deno.remove(`${dataDir}/.closed-cleanly`);
+    const third = newStore(dataDir);
+    await third.open();
+    await third.close();
     assert.deepEqual(await entries(`${dataDir}/s1`), ["creds.json"]);
   });
 });
