@@ -1,5 +1,6 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { TEMP_FILE_PREFIX } from "./data_dir_layout.ts";
+import { forEachLimited } from "../lib/for_each_limited.ts";
 
 /** Files hold credentials: readable by the owner only. */
 const FILE_MODE = 0o600;
@@ -227,26 +228,4 @@ async function writeNew(path: string, data: Uint8Array, sync: boolean): Promise<
   } finally {
     file.close();
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; after a failure starts no new item. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, worker));
-  if (failure) throw failure.error;
 }

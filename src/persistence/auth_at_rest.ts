@@ -6,6 +6,7 @@ import { writeFileAtomic, writeFilesAtomic } from "./atomic_write.ts";
 import type { AuthFileCodec, AuthFileRef } from "./auth_file_codec.ts";
 import { authFileNames } from "./auth_folder.ts";
 import { decodeJournalRecords } from "./auth_journal_record.ts";
+import { forEachLimited } from "../lib/for_each_limited.ts";
 import {
   CREDS_FILE_NAME,
   JOURNAL_FILE_NAME,
@@ -68,13 +69,9 @@ export async function checkAuthAtRest(options: AuthAtRestOptions): Promise<void>
     }
     if (!(await keyCheckMatches(codec, check.data))) throw keyMismatch(dataDir, []);
   }
-  const encryptedWithoutKey: SessionId[] = [];
-  const undecryptable: SessionId[] = [];
-  for (const id of options.sessionIds) {
-    const state = await probeFolder(dataDir, id, codec);
-    if (state === "needs_key") encryptedWithoutKey.push(id);
-    else if (state === "wrong_key") undecryptable.push(id);
-  }
+  const states = await probeFolders(dataDir, options.sessionIds, codec);
+  const encryptedWithoutKey = options.sessionIds.filter((_, i) => states[i] === "needs_key");
+  const undecryptable = options.sessionIds.filter((_, i) => states[i] === "wrong_key");
   if (encryptedWithoutKey.length > 0) {
     throw new EncryptionKeyError(
       "encryption_key_required",
@@ -100,10 +97,8 @@ export async function migrateAuthAtRest(
 ): Promise<SessionId[]> {
   const { dataDir, codec, logger } = options;
   if (!codec.encrypts) return [];
-  const toMigrate: SessionId[] = [];
-  for (const id of options.sessionIds) {
-    if ((await probeFolder(dataDir, id, codec)) === "plaintext") toMigrate.push(id);
-  }
+  const states = await probeFolders(dataDir, options.sessionIds, codec);
+  const toMigrate = options.sessionIds.filter((_, i) => states[i] === "plaintext");
   if ((await readRegularFile(join(dataDir, KEY_CHECK_FILE_NAME))).kind === "missing") {
     await writeFileAtomic(join(dataDir, KEY_CHECK_FILE_NAME), await keyCheck(codec));
   }
@@ -187,6 +182,22 @@ export async function storedCreds(dir: string): Promise<Uint8Array | undefined> 
   }
   const read = await readRegularFile(join(dir, CREDS_FILE_NAME));
   return read.kind === "file" ? read.data : undefined;
+}
+
+/** How many folders are probed at once: each probe mostly waits for a file read. */
+const PROBE_CONCURRENCY = 32;
+
+/** {@linkcode probeFolder} of each session, in the same order. */
+async function probeFolders(
+  dataDir: string,
+  sessionIds: readonly SessionId[],
+  codec: AuthFileCodec,
+): Promise<Awaited<ReturnType<typeof probeFolder>>[]> {
+  const states: Awaited<ReturnType<typeof probeFolder>>[] = [];
+  await forEachLimited(sessionIds, PROBE_CONCURRENCY, async (id, i) => {
+    states[i] = await probeFolder(dataDir, id, codec);
+  });
+  return states;
 }
 
 /**

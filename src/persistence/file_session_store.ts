@@ -43,6 +43,7 @@ import {
   TRASH_PREFIX,
 } from "./data_dir_layout.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { forEachLimited } from "../lib/for_each_limited.ts";
 import { MetadataDocument, parseMetadata, recoveredRecord } from "./metadata_file.ts";
 import type { ValueSealer } from "./sealed_value.ts";
 import { readRegularFile } from "./read_regular_file.ts";
@@ -70,6 +71,9 @@ export interface FileSessionStoreOptions {
 }
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
+
+/** How many session folders are looked at (or their journals replayed) at once when opening. */
+const FOLDER_CONCURRENCY = 16;
 
 /**
  * The durable, single-process file implementation of `SessionStore`: the data directory's lock
@@ -437,7 +441,7 @@ export class FileSessionStore implements SessionStore {
     }
     if (swept > 0) this.#logger.info({ removed: swept }, "removed leftovers of interrupted writes");
     // Unlike leftovers, a journal holds acknowledged writes: failing to replay one fails open.
-    for (const path of sessionFolders) await this.#replayJournal(path);
+    await forEachLimited(sessionFolders, FOLDER_CONCURRENCY, (path) => this.#replayJournal(path));
     return await this.#scanAuthFolders();
   }
 
@@ -457,9 +461,9 @@ export class FileSessionStore implements SessionStore {
 
   /** Valid session folders (real directories, never symlinks) that hold auth files. */
   async #scanAuthFolders(): Promise<Map<SessionId, Deno.FileInfo>> {
-    const folders = new Map<SessionId, Deno.FileInfo>();
     const entries = await Array.fromAsync(Deno.readDir(this.#dataDir));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const candidates: SessionId[] = [];
     for (const entry of entries) {
       if (isStoreFileName(entry.name)) continue;
       if (!isSessionId(entry.name) || !entry.isDirectory) {
@@ -469,11 +473,19 @@ export class FileSessionStore implements SessionStore {
         );
         continue;
       }
-      const path = join(this.#dataDir, entry.name);
-      // A linked session's folder has creds.json: found without listing its hundreds of keys.
-      if (!(await hasCreds(path)) && (await authFileNames(path, 1)).length === 0) continue;
-      folders.set(entry.name, await Deno.lstat(path));
+      candidates.push(entry.name);
     }
+    const infos: (Deno.FileInfo | null)[] = [];
+    await forEachLimited(candidates, FOLDER_CONCURRENCY, async (id, i) => {
+      const path = join(this.#dataDir, id);
+      // A linked session's folder has creds.json: found without listing its hundreds of keys.
+      const holdsAuth = (await hasCreds(path)) || (await authFileNames(path, 1)).length > 0;
+      infos[i] = holdsAuth ? await Deno.lstat(path) : null;
+    });
+    const folders = new Map<SessionId, Deno.FileInfo>();
+    candidates.forEach((id, i) => {
+      if (infos[i]) folders.set(id, infos[i]);
+    });
     return folders;
   }
 
