@@ -172,7 +172,8 @@ export async function storedAuthFiles(
  * ```
  */
 export async function storedCreds(dir: string): Promise<Uint8Array | undefined> {
-  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME));
+  // Blocking reads: small files, read while opening, when this thread has nothing else to do.
+  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME), { blocking: true });
   if (journal.kind === "file") {
     let journaled: Uint8Array | null | undefined;
     for (const record of decodeJournalRecords(journal.data).records) {
@@ -180,7 +181,7 @@ export async function storedCreds(dir: string): Promise<Uint8Array | undefined> 
     }
     if (journaled !== undefined) return journaled ?? undefined;
   }
-  const read = await readRegularFile(join(dir, CREDS_FILE_NAME));
+  const read = await readRegularFile(join(dir, CREDS_FILE_NAME), { blocking: true });
   return read.kind === "file" ? read.data : undefined;
 }
 

@@ -479,7 +479,7 @@ export class FileSessionStore implements SessionStore {
     await forEachLimited(candidates, FOLDER_CONCURRENCY, async (id, i) => {
       const path = join(this.#dataDir, id);
       // A linked session's folder has creds.json: found without listing its hundreds of keys.
-      const holdsAuth = (await hasCreds(path)) || (await authFileNames(path, 1)).length > 0;
+      const holdsAuth = hasCreds(path) || (await authFileNames(path, 1)).length > 0;
       infos[i] = holdsAuth ? await Deno.lstat(path) : null;
     });
     const folders = new Map<SessionId, Deno.FileInfo>();
@@ -591,10 +591,10 @@ export class FileSessionStore implements SessionStore {
   }
 }
 
-/** Whether a folder holds a regular `creds.json`. */
-async function hasCreds(folder: string): Promise<boolean> {
+/** Whether a folder holds a regular `creds.json` (blocking: one lstat, while opening). */
+function hasCreds(folder: string): boolean {
   try {
-    return (await Deno.lstat(join(folder, CREDS_FILE_NAME))).isFile;
+    return Deno.lstatSync(join(folder, CREDS_FILE_NAME)).isFile;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;

@@ -6,6 +6,51 @@ export type RegularFileRead =
   | { kind: "missing" }
   | { kind: "not_regular"; info: Deno.FileInfo };
 
+/** Options of {@linkcode readRegularFile}. */
+export interface ReadRegularFileOptions {
+  /**
+   * Makes the system calls on this thread instead of Deno's thread pool: for small files on a
+   * local disk, where a thread-pool round trip (several per read) costs more than the read. It
+   * blocks the event loop for as long as the disk takes.
+   */
+  blocking?: boolean;
+}
+
+/** The calls a read makes, on the thread pool or on this thread. */
+interface FileCalls {
+  lstat(path: string): Promise<Deno.FileInfo>;
+  open(path: string): Promise<ReadableFile>;
+}
+
+type ReadableFile = Pick<Deno.FsFile, "stat" | "read" | "close">;
+
+const THREAD_POOL: FileCalls = {
+  lstat: (path) => Deno.lstat(path),
+  open: (path) => Deno.open(path, { read: true }),
+};
+
+/** `call()`'s result as a promise, its exception as a rejection (as on the thread pool). */
+function promised<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const BLOCKING: FileCalls = {
+  lstat: (path) => promised(() => Deno.lstatSync(path)),
+  open: (path) =>
+    promised(() => {
+      const file = Deno.openSync(path, { read: true });
+      return {
+        stat: () => promised(() => file.statSync()),
+        read: (buffer) => promised(() => file.readSync(buffer)),
+        close: () => file.close(),
+      };
+    }),
+};
+
 /**
  * Reads a file without following a symlink at its last component: a symlink, directory or other
  * non-regular entry is reported, not read. Checks that the file opened is the entry it examined,
@@ -17,20 +62,24 @@ export type RegularFileRead =
  * if (result.kind === "file") use(result.data);
  * ```
  */
-export async function readRegularFile(path: string): Promise<RegularFileRead> {
+export async function readRegularFile(
+  path: string,
+  options: ReadRegularFileOptions = {},
+): Promise<RegularFileRead> {
+  const calls = options.blocking ? BLOCKING : THREAD_POOL;
   // A legitimate atomic replace can land between lstat and open; a few tries tell it apart.
   for (let attempt = 0; attempt < 5; attempt++) {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(path);
+      info = await calls.lstat(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return { kind: "missing" };
       throw error;
     }
     if (!info.isFile) return { kind: "not_regular", info };
-    let file: Deno.FsFile;
+    let file: ReadableFile;
     try {
-      file = await Deno.open(path, { read: true });
+      file = await calls.open(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
@@ -46,7 +95,7 @@ export async function readRegularFile(path: string): Promise<RegularFileRead> {
   throw new PersistenceError(`${path} kept changing while being read`);
 }
 
-async function readToEnd(file: Deno.FsFile, sizeHint: number): Promise<Uint8Array> {
+async function readToEnd(file: ReadableFile, sizeHint: number): Promise<Uint8Array> {
   let buffer = new Uint8Array(Math.max(sizeHint, 1024));
   let length = 0;
   while (true) {
