@@ -20,7 +20,6 @@ import { type AuthFileCodec, plainCodec } from "./persistence/auth_file_codec.ts
 import { createAesGcmCodec } from "./persistence/encrypted_auth_file.ts";
 import { filePersistence } from "./persistence/file_persistence.ts";
 import type { Persistence } from "./persistence/persistence.ts";
-import { postgresPersistence } from "./persistence/postgres/postgres_persistence.ts";
 import { createValueSealer, type ValueSealer } from "./persistence/sealed_value.ts";
 import { resolveEncryptionKey } from "./secrets/encryption_key.ts";
 import { logSubstitutions } from "./whatsapp/substitution_status.ts";
@@ -136,9 +135,10 @@ async function main(): Promise<number> {
 export async function openPersistence(config: Config, logger: Logger): Promise<Persistence> {
   const atRest = await encryptionAtRest(config, logger);
   const options = { config, logger, ...atRest };
-  return config.store.kind === "postgres"
-    ? await postgresPersistence(options, config.store.databaseUrl)
-    : filePersistence(options);
+  if (config.store.kind === "file") return filePersistence(options);
+  // Loaded only when used: the PostgreSQL client and store cost the file store's gateway 10 MiB.
+  const { postgresPersistence } = await import("./persistence/postgres/postgres_persistence.ts");
+  return await postgresPersistence(options, config.store.databaseUrl);
 }
 
 /**

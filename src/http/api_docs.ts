@@ -1,12 +1,9 @@
 /**
  * The API's description: the OpenAPI 3.1 document generated from the routes' own zod schemas, and
- * Swagger UI to browse it. Swagger UI is served from the `swagger-ui-dist` package, imported as
- * text, so it is part of the module graph: it works offline and inside a `deno compile` binary,
- * with no CDN and no file read at run time.
+ * Swagger UI to browse it. Swagger UI is served from the `swagger-ui-dist` package (see
+ * `swagger_ui_assets.ts`), loaded on the first request for it.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
-import swaggerUiCss from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 
 /** Where the OpenAPI document is served. */
 export const OPENAPI_PATH = "/openapi.json";
@@ -111,11 +108,17 @@ const init = `window.ui = SwaggerUIBundle({
 });
 `;
 
-/** The Swagger UI assets, by path below `DOCS_PATH`. */
-const ASSETS: Record<string, { body: string; type: string }> = {
-  "/swagger-ui.css": { body: swaggerUiCss, type: "text/css; charset=utf-8" },
-  "/swagger-ui-bundle.js": { body: swaggerUiBundle, type: "text/javascript; charset=utf-8" },
-  "/swagger-init.js": { body: init, type: "text/javascript; charset=utf-8" },
+/** The Swagger UI assets, by path below `DOCS_PATH`: their content and its type. */
+const ASSETS: Record<string, { body: () => Promise<string>; type: string }> = {
+  "/swagger-ui.css": {
+    body: async () => (await import("./swagger_ui_assets.ts")).swaggerUiCss,
+    type: "text/css; charset=utf-8",
+  },
+  "/swagger-ui-bundle.js": {
+    body: async () => (await import("./swagger_ui_assets.ts")).swaggerUiBundle,
+    type: "text/javascript; charset=utf-8",
+  },
+  "/swagger-init.js": { body: () => Promise.resolve(init), type: "text/javascript; charset=utf-8" },
 };
 
 /** Paths of every route `registerApiDocs` adds; they describe the API and are not part of it. */
@@ -141,10 +144,11 @@ export function registerApiDocs(app: OpenAPIHono): void {
   app.get(OPENAPI_PATH, (c) => c.json(spec ??= openApiDocument(app)));
   app.get(DOCS_PATH, (c) => c.html(page));
   for (const [path, asset] of Object.entries(ASSETS)) {
-    app.get(`${DOCS_PATH}${path}`, (c) => {
+    app.get(`${DOCS_PATH}${path}`, async (c) => {
+      const body = await asset.body();
       c.header("content-type", asset.type);
       c.header("cache-control", "public, max-age=3600");
-      return c.body(asset.body);
+      return c.body(body);
     });
   }
 }

@@ -1,5 +1,10 @@
 // @ts-types="@types/qrcode"
-import QRCode from "qrcode";
+import type QRCodeModule from "qrcode";
+
+/** Loaded on the first QR image: the module costs every gateway memory, QR codes or not. */
+async function qrCode(): Promise<typeof QRCodeModule> {
+  return (await import("qrcode")).default;
+}
 
 /** The formats `GET /api/sessions/{id}/qr` serves. */
 export const QR_FORMATS = ["png", "svg", "raw"] as const;
@@ -21,10 +26,10 @@ export interface QrImage {
  * ```
  */
 export async function renderQr(qr: string, format: QrFormat): Promise<QrImage> {
+  if (format === "raw") return { body: qr, contentType: "text/plain; charset=utf-8" };
+  const QRCode = await qrCode();
   const options = { errorCorrectionLevel: "M" as const, margin: 4 };
   switch (format) {
-    case "raw":
-      return { body: qr, contentType: "text/plain; charset=utf-8" };
     case "svg":
       return {
         body: await QRCode.toString(qr, { ...options, type: "svg" }),
