@@ -137,8 +137,11 @@ export function launchPlan(
 type NamedPath = [variable: string, path: string | undefined];
 
 /**
- * What the gateway itself needs: network, environment, host name, and its paths; and V8's `gc`,
- * which media streaming calls to free its chunk buffers promptly (`src/media/chunk_garbage.ts`).
+ * What the gateway itself needs: network, environment, host name, and its paths; V8's `gc`,
+ * which media streaming calls to free its chunk buffers promptly (`src/media/chunk_garbage.ts`);
+ * and young generations of at most 2 MiB a semi-space (V8's default grows them to 16 MiB in every
+ * thread while the code loads and keeps them: 8 MiB more idle RSS, for no measurable speed in a
+ * restore of 1,000 sessions; see docs/benchmarks.md, Login CPU).
  */
 function gatewayFlags(config: Config, extra: { read?: NamedPath[] }): string[] {
   return [
@@ -146,7 +149,7 @@ function gatewayFlags(config: Config, extra: { read?: NamedPath[] }): string[] {
     "--allow-env",
     "--allow-sys=hostname",
     ...readWrite(config, extra.read ?? []),
-    "--v8-flags=--expose-gc",
+    "--v8-flags=--expose-gc,--max-semi-space-size=2",
   ];
 }
 

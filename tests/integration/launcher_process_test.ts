@@ -123,7 +123,7 @@ Deno.test(
           `--allow-read=${root}/secrets/sessions.key`,
           `--allow-read=${REPO_ROOT}src`,
           `--allow-write=${dataDir}`,
-          "--v8-flags=--expose-gc",
+          "--v8-flags=--expose-gc,--max-semi-space-size=2",
           `${REPO_ROOT}src/main.ts`,
         ]);
 

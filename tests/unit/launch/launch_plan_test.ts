@@ -37,7 +37,7 @@ Deno.test("start reads and writes exactly SESSIONS_DATA_PATH, and reads the key 
     "--allow-read=/run/secrets/sessions.key",
     `--allow-read=${SRC}`,
     "--allow-write=/var/lib/wa-gateway",
-    "--v8-flags=--expose-gc",
+    "--v8-flags=--expose-gc,--max-semi-space-size=2",
     `${SRC}/main.ts`,
   ]);
 });
@@ -112,9 +112,12 @@ Deno.test("compile bakes in the data directory and key files, not src", () => {
   ]);
 });
 
-Deno.test("start, dev and compile expose V8's gc, which media streaming uses to free its chunks", () => {
+Deno.test("start, dev and compile expose V8's gc (media streaming frees its chunks) and keep young generations small", () => {
   for (const command of ["start", "dev", "compile"] as const) {
-    assert.ok(launchPlan(command, [], KEYS).includes("--v8-flags=--expose-gc"), command);
+    assert.ok(
+      launchPlan(command, [], KEYS).includes("--v8-flags=--expose-gc,--max-semi-space-size=2"),
+      command,
+    );
   }
 });
 
