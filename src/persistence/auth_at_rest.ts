@@ -150,16 +150,26 @@ export async function storedAuthFiles(
       return read.kind === "file" ? read.data : undefined;
     });
   }
-  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME));
-  if (journal.kind === "file") {
-    for (const record of decodeJournalRecords(journal.data).records) {
-      for (const [name, data] of record) {
-        if (data === null) files.delete(name);
-        else files.set(name, () => Promise.resolve(data));
-      }
-    }
+  for (const [name, data] of await journaledFiles(dir)) {
+    if (data === null) files.delete(name);
+    else files.set(name, () => Promise.resolve(data));
   }
   return files;
+}
+
+/**
+ * The newest change the journal a crash left in `dir` holds for each file (bytes, or `null` for a
+ * deletion); empty without a journal. Blocking reads: it is read while opening, when this thread
+ * has nothing else to do.
+ */
+async function journaledFiles(dir: string): Promise<Map<string, Uint8Array | null>> {
+  const newest = new Map<string, Uint8Array | null>();
+  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME), { blocking: true });
+  if (journal.kind !== "file") return newest;
+  for (const record of decodeJournalRecords(journal.data).records) {
+    for (const [name, data] of record) newest.set(name, data);
+  }
+  return newest;
 }
 
 /**
@@ -172,15 +182,9 @@ export async function storedAuthFiles(
  * ```
  */
 export async function storedCreds(dir: string): Promise<Uint8Array | undefined> {
-  // Blocking reads: small files, read while opening, when this thread has nothing else to do.
-  const journal = await readRegularFile(join(dir, JOURNAL_FILE_NAME), { blocking: true });
-  if (journal.kind === "file") {
-    let journaled: Uint8Array | null | undefined;
-    for (const record of decodeJournalRecords(journal.data).records) {
-      if (record.has(CREDS_FILE_NAME)) journaled = record.get(CREDS_FILE_NAME);
-    }
-    if (journaled !== undefined) return journaled ?? undefined;
-  }
+  const journaled = (await journaledFiles(dir)).get(CREDS_FILE_NAME);
+  if (journaled !== undefined) return journaled ?? undefined;
+  // Blocking, as the journal's: a small file, read while opening.
   const read = await readRegularFile(join(dir, CREDS_FILE_NAME), { blocking: true });
   return read.kind === "file" ? read.data : undefined;
 }
@@ -188,13 +192,16 @@ export async function storedCreds(dir: string): Promise<Uint8Array | undefined> 
 /** How many folders are probed at once: each probe mostly waits for a file read. */
 const PROBE_CONCURRENCY = 32;
 
+/** What a session folder holds as far as encryption at rest goes (see {@linkcode probeFolder}). */
+type FolderState = "current" | "plaintext" | "needs_key" | "wrong_key";
+
 /** {@linkcode probeFolder} of each session, in the same order. */
 async function probeFolders(
   dataDir: string,
   sessionIds: readonly SessionId[],
   codec: AuthFileCodec,
-): Promise<Awaited<ReturnType<typeof probeFolder>>[]> {
-  const states: Awaited<ReturnType<typeof probeFolder>>[] = [];
+): Promise<FolderState[]> {
+  const states: FolderState[] = [];
   await forEachLimited(sessionIds, PROBE_CONCURRENCY, async (id, i) => {
     states[i] = await probeFolder(dataDir, id, codec);
   });
@@ -210,7 +217,7 @@ async function probeFolder(
   dataDir: string,
   sessionId: SessionId,
   codec: AuthFileCodec,
-): Promise<"current" | "plaintext" | "needs_key" | "wrong_key"> {
+): Promise<FolderState> {
   const dir = join(dataDir, sessionId);
   const creds = await storedCreds(dir);
   const probed = creds

@@ -404,14 +404,10 @@ export class FileSessionStore implements SessionStore {
   }
 
   /**
-   * Removes leftovers of interrupted writes and deletions and replays auth journals (safe: the
-   * lock is held and nothing is being written yet), and returns the session folders that hold
+   * Removes leftovers of interrupted writes and deletions (in the session folders too unless the
+   * store closed cleanly last time: see `clean_close_marker.ts`) and replays auth journals (safe:
+   * the lock is held and nothing is being written yet), and returns the session folders that hold
    * auth files.
-   */
-  /**
-   * Removes what interrupted writes left (trash folders, temporary files), in the session folders
-   * too unless the store closed cleanly last time (see `clean_close_marker.ts`), replays the
-   * journals a crash left, then lists the session folders that hold auth files.
    */
   async #sweepAndScan(
     options: { sweepSessionFolders: boolean },
