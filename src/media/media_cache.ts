@@ -21,6 +21,7 @@ export class MediaCache {
   #entries?: Map<string, Entry>;
   #loading?: Promise<Map<string, Entry>>;
   #total = 0;
+  #lastUse = 0;
 
   constructor(dataDir: string, capBytes: number) {
     this.root = join(dataDir, MEDIA_DIR_NAME, "cache");
@@ -40,7 +41,7 @@ export class MediaCache {
     const path = this.pathOf(sessionId, messageId);
     const entry = entries.get(path);
     if (!entry) return undefined;
-    entry.used = Date.now();
+    entry.used = this.#now();
     return path;
   }
 
@@ -65,7 +66,7 @@ export class MediaCache {
     }
     await Deno.mkdir(join(this.root, sessionId), { recursive: true, mode: 0o700 });
     await Deno.rename(file, path);
-    entries.set(path, { size, used: Date.now() });
+    entries.set(path, { size, used: this.#now() });
     this.#total += size;
     return path;
   }
@@ -94,6 +95,15 @@ export class MediaCache {
   async size(): Promise<number> {
     await this.#index();
     return this.#total;
+  }
+
+  /**
+   * A time of use later than every one before it: two uses in one millisecond must still be
+   * ordered, or the file just used could be the one evicted.
+   */
+  #now(): number {
+    this.#lastUse = Math.max(Date.now(), this.#lastUse + 1);
+    return this.#lastUse;
   }
 
   async #forget(path: string): Promise<void> {
