@@ -1,16 +1,15 @@
 /**
  * Fetching a file a caller named by URL, without letting the URL reach inside the network (SSRF):
  * only `http`/`https`; every address the host resolves to must be public (`address_rules.ts`)
- * unless the host is in `MEDIA_URL_ALLOWED_HOSTS`; the connection goes to the addresses that were
- * checked (the check is the DNS lookup itself, so a second answer cannot differ); each redirect is
- * checked again; one deadline covers redirects and body; the size limit applies as it streams.
+ * unless the host is in `MEDIA_URL_ALLOWED_HOSTS`; the connection goes to an address that was
+ * checked (resolved once, then connected to by IP, so a second DNS answer cannot differ); each
+ * redirect is checked again; one deadline covers redirects and body; the size limit applies as it
+ * streams.
  */
 import { lookup as dnsLookup } from "node:dns/promises";
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
-import type { LookupAddress } from "node:dns";
 import { MediaTooLargeError, MediaUrlError } from "../domain/errors.ts";
 import { hostMatchesAny } from "../lib/host_patterns.ts";
+import { http1Get, type Http1Response } from "../lib/http1_get.ts";
 import { ipLiteral, isRefusedAddress } from "./address_rules.ts";
 
 export interface MediaUrlFetchOptions {
@@ -21,6 +20,8 @@ export interface MediaUrlFetchOptions {
   /** Larger bodies get `MediaTooLargeError` (by `Content-Length` before reading, else as read). */
   maxBytes: number;
   maxRedirects?: number;
+  /** Extra certificate authorities for https (PEM), beside the default store and `DENO_CERT`. */
+  caCerts?: string[];
 }
 
 /** A response being read: its body as chunks, and the type the server said it is. */
@@ -54,7 +55,7 @@ export async function fetchMediaUrl(
   let current = parseUrl(url);
   try {
     for (let redirects = 0;; redirects++) {
-      const response = await requestOnce(current, options.allowedHosts, controller.signal)
+      const response = await requestOnce(current, options, controller.signal)
         .catch((error) => {
           if (error instanceof MediaUrlError) throw error;
           throw failed(
@@ -63,29 +64,30 @@ export async function fetchMediaUrl(
               : `the media URL could not be fetched: ${(error as Error)?.message ?? error}`,
           );
         });
-      const status = response.statusCode ?? 0;
-      if (REDIRECTS.has(status) && response.headers.location) {
-        response.destroy();
+      const { status, headers } = response;
+      const location = headers.get("location");
+      if (REDIRECTS.has(status) && location) {
+        response.close();
         if (redirects >= (options.maxRedirects ?? 5)) throw failed("too many redirects");
-        current = parseUrl(new URL(response.headers.location, current).href);
+        current = parseUrl(new URL(location, current).href);
         continue;
       }
       if (status < 200 || status > 299) {
-        response.destroy();
+        response.close();
         throw failed(`the media URL answered ${status}`);
       }
-      const length = Number(response.headers["content-length"]);
+      const length = Number(headers.get("content-length") ?? NaN);
       if (Number.isFinite(length) && length > options.maxBytes) {
-        response.destroy();
+        response.close();
         throw new MediaTooLargeError(options.maxBytes);
       }
-      const type = response.headers["content-type"]?.trim();
+      const type = headers.get("content-type")?.trim();
       return {
         body: readBody(response, controller.signal, timer, options.timeoutMs),
         ...(type && !/^application\/octet-stream\b/i.test(type) ? { contentType: type } : {}),
         cancel: () => {
           clearTimeout(timer);
-          response.destroy();
+          response.close();
         },
       };
     }
@@ -108,38 +110,39 @@ function parseUrl(text: string): URL {
   return url;
 }
 
-/** One request; the host's addresses are checked in the connection's own DNS lookup. */
-function requestOnce(
+/**
+ * One request. The host is resolved here and every address it has is checked (all of them, so
+ * which one a retry picks cannot matter); the connection then goes to a checked address by IP.
+ */
+async function requestOnce(
   url: URL,
-  allowedHosts: readonly string[],
+  options: MediaUrlFetchOptions,
   signal: AbortSignal,
-): Promise<IncomingMessage> {
-  const allowed = hostMatchesAny(url.hostname, allowedHosts);
+): Promise<Http1Response> {
+  const allowed = hostMatchesAny(url.hostname, options.allowedHosts);
   const literal = ipLiteral(url.hostname);
   if (literal && !allowed && isRefusedAddress(literal)) throw refused(url.hostname);
-  const lookup = (
-    hostname: string,
-    lookupOptions: { all?: boolean; family?: number },
-    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
-  ) => {
-    dnsLookup(hostname, { all: true, family: lookupOptions.family ?? 0 }).then((addresses) => {
-      const bad = addresses.find((a) => isRefusedAddress(a.address));
-      if (bad && !allowed) return callback(refused(hostname, bad.address), []);
-      if (lookupOptions.all) return callback(null, addresses);
-      callback(null, addresses[0].address, addresses[0].family);
-    }, (error) => callback(error as Error, []));
+  const addresses = literal ? [literal] : (await dnsLookup(url.hostname, { all: true }))
+    .map((found) => found.address);
+  const bad = addresses.find((address) => isRefusedAddress(address));
+  if (bad && !allowed) throw refused(url.hostname, bad);
+  const request = {
+    signal,
+    headers: { "user-agent": "wa-gateway", accept: "*/*" },
+    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
   };
-  const client = url.protocol === "https:" ? https : http;
-  return new Promise((resolve, reject) => {
-    const request = client.request(url, {
-      method: "GET",
-      headers: { "user-agent": "wa-gateway", accept: "*/*" },
-      lookup,
-      signal,
-    } as http.RequestOptions, resolve);
-    request.on("error", reject);
-    request.end();
-  });
+  for (const [index, address] of addresses.entries()) {
+    try {
+      return await http1Get(url, address, request);
+    } catch (error) {
+      // The next address only when this one could not be reached at all.
+      const unreachable = error instanceof Deno.errors.ConnectionRefused ||
+        error instanceof Deno.errors.NetworkUnreachable ||
+        error instanceof Deno.errors.TimedOut;
+      if (!unreachable || index === addresses.length - 1 || signal.aborted) throw error;
+    }
+  }
+  throw new Error(`${url.hostname} has no address`);
 }
 
 function refused(host: string, address?: string): MediaUrlError {
@@ -152,17 +155,13 @@ function refused(host: string, address?: string): MediaUrlError {
 }
 
 async function* readBody(
-  response: IncomingMessage,
+  response: Http1Response,
   signal: AbortSignal,
   timer: ReturnType<typeof setTimeout>,
   timeoutMs: number,
 ): AsyncIterable<Uint8Array> {
   try {
-    for await (const chunk of response) {
-      const bytes = chunk as Uint8Array;
-      yield new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    if (!response.complete) throw new Error("the connection closed before the end of the body");
+    yield* response.body;
   } catch (error) {
     throw new MediaUrlError(
       "media_url_failed",
@@ -172,6 +171,6 @@ async function* readBody(
     );
   } finally {
     clearTimeout(timer);
-    response.destroy();
+    response.close();
   }
 }

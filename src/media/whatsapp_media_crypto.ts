@@ -9,6 +9,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from "node:crypto";
 import type { Cipheriv, Decipheriv, Hash, Hmac } from "node:crypto";
 import type { MediaKind } from "../domain/media.ts";
+import { concatBytes } from "../lib/bytes.ts";
 
 const MAC_LENGTH = 10;
 
@@ -146,7 +147,7 @@ export class MediaDecryptor {
   /** Decrypts the next chunk of the downloaded file (unchecked until `final`). */
   update(encrypted: Uint8Array): Uint8Array {
     this.#encHash.update(encrypted);
-    const all = concat(this.#held, encrypted);
+    const all = concatBytes(this.#held, encrypted);
     const cut = Math.max(0, all.length - MAC_LENGTH);
     this.#held = all.slice(cut);
     return this.#decrypt(all.subarray(0, cut));
@@ -192,14 +193,6 @@ export class MediaDecryptor {
     this.#plainHash.update(bytes);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

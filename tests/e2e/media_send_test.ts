@@ -1,7 +1,7 @@
 /**
  * Issue 14, sending: the gateway, as a child process against the fake WhatsApp server, sends
  * every media type in each form the API takes (JSON base64, a URL on loopback allowed explicitly,
- * multipart), and the simulated contact downloads, checks and decrypts exactly those bytes.
+ * over http and https, multipart), and the simulated contact downloads, checks and decrypts exactly those bytes.
  */
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
@@ -31,6 +31,9 @@ Deno.test(
   async () => {
     await using files = serveFiles();
     await withLinkedGateway("shop-1", ACCOUNT, async ({ fake, gateway }) => {
+      // HTTPS with the fake's CA (the gateway trusts it through DENO_CERT), named by host name:
+      // the connection goes to the checked IP and TLS is verified against the name.
+      await using secureFiles = serveFiles(fake.media.tls);
       fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
       const { id: incoming } = await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: "hi" });
       for (const [index, kind] of KINDS.entries()) {
@@ -57,6 +60,20 @@ Deno.test(
                 type: kind,
                 to: CONTACT,
                 media: { url: files.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype) },
+                ...extras(kind),
+              }),
+            }),
+          httpsUrl: () =>
+            gateway.fetch("/api/sessions/shop-1/messages", {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({
+                type: kind,
+                to: CONTACT,
+                media: {
+                  url: secureFiles.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype)
+                    .replace("127.0.0.1", "localhost"),
+                },
                 ...extras(kind),
               }),
             }),
@@ -96,9 +113,9 @@ Deno.test(
           }
         }
       }
-      assert.equal(fake.media.uploads().length, KINDS.length * 3);
+      assert.equal(fake.media.uploads().length, KINDS.length * 4);
       // Run as `deno task start` runs it, the gateway frees media chunks promptly (V8's gc).
       assert.ok(gateway.logs.some((line) => /free their chunk buffers/.test(String(line.msg))));
-    }, { env: { MEDIA_URL_ALLOWED_HOSTS: "127.0.0.1" } });
+    }, { env: { MEDIA_URL_ALLOWED_HOSTS: "127.0.0.1,localhost" } });
   },
 );

@@ -1,11 +1,11 @@
 /**
- * A plain HTTP server on loopback serving files a test registers, and redirects: what a media
- * URL points at in tests.
+ * An HTTP (or HTTPS) server on loopback serving files a test registers, and redirects: what a
+ * media URL points at in tests.
  */
 
 /** The server; `await using` closes it. */
 export interface FileServer extends AsyncDisposable {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https://` with a certificate). */
   origin: string;
   /** Serves `bytes` at `path` with `contentType`; returns its URL. */
   add(path: string, bytes: Uint8Array, contentType?: string): string;
@@ -15,12 +15,14 @@ export interface FileServer extends AsyncDisposable {
   readonly requests: number;
 }
 
-/** Starts a file server on 127.0.0.1 at a random port. */
-export function serveFiles(): FileServer {
+/** Starts a file server on 127.0.0.1 at a random port; over HTTPS when given a certificate. */
+export function serveFiles(tls?: { certPem: string; keyPem: string }): FileServer {
   const files = new Map<string, { bytes: Uint8Array; contentType?: string }>();
   const redirects = new Map<string, string>();
   let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+  const listen = { hostname: "127.0.0.1", port: 0, onListen() {} };
+  const options = tls ? { ...listen, cert: tls.certPem, key: tls.keyPem } : listen;
+  const server = Deno.serve(options, (request) => {
     requests++;
     const path = new URL(request.url).pathname;
     const location = redirects.get(path);
@@ -31,7 +33,7 @@ export function serveFiles(): FileServer {
       headers: file.contentType ? { "content-type": file.contentType } : {},
     });
   });
-  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const origin = `${tls ? "https" : "http"}://127.0.0.1:${server.addr.port}`;
   return {
     origin,
     add(path, bytes, contentType) {

@@ -6,7 +6,7 @@
  * anyone downloads with `GET <direct_path>`. Simulated phones put and read files directly.
  */
 import { createHash } from "node:crypto";
-import { makeTestTls } from "./test_tls.ts";
+import { makeTestTls, type TestTls } from "./test_tls.ts";
 
 /** One upload a companion made. */
 export interface MediaUpload {
@@ -29,6 +29,8 @@ export class FakeMediaServer {
   /** The CA to trust (PEM), and a file holding it (for `DENO_CERT`). */
   readonly caCertPem: string;
   readonly caCertFile: string;
+  /** Its certificate (for 127.0.0.1 and localhost) and key, for other servers trusted the same way. */
+  readonly tls: TestTls;
   /** The upload token `media_conn` hands out. */
   readonly auth = crypto.randomUUID();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
@@ -38,12 +40,13 @@ export class FakeMediaServer {
 
   private constructor(
     server: Deno.HttpServer<Deno.NetAddr>,
-    caCertPem: string,
+    tls: TestTls,
     caCertFile: string,
   ) {
     this.#server = server;
     this.host = `127.0.0.1:${server.addr.port}`;
-    this.caCertPem = caCertPem;
+    this.tls = tls;
+    this.caCertPem = tls.caCertPem;
     this.caCertFile = caCertFile;
   }
 
@@ -57,7 +60,7 @@ export class FakeMediaServer {
       { hostname: "127.0.0.1", port: 0, cert: tls.certPem, key: tls.keyPem, onListen() {} },
       (request) => handler.serve!(request),
     );
-    const media = new FakeMediaServer(server, tls.caCertPem, caCertFile);
+    const media = new FakeMediaServer(server, tls, caCertFile);
     handler.serve = (request) => media.#serve(request);
     return media;
   }
