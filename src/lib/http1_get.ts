@@ -161,21 +161,36 @@ interface ResponseHead {
 }
 
 async function readHead(reader: ConnReader, maxBytes: number): Promise<ResponseHead> {
-  let head: Uint8Array = new Uint8Array(0);
+  const head = await readUntil(reader, HEAD_END, maxBytes, {
+    closed: "the connection closed before a response arrived",
+    tooLong: `response head is over ${maxBytes} bytes`,
+  });
+  return parseHead(head);
+}
+
+/**
+ * The text (latin1) before the next `delimiter`, which is consumed; what followed it in the same
+ * read is handed back to the reader, so the body starts right after it.
+ */
+async function readUntil(
+  reader: ConnReader,
+  delimiter: Uint8Array,
+  maxBytes: number,
+  errors: { closed: string; tooLong: string },
+): Promise<string> {
+  let held: Uint8Array = new Uint8Array(0);
   for (;;) {
     const bytes = await reader.read();
-    if (bytes === null) throw new Http1Error("the connection closed before a response arrived");
-    const searchFrom = Math.max(0, head.length - 3);
-    head = concatBytes(head, bytes);
-    const end = indexOfBytes(head, HEAD_END, searchFrom);
-    if (end === -1) {
-      if (head.length > maxBytes) throw new Http1Error(`response head is over ${maxBytes} bytes`);
-      continue;
+    if (bytes === null) throw new Http1Error(errors.closed);
+    const searchFrom = Math.max(0, held.length - delimiter.length + 1);
+    held = concatBytes(held, bytes);
+    const end = indexOfBytes(held, delimiter, searchFrom);
+    if (end === -1 ? held.length > maxBytes + delimiter.length : end > maxBytes) {
+      throw new Http1Error(errors.tooLong);
     }
-    if (end > maxBytes) throw new Http1Error(`response head is over ${maxBytes} bytes`);
-    // What followed the head arrived in the same read; hand it to the body as a view of `bytes`.
-    reader.unread(bytes.subarray(bytes.length - (head.length - end - 4)));
-    return parseHead(new TextDecoder("latin1").decode(head.subarray(0, end)));
+    if (end === -1) continue;
+    reader.unread(bytes.subarray(bytes.length - (held.length - end - delimiter.length)));
+    return new TextDecoder("latin1").decode(held.subarray(0, end));
   }
 }
 
@@ -268,21 +283,12 @@ async function* chunkedBody(reader: ConnReader): AsyncIterable<Uint8Array> {
   while ((await readLine(reader)) !== "");
 }
 
-/** One CRLF-terminated line (without it), read byte views at a time. */
-async function readLine(reader: ConnReader): Promise<string> {
-  let line: Uint8Array = new Uint8Array(0);
-  for (;;) {
-    const bytes = await reader.read();
-    if (bytes === null) throw new Http1Error("the connection closed inside the chunked body");
-    const searchFrom = Math.max(0, line.length - 1);
-    line = concatBytes(line, bytes);
-    const end = indexOfBytes(line, CRLF, searchFrom);
-    if (end !== -1) {
-      reader.unread(bytes.subarray(bytes.length - (line.length - end - 2)));
-      return new TextDecoder("latin1").decode(line.subarray(0, end));
-    }
-    if (line.length > MAX_CHUNK_LINE_BYTES) throw new Http1Error("a chunk line is too long");
-  }
+/** One CRLF-terminated line of the chunked framing, without its CRLF. */
+function readLine(reader: ConnReader): Promise<string> {
+  return readUntil(reader, CRLF, MAX_CHUNK_LINE_BYTES, {
+    closed: "the connection closed inside the chunked body",
+    tooLong: "a chunk line is too long",
+  });
 }
 
 function endedEarly(read: number, length: number): string {

@@ -34,48 +34,42 @@ Deno.test(
       // HTTPS with the fake's CA (the gateway trusts it through DENO_CERT), named by host name:
       // the connection goes to the checked IP and TLS is verified against the name.
       await using secureFiles = serveFiles(fake.media.tls);
+      const sendJson = (body: unknown) =>
+        gateway.fetch("/api/sessions/shop-1/messages", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
       fake.addContact({ phoneNumber: CONTACT, pushName: "Bob" });
       const { id: incoming } = await fake.deliverText({ from: CONTACT, to: ACCOUNT, text: "hi" });
       for (const [index, kind] of KINDS.entries()) {
         const fixture = mediaFixture(kind, 40_000 + index * 777, index + 1);
         const forms: Record<string, () => Promise<Response>> = {
           base64: () =>
-            gateway.fetch("/api/sessions/shop-1/messages", {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({
-                type: kind,
-                to: `+${CONTACT}`,
-                media: { base64: base64(fixture.bytes), mimetype: fixture.mimetype },
-                quotedMessageId: incoming,
-                mentions: [`+${CONTACT}`],
-                ...extras(kind),
-              }),
+            sendJson({
+              type: kind,
+              to: `+${CONTACT}`,
+              media: { base64: base64(fixture.bytes), mimetype: fixture.mimetype },
+              quotedMessageId: incoming,
+              mentions: [`+${CONTACT}`],
+              ...extras(kind),
             }),
           url: () =>
-            gateway.fetch("/api/sessions/shop-1/messages", {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({
-                type: kind,
-                to: CONTACT,
-                media: { url: files.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype) },
-                ...extras(kind),
-              }),
+            sendJson({
+              type: kind,
+              to: CONTACT,
+              media: { url: files.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype) },
+              ...extras(kind),
             }),
           httpsUrl: () =>
-            gateway.fetch("/api/sessions/shop-1/messages", {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({
-                type: kind,
-                to: CONTACT,
-                media: {
-                  url: secureFiles.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype)
-                    .replace("127.0.0.1", "localhost"),
-                },
-                ...extras(kind),
-              }),
+            sendJson({
+              type: kind,
+              to: CONTACT,
+              media: {
+                url: secureFiles.add(`/media/${kind}.bin`, fixture.bytes, fixture.mimetype)
+                  .replace("127.0.0.1", "localhost"),
+              },
+              ...extras(kind),
             }),
           multipart: () => {
             const form = new FormData();

@@ -139,6 +139,9 @@ Deno.test("responses that break HTTP/1.1 framing are refused", async () => {
     "compressed content": "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\nx",
     "chunk size": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     "chunk end": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n",
+    "endless chunk line": `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;${
+      "x".repeat(5000)
+    }`,
     "endless head": `HTTP/1.1 200 OK\r\nX-A: ${"a".repeat(70_000)}`,
     "no response": "",
   };
