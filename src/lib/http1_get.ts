@@ -77,10 +77,10 @@ export async function http1Get(
     }
     await writeAll(conn, requestHead(url, options.headers ?? {}));
     const reader = new ConnReader(conn);
-    let head: ResponseHead;
-    do head = await readHead(reader, options.maxHeadBytes ?? 64 * 1024); while (
-      head.status >= 100 && head.status < 200
-    );
+    const maxHead = options.maxHeadBytes ?? 64 * 1024;
+    let head = await readHead(reader, maxHead);
+    // Interim responses (100 Continue, 103 Early Hints) come before the real one.
+    while (head.status >= 100 && head.status < 200) head = await readHead(reader, maxHead);
     return {
       status: head.status,
       headers: head.headers,
