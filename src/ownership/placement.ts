@@ -26,8 +26,12 @@ export interface PlacementOptions {
    * least loaded (the one that should have taken it may be gone without the registry knowing yet).
    */
   claimGraceMs: number;
-  /** How many sessions a node gives up per pass to even out the load: moves are never a storm. */
-  maxMovesPerPass: number;
+  /**
+   * The most sessions a node gives up in one pass to even out the load, as a share of those it
+   * holds (at least one; 0 turns evening out off): a node that joins gets its share within a few
+   * passes, and moves never come as a storm.
+   */
+  moveShare: number;
 }
 
 /** What a node should do in one pass. */
@@ -46,11 +50,12 @@ export interface PlacementDecision {
  *   fewest sessions (ties by node id); this node takes the ones that fall to it at once, and any
  *   other once it has been unowned for `claimGraceMs`.
  * - While nothing is unowned, a node holding at least two more sessions than the least loaded
- *   node gives up to `maxMovesPerPass` of them (the least loaded node then takes them).
+ *   node gives up some of them (the least loaded node then takes them): half the difference at
+ *   most, so it never overshoots, and `moveShare` of what it holds at most, so a pass moves few.
  *
  * @example
  * ```ts
- * const { acquire, release } = decidePlacement(view, { claimGraceMs: 10_000, maxMovesPerPass: 1 });
+ * const { acquire, release } = decidePlacement(view, { claimGraceMs: 10_000, moveShare: 0.1 });
  * ```
  */
 export function decidePlacement(view: ClusterView, options: PlacementOptions): PlacementDecision {
@@ -88,10 +93,11 @@ export function decidePlacement(view: ClusterView, options: PlacementOptions): P
   }
 
   const release: SessionId[] = [];
-  if (unowned.length === 0 && options.maxMovesPerPass > 0) {
+  if (unowned.length === 0 && options.moveShare > 0) {
     const mine = counts.get(view.self)!;
     const fewest = counts.get(leastLoaded(counts))!;
-    const surplus = Math.min(options.maxMovesPerPass, Math.floor((mine - fewest) / 2));
+    const perPass = Math.max(1, Math.floor(mine * options.moveShare));
+    const surplus = Math.min(perPass, Math.floor((mine - fewest) / 2));
     if (mine - fewest >= 2 && surplus > 0) {
       release.push(...[...view.held].sort().slice(-surplus));
     }

@@ -46,8 +46,8 @@ export interface SessionOwnershipOptions {
   selfFenceMarginMs?: number;
   /** How long an unowned session waits for the least loaded node before any node takes it. */
   claimGraceMs?: number;
-  /** How many sessions one pass gives up to even out the load. */
-  maxMovesPerPass?: number;
+  /** The share of its sessions one pass gives up at most to even out the load (default 0.1). */
+  moveShare?: number;
   /** A monotonic clock in ms (self-fencing never trusts the wall clock). */
   now?: () => number;
   /** Called with the outcome of every pass (metrics). */
@@ -63,6 +63,12 @@ export interface PassOutcome {
   released: number;
   failed: boolean;
 }
+
+/**
+ * A tenth of a node's sessions per pass: a node that joins three holding 300 has its share in
+ * about ten passes (under a minute by default), each pass a few logins on the node taking them.
+ */
+const MOVE_SHARE = 0.1;
 
 interface HeldLease {
   lease: Lease;
@@ -97,7 +103,7 @@ export class SessionOwnership {
   readonly #renewIntervalMs: number;
   readonly #selfFenceMarginMs: number;
   readonly #claimGraceMs: number;
-  readonly #maxMovesPerPass: number;
+  readonly #moveShare: number;
   readonly #now: () => number;
   readonly #logger: Logger;
 
@@ -120,7 +126,7 @@ export class SessionOwnership {
     this.#selfFenceMarginMs = options.selfFenceMarginMs ??
       Math.min(Math.floor(options.ttlMs / 4), 3_000);
     this.#claimGraceMs = options.claimGraceMs ?? 2 * this.#renewIntervalMs;
-    this.#maxMovesPerPass = options.maxMovesPerPass ?? 1;
+    this.#moveShare = options.moveShare ?? MOVE_SHARE;
     this.#now = options.now ?? (() => performance.now());
     this.#logger = options.logger;
     if (this.#renewIntervalMs + this.#selfFenceMarginMs >= this.#ttlMs) {
@@ -356,7 +362,7 @@ export class SessionOwnership {
       nodes,
       held: new Set(this.#held.keys()),
       unownedForMs,
-    }, { claimGraceMs: this.#claimGraceMs, maxMovesPerPass: this.#maxMovesPerPass });
+    }, { claimGraceMs: this.#claimGraceMs, moveShare: this.#moveShare });
 
     let acquired = 0;
     if (decision.acquire.length) {

@@ -34,7 +34,7 @@ async function linkAll(cluster: TestCluster, via: string, ids: string[], fake: {
 }
 
 postgresTest(
-  "three nodes: 30 sessions linked through one spread over all; after kill -9 of one, its sessions connect on the others without a QR, and every node's API sends for every session",
+  "three nodes: 30 sessions linked through one spread over all; after kill -9 of one, its sessions connect on the others without a QR, every node's API sends for every session, and the node back gets its share",
   (pg) =>
     withTempDir(async (root) => {
       const fake = await startFakeWhatsApp();
@@ -96,6 +96,24 @@ postgresTest(
           }
         }
         assertNoDoubleSockets(fake.connectionOverlaps(), all);
+
+        // b comes back (after a crash: its old leases lapsed long ago) and a and c hand it its
+        // share, a few sessions a pass, each moved through a new lease, without a QR.
+        const rejoinedAt = Date.now();
+        await cluster.startNode("b");
+        let even: ClusteredSession[] = [];
+        while (Date.now() - rejoinedAt < 45_000) {
+          even = await cluster.sessions("b");
+          const shares = spread(even);
+          const balanced = ["a", "b", "c"].every((n) => (shares[n] ?? 0) >= 9);
+          if (balanced && even.every((s) => s.status === "connected")) break;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        const shares = spread(even);
+        assert.ok(["a", "b", "c"].every((n) => (shares[n] ?? 0) >= 9), JSON.stringify(shares));
+        assert.ok(even.every((s) => s.status === "connected"), "every session connected");
+        assert.equal(fake.devices().length, 30, "no device was linked again");
+        assertNoDoubleSockets(fake.connectionOverlaps(), even);
       } finally {
         await cluster.dispose();
         await fake.close();

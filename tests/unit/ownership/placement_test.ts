@@ -4,7 +4,7 @@ import type { LeaseRecord } from "../../../src/ownership/lease_lock.ts";
 import type { NodeRecord } from "../../../src/ownership/node_registry.ts";
 import { type ClusterView, decidePlacement } from "../../../src/ownership/placement.ts";
 
-const OPTIONS = { claimGraceMs: 10_000, maxMovesPerPass: 1 };
+const OPTIONS = { claimGraceMs: 10_000, moveShare: 0.1 };
 const T0 = new Date(0);
 
 function node(id: string, extra: Partial<NodeRecord> = {}): NodeRecord {
@@ -118,7 +118,7 @@ Deno.test("decidePlacement() waits for a lease held under its own name by anothe
   );
 });
 
-Deno.test("decidePlacement() evens the load one move per pass, never while sessions are unowned", () => {
+Deno.test("decidePlacement() evens the load a move at a time when a node holds few, never while sessions are unowned", () => {
   const all = sessions(10);
   const leases = new Map(all.map((id, i) => [id, lease(id, i < 5 ? "a" : "b")] as const));
   const held = new Set(all.slice(0, 5));
@@ -139,6 +139,29 @@ Deno.test("decidePlacement() evens the load one move per pass, never while sessi
   const withNew = [...all, "new"];
   assertEquals(
     decidePlacement(view({ nodes: joined, sessions: withNew, leases, held }), OPTIONS).release,
+    [],
+  );
+});
+
+Deno.test("decidePlacement() gives up a tenth of what it holds per pass, never past half the difference", () => {
+  const all = sessions(300);
+  const leases = new Map(all.map((id) => [id, lease(id, "a")] as const));
+  const held = new Set(all);
+  // Three nodes started together, the first one took all 300: it gives up 30 in a pass.
+  const first = decidePlacement(view({ sessions: all, leases, held }), OPTIONS).release;
+  assertEquals(first, all.slice(-30));
+  // Nearly even (104 against 98): half the difference, 3, not a tenth, 10.
+  const mine = all.slice(0, 104);
+  const near = new Map(
+    all.map((id, i) => [id, lease(id, i < 104 ? "a" : i < 202 ? "b" : "c")] as const),
+  );
+  assertEquals(
+    decidePlacement(view({ sessions: all, leases: near, held: new Set(mine) }), OPTIONS).release,
+    mine.slice(-3),
+  );
+  // A share of 0 never moves anything.
+  assertEquals(
+    decidePlacement(view({ sessions: all, leases, held }), { ...OPTIONS, moveShare: 0 }).release,
     [],
   );
 });
