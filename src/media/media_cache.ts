@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { MEDIA_DIR_NAME } from "../persistence/data_dir_layout.ts";
 import { isSessionId } from "../domain/session_id.ts";
+import { KeyedLock } from "../lib/keyed_lock.ts";
 
 interface Entry {
   size: number;
@@ -22,6 +23,8 @@ export class MediaCache {
   #loading?: Promise<Map<string, Entry>>;
   #total = 0;
   #lastUse = 0;
+  /** Admissions and removals one at a time: two admitted at once would each see room for itself. */
+  readonly #changes = new KeyedLock();
 
   constructor(dataDir: string, capBytes: number) {
     this.root = join(dataDir, MEDIA_DIR_NAME, "cache");
@@ -50,13 +53,22 @@ export class MediaCache {
    * room; returns its new path, or `undefined` when it is larger than the whole cache (the caller
    * keeps serving it from where it is).
    */
-  async admit(
+  admit(
     sessionId: string,
     messageId: string,
     file: string,
     size: number,
   ): Promise<string | undefined> {
-    if (size > this.#capBytes) return undefined;
+    if (size > this.#capBytes) return Promise.resolve(undefined);
+    return this.#changes.run("cache", () => this.#admit(sessionId, messageId, file, size));
+  }
+
+  async #admit(
+    sessionId: string,
+    messageId: string,
+    file: string,
+    size: number,
+  ): Promise<string> {
     const entries = await this.#index();
     const path = this.pathOf(sessionId, messageId);
     await this.#forget(path);
@@ -72,23 +84,27 @@ export class MediaCache {
   }
 
   /** Drops a message's cached file (one found not to match its message). */
-  async evict(sessionId: string, messageId: string): Promise<void> {
-    await this.#index();
-    await this.#forget(this.pathOf(sessionId, messageId));
+  evict(sessionId: string, messageId: string): Promise<void> {
+    return this.#changes.run("cache", async () => {
+      await this.#index();
+      await this.#forget(this.pathOf(sessionId, messageId));
+    });
   }
 
   /** Removes every cached file of a session. */
-  async removeSession(sessionId: string): Promise<void> {
-    if (!isSessionId(sessionId)) return;
-    const entries = await this.#index();
-    const folder = join(this.root, sessionId);
-    for (const [path, entry] of entries) {
-      if (path.startsWith(`${folder}/`)) {
-        entries.delete(path);
-        this.#total -= entry.size;
+  removeSession(sessionId: string): Promise<void> {
+    if (!isSessionId(sessionId)) return Promise.resolve();
+    return this.#changes.run("cache", async () => {
+      const entries = await this.#index();
+      const folder = join(this.root, sessionId);
+      for (const [path, entry] of entries) {
+        if (path.startsWith(`${folder}/`)) {
+          entries.delete(path);
+          this.#total -= entry.size;
+        }
       }
-    }
-    await Deno.remove(folder, { recursive: true }).catch(() => {});
+      await Deno.remove(folder, { recursive: true }).catch(() => {});
+    });
   }
 
   /** Bytes cached now. */

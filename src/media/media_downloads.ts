@@ -94,14 +94,16 @@ export class MediaDownloads {
       const dir = join(this.#tmp, crypto.randomUUID());
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
       const downloaded = join(dir, "download.enc");
+      let file: Deno.FsFile | undefined;
       try {
         const size = await this.#download(ref, downloaded);
+        // Opened before the cache takes it: it stays readable however soon the cache drops it.
+        file = await Deno.open(downloaded, { read: true });
         const kept = await this.#cache.admit(sessionId, messageId, downloaded, size);
         if (kept) await Deno.remove(dir, { recursive: true });
-        const file = await Deno.open(kept ?? downloaded, { read: true });
-        // Open, it stays readable even if the cache drops it meanwhile.
         return { body: decrypting(file, ref, kept ? undefined : dir), size: ref.fileLength };
       } catch (error) {
+        file?.close();
         await Deno.remove(dir, { recursive: true }).catch(() => {});
         throw error;
       }

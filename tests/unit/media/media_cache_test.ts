@@ -25,3 +25,17 @@ Deno.test("uses within one millisecond keep their order: the file just used is n
       Date.now = realNow;
     }
   }));
+
+Deno.test("files admitted at once stay within the cap: each sees the room the others took", () =>
+  withTempDir(async (dir) => {
+    const cache = new MediaCache(dir, 200);
+    const kept = await Promise.all(["A", "B", "C"].map(async (id) => {
+      const file = join(dir, `${id}.download`);
+      await Deno.writeFile(file, new Uint8Array(100));
+      return await cache.admit("shop-1", id, file, 100);
+    }));
+    assert.ok(kept.every((path) => path !== undefined), "each is admitted (the oldest then goes)");
+    assert.equal(await cache.size(), 200);
+    const onDisk = [...Deno.readDirSync(join(dir, ".media", "cache", "shop-1"))];
+    assert.equal(onDisk.length, 2, "two files of 100 in a cache of 200");
+  }));
