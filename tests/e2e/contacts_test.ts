@@ -4,6 +4,7 @@
  * become `presence.update` events; the account's own about text and picture.
  */
 import { strict as assert } from "node:assert";
+import { linkSession, runFakeGateway, withFakeServer } from "../support/fake_gateway.ts";
 import { withLinkedGateway } from "../support/linked_gateway.ts";
 import { openEventStream } from "../support/sse_client.ts";
 
@@ -204,4 +205,33 @@ Deno.test(
       });
       assert.equal(tooLong.status, 400);
     }, { pushName: "Shop" }),
+);
+
+Deno.test(
+  "a name change waits for the app state key the phone shares after linking, else is a 409 to retry",
+  e2e,
+  () =>
+    withFakeServer((fake, dataDir) =>
+      runFakeGateway(fake, dataDir, {}, async ({ client }) => {
+        fake.holdAppStateKeyShares();
+        await linkSession(client, fake, "shop-1", ACCOUNT);
+        const path = "/api/sessions/shop-1/profile";
+        // Without the key for the whole wait: a 409 that says to try again, and nothing changed.
+        const refused = await client.json<Json>("PATCH", path, { name: "Corner Shop" });
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.equal(refused.body.error.code, "app_state_not_synced");
+        assert.notEqual(fake.profiles.name(ACCOUNT), "Corner Shop");
+        // The key arrives while a change waits for it: the change goes through.
+        const pending = client.json<Json>("PATCH", path, { name: "Corner Shop" });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await fake.releaseAppStateKeyShares();
+        const renamed = await pending;
+        assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+        const deadline = Date.now() + 10_000;
+        while (fake.profiles.name(ACCOUNT) !== "Corner Shop") {
+          assert.ok(Date.now() < deadline, "the phone never read the new name");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })
+    ),
 );

@@ -91,7 +91,8 @@ const updateProfile = createRoute({
   tags: ["Profile"],
   summary: "Change the account's about text or name",
   description: "The name is synced through WhatsApp's app state, with the key the account's " +
-    "phone shared with this device when it was linked (400 when it has not).",
+    "phone shares with this device just after it is linked: a name change waits up to 10 s for " +
+    "it, then answers 409 `app_state_not_synced` (try again).",
   request: {
     params: SessionIdParamsSchema,
     body: { required: true, content: json(UpdateProfileBodySchema) },

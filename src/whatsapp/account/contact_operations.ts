@@ -27,6 +27,28 @@ async function unlessHidden<T>(what: string, request: () => Promise<T>): Promise
 
 type StatusAnswer = { status?: { status?: string | null; setAt?: Date } } | undefined;
 
+/** How long a name change waits for the app state key the phone shares right after linking. */
+const APP_STATE_KEY_WAIT_MS = 10_000;
+
+/**
+ * Waits until the socket has the app state key that a name change is encrypted with (the phone
+ * shares it just after linking; before that Baileys refuses with a bare 400), or gives up with a
+ * 409 the caller can retry.
+ */
+async function appStateKeyShared(socket: WASocket, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!socket.authState.creds.myAppStateKeyId) {
+    if (Date.now() >= deadline) {
+      throw new SessionStateError(
+        "The phone has not yet shared the key this session needs to change the name (it does " +
+          "so just after linking); try again in a few seconds",
+        "app_state_not_synced",
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Contact, presence and own-profile requests of one connected socket. */
 export class ContactOperations {
   async contact(socket: WASocket, jid: string): Promise<ContactProfile> {
@@ -97,6 +119,7 @@ export class ContactOperations {
     }
     if (changes.name !== undefined) {
       const name = changes.name;
+      await appStateKeyShared(socket, APP_STATE_KEY_WAIT_MS);
       await asked("change the name", () => socket.updateProfileName(name));
     }
     const profile = await this.profile(socket);

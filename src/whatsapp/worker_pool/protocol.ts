@@ -144,9 +144,10 @@ export function reviveError(error: SerializedError): Error {
       return new GroupNotFoundError(error.message);
     case "whatsapp_forbidden":
       return new WhatsAppForbiddenError(error.message);
-    case "session_not_connected":
-    case "session_state_conflict":
-      return new SessionStateError(error.message, error.code);
+  }
+  // A state conflict keeps whichever code it was raised with (session_not_connected, …).
+  if (error.name === "SessionStateError" || error.code === "session_state_conflict") {
+    return new SessionStateError(error.message, error.code);
   }
   const revived = new Error(error.message);
   revived.name = error.name;

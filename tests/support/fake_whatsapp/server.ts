@@ -140,6 +140,10 @@ export interface FakeWhatsApp {
   sendRetryReceipt(id: string): Promise<void>;
   /** Hooks around each message ack (replacing earlier ones): to hold an ack, or act on it. */
   setAckHooks(hooks: AckHooks): void;
+  /** Phones keep the app state key they share with new companions until released. */
+  holdAppStateKeyShares(): void;
+  /** Sends the app state keys held back so far, and stops holding them. */
+  releaseAppStateKeyShares(): Promise<void>;
   /** A contact's phone reports messages delivered or read, to every online device of `to`. */
   sendReceipt(
     receipt: { from: string; to: string; ids: string[]; type: "delivery" | "read" },
@@ -519,6 +523,9 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
    * The phone's history sync, once per linked device, when the device has uploaded its
    * pre-keys (the phone's first message to it starts a Signal session from them).
    */
+  /** App state key shares held back (`holdAppStateKeyShares`), or `null` while they are sent. */
+  let heldKeyShares: (() => Promise<void>)[] | null = null;
+
   async function sendHistory(connection: FakeConnection, device: FakeDevice): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (!device.upload?.preKeys.length && Date.now() < deadline && connection.isOpen) {
@@ -531,15 +538,18 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
       phones.set(device.phoneNumber, phone);
     }
     const history = historySyncMessages([...directory.contacts.values()]);
-    // The phone shares its app state key too: the companion syncs settings with it.
-    for (const message of [...history, social.appState.keyShare(device.phoneNumber)]) {
-      await sendEncrypted(phone, device, connection, message, {
+    const fromPhone = (message: proto.IMessage) =>
+      sendEncrypted(phone, device, connection, message, {
         from: `${device.phoneNumber}@s.whatsapp.net`,
         type: "text",
         category: "peer",
         id: newMessageId(),
       });
-    }
+    for (const message of history) await fromPhone(message);
+    // The phone shares its app state key too: the companion syncs settings with it.
+    const share = () => fromPhone(social.appState.keyShare(device.phoneNumber));
+    if (heldKeyShares) heldKeyShares.push(share);
+    else await share();
   }
 
   /** Encrypts `message` from `sender` to one companion and sends it with `attrs`. */
@@ -721,6 +731,14 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}): Prom
         });
       }
       return Promise.resolve();
+    },
+    holdAppStateKeyShares() {
+      heldKeyShares ??= [];
+    },
+    async releaseAppStateKeyShares() {
+      const held = heldKeyShares ?? [];
+      heldKeyShares = null;
+      for (const share of held) await share();
     },
     async close() {
       for (const connection of [...connections]) connection.close();

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import {
   GroupNotFoundError,
+  SessionStateError,
   ValidationError,
   WhatsAppForbiddenError,
   WhatsAppRequestError,
@@ -41,5 +42,12 @@ Deno.test("the new errors keep their class across the worker boundary", () => {
     const revived = reviveError(serializeError(error));
     assert.equal(revived.constructor, error.constructor);
     assert.equal(revived.message, error.message);
+  }
+  // A state conflict keeps its own code, whichever it is.
+  for (const code of ["session_not_connected", "app_state_not_synced", undefined]) {
+    const error = new SessionStateError("not now", code);
+    const revived = reviveError(serializeError(error)) as SessionStateError;
+    assert.ok(revived instanceof SessionStateError);
+    assert.equal(revived.code, error.code);
   }
 });
