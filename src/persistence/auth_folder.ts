@@ -11,7 +11,7 @@ import { AuthJournal } from "./auth_journal.ts";
 import { encodeJournalRecord } from "./auth_journal_record.ts";
 import { TRASH_PREFIX } from "./data_dir_layout.ts";
 import { GroupCommit } from "./group_commit.ts";
-import { readRegularFile } from "./read_regular_file.ts";
+import { lstatIfPresent, readRegularFile } from "./read_regular_file.ts";
 
 /** What an {@linkcode AuthFolder} needs from its store. */
 export interface AuthFolderOptions {
@@ -463,13 +463,8 @@ export class AuthFolder implements AuthFiles {
 
   /** Blocking: an lstat costs less than a thread-pool round trip, and every read makes one. */
   #folderKind(): "missing" | "directory" | "other" {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(this.#dir);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return "missing";
-      throw error;
-    }
+    const info = lstatIfPresent(this.#dir);
+    if (!info) return "missing";
     if (info.isDirectory) return "directory";
     this.#logger.warn({ sessionId: this.#id }, "auth folder path is not a directory; ignored");
     return "other";

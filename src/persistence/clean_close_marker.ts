@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { syncDirectory, writeFileAtomic } from "./atomic_write.ts";
 import { CLEAN_CLOSE_FILE_NAME } from "./data_dir_layout.ts";
+import { lstatIfPresent } from "./read_regular_file.ts";
 
 /** What the mark holds: only for people reading the data directory. */
 const CONTENT = new TextEncoder().encode(
@@ -17,19 +18,15 @@ const CONTENT = new TextEncoder().encode(
 
 /**
  * Whether the data directory carries the mark (a regular file; anything else does not count).
+ * Blocking: one lstat.
  *
  * @example
  * ```ts
- * const clean = await closedCleanly("/data");
+ * const clean = closedCleanly("/data");
  * ```
  */
-export async function closedCleanly(dataDir: string): Promise<boolean> {
-  try {
-    return (await Deno.lstat(join(dataDir, CLEAN_CLOSE_FILE_NAME))).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+export function closedCleanly(dataDir: string): boolean {
+  return lstatIfPresent(join(dataDir, CLEAN_CLOSE_FILE_NAME))?.isFile ?? false;
 }
 
 /**

@@ -46,7 +46,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { forEachLimited } from "../lib/for_each_limited.ts";
 import { MetadataDocument, parseMetadata, recoveredRecord } from "./metadata_file.ts";
 import type { ValueSealer } from "./sealed_value.ts";
-import { readRegularFile } from "./read_regular_file.ts";
+import { lstatIfPresent, readRegularFile } from "./read_regular_file.ts";
 
 /** Options of {@linkcode FileSessionStore}. */
 export interface FileSessionStoreOptions {
@@ -165,7 +165,7 @@ export class FileSessionStore implements SessionStore {
       const atRest = { dataDir: this.#dataDir, codec: this.#codec };
       // Before anything is written: a wrong or missing key must leave every file as it is.
       await checkAuthAtRest({ ...atRest, sessionIds: await this.#sessionFolderIds() });
-      const closedCleanlyBefore = await closedCleanly(this.#dataDir);
+      const closedCleanlyBefore = closedCleanly(this.#dataDir);
       await clearCleanClose(this.#dataDir);
       const folders = await this.#sweepAndScan({ sweepSessionFolders: !closedCleanlyBefore });
       await migrateAuthAtRest({ ...atRest, sessionIds: [...folders.keys()], logger: this.#logger });
@@ -589,10 +589,5 @@ export class FileSessionStore implements SessionStore {
 
 /** Whether a folder holds a regular `creds.json` (blocking: one lstat, while opening). */
 function hasCreds(folder: string): boolean {
-  try {
-    return Deno.lstatSync(join(folder, CREDS_FILE_NAME)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+  return lstatIfPresent(join(folder, CREDS_FILE_NAME))?.isFile ?? false;
 }

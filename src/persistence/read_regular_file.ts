@@ -6,6 +6,24 @@ export type RegularFileRead =
   | { kind: "missing" }
   | { kind: "not_regular"; info: Deno.FileInfo };
 
+/**
+ * The entry at `path` itself (a symlink is not followed), or `null` when there is none. Blocking:
+ * one lstat, cheaper than a thread-pool round trip for a local disk.
+ *
+ * @example
+ * ```ts
+ * const isLinked = lstatIfPresent("/data/shop-1/creds.json")?.isFile ?? false;
+ * ```
+ */
+export function lstatIfPresent(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
 /** Options of {@linkcode readRegularFile}. */
 export interface ReadRegularFileOptions {
   /**
