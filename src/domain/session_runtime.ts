@@ -42,6 +42,7 @@ import type { SessionReportChange, SessionSpecChange, SessionStore } from "./ses
 import { StartQueue } from "./start_queue.ts";
 import type { StatusHistory } from "./status_history.ts";
 import type { StorageHealth } from "./storage_health.ts";
+import { errorMessage } from "../lib/error_message.ts";
 
 export interface SessionRuntimeOptions {
   store: SessionStore;
@@ -519,7 +520,7 @@ export class SessionRuntime implements OwnershipListener {
         lastDisconnect: {
           code: null,
           reason: "start_failed",
-          message: String((error as Error)?.message ?? error).slice(0, 500),
+          message: errorMessage(error).slice(0, 500),
           at: this.#now(),
         },
         updatedAt: this.#now(),

@@ -14,6 +14,7 @@ import { MEDIA_DIR_NAME } from "../persistence/data_dir_layout.ts";
 import { MediaCache } from "./media_cache.ts";
 import { writeAll } from "./media_staging.ts";
 import { type EncryptedFileDigest, MediaDecryptor } from "./whatsapp_media_crypto.ts";
+import { errorMessage } from "../lib/error_message.ts";
 
 /** What a received message says about its file: where it is and how to check and open it. */
 export interface MediaReference extends EncryptedFileDigest {
@@ -124,7 +125,7 @@ export class MediaDownloads {
       response = await (this.#options.fetch ?? fetch)(url, { signal });
     } catch (error) {
       throw new MediaDownloadError(
-        `WhatsApp's media server could not be reached: ${(error as Error)?.message ?? error}`,
+        `WhatsApp's media server could not be reached: ${errorMessage(error)}`,
       );
     }
     if (response.status === 404 || response.status === 410) {
@@ -147,7 +148,7 @@ export class MediaDownloads {
       }
     } catch (error) {
       throw new MediaDownloadError(
-        `Downloading the file failed: ${(error as Error)?.message ?? error}`,
+        `Downloading the file failed: ${errorMessage(error)}`,
       );
     }
     const { problem } = decryptor.final(ref);

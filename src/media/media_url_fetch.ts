@@ -11,6 +11,7 @@ import { MediaTooLargeError, MediaUrlError } from "../domain/errors.ts";
 import { hostMatchesAny } from "../lib/host_patterns.ts";
 import { http1Get, type Http1Response } from "../lib/http1_get.ts";
 import { ipLiteral, isRefusedAddress } from "./address_rules.ts";
+import { errorMessage } from "../lib/error_message.ts";
 
 export interface MediaUrlFetchOptions {
   /** Hosts fetched even when they resolve to refused addresses (`MEDIA_URL_ALLOWED_HOSTS`). */
@@ -61,7 +62,7 @@ export async function fetchMediaUrl(
           throw failed(
             controller.signal.aborted
               ? `fetching the media URL took longer than ${options.timeoutMs} ms`
-              : `the media URL could not be fetched: ${(error as Error)?.message ?? error}`,
+              : `the media URL could not be fetched: ${errorMessage(error)}`,
           );
         });
       const { status, headers } = response;
@@ -167,7 +168,7 @@ async function* readBody(
       "media_url_failed",
       signal.aborted
         ? `fetching the media URL took longer than ${timeoutMs} ms`
-        : `reading the media URL failed: ${(error as Error)?.message ?? error}`,
+        : `reading the media URL failed: ${errorMessage(error)}`,
     );
   } finally {
     clearTimeout(timer);

@@ -226,7 +226,7 @@ export class BaileysConnection implements SessionConnection {
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw new WhatsAppRequestError(
-        `WhatsApp did not take the ${action.kind}: ${(error as Error)?.message ?? error}`,
+        `WhatsApp did not take the ${action.kind}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

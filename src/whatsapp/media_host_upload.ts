@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { DEFAULT_ORIGIN, MEDIA_PATH_MAP, type MediaType } from "@whiskeysockets/baileys";
 import { z } from "zod";
+import { errorMessage } from "../lib/error_message.ts";
 
 /** What `media_conn` answered: the hosts to upload to and the upload token. */
 export interface MediaConn {
@@ -62,7 +63,7 @@ export async function uploadToMediaHost(
       // Perhaps the token expired: the next host gets a fresh one, as in Baileys.
       conn = await source.refreshMediaConn(true);
     } catch (error) {
-      failures.push(`${hostname}: ${(error as Error)?.message ?? error}`);
+      failures.push(`${hostname}: ${errorMessage(error)}`);
     }
   }
   throw new Error(`the media upload failed on every host (${failures.join("; ") || "none"})`);

@@ -18,6 +18,7 @@ import {
   type MediaHostFile,
   uploadToMediaHost,
 } from "./media_host_upload.ts";
+import { errorMessage } from "../lib/error_message.ts";
 
 /** Where Baileys uploads each kind (`MEDIA_PATH_MAP`: stickers go with images). */
 const UPLOAD_TYPE: Record<MediaKind, MediaType> = {
@@ -68,7 +69,7 @@ export async function uploadStagedMedia(
       );
     } catch (error) {
       throw new WhatsAppRequestError(
-        `WhatsApp did not take the media upload: ${(error as Error)?.message ?? error}`,
+        `WhatsApp did not take the media upload: ${errorMessage(error)}`,
         { cause: error },
       );
     }

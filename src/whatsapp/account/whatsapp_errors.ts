@@ -4,6 +4,7 @@ import {
   WhatsAppForbiddenError,
   WhatsAppRequestError,
 } from "../../domain/errors.ts";
+import { errorMessage } from "../../lib/error_message.ts";
 
 /**
  * WhatsApp's code in an error Baileys threw: an iq's `<error code>` (Boom `data`), else the
@@ -28,7 +29,7 @@ export function whatsappCode(error: unknown): number | null {
  */
 export function accountError(error: unknown, what: string, group?: string): Error {
   const code = whatsappCode(error);
-  const reason = String((error as Error)?.message ?? error);
+  const reason = errorMessage(error);
   if (code === 404 && group) {
     return new GroupNotFoundError(`Group '${group}' does not exist or this account cannot see it`);
   }
